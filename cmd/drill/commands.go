@@ -1,0 +1,8 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// subcommands lists every verb. Each verb lives in its own cmd_<verb>.go file.
+func subcommands(a *app) []*cobra.Command {
+	return []*cobra.Command{}
+}

@@ -1,0 +1,210 @@
+// Package result is the drill.result/v1 document (DESIGN section 5): what a drill measured,
+// written as JSON, rendered by the reporters and kept in history.
+package result
+
+import "time"
+
+// Schema identifies the document format.
+const Schema = "drill.result/v1"
+
+// Verdicts (DESIGN section 4).
+const (
+	VerdictPass    = "pass"
+	VerdictFail    = "fail"
+	VerdictError   = "error"
+	VerdictAborted = "aborted"
+)
+
+// Exit codes (DESIGN section 4).
+const (
+	ExitPass  = 0
+	ExitFail  = 1
+	ExitUsage = 2
+	ExitError = 3
+)
+
+// ExitCode maps a verdict to the process exit code.
+func ExitCode(verdict string) int {
+	switch verdict {
+	case VerdictPass:
+		return ExitPass
+	case VerdictFail:
+		return ExitFail
+	default:
+		return ExitError
+	}
+}
+
+// T0Layout is RFC 3339 with a fixed nanosecond fraction, so t0 is always stored to the ns.
+const T0Layout = "2006-01-02T15:04:05.000000000Z07:00"
+
+// Result is one drill run. All *Ms fields are milliseconds relative to t0 (the instant the first
+// fault's injection started), negative before it. When no fault was injected, T0 is empty and
+// times are relative to the start of the run.
+type Result struct {
+	Schema         string     `json:"schema"`
+	RunID          string     `json:"runId"`
+	Scenario       string     `json:"scenario"`
+	ScenarioFile   string     `json:"scenarioFile"`
+	ScenarioSHA256 string     `json:"scenarioSha256"`
+	Description    string     `json:"description,omitempty"`
+	System         string     `json:"system"`
+	Owner          string     `json:"owner,omitempty"`
+	Tags           []string   `json:"tags,omitempty"`
+	Cadence        string     `json:"cadence,omitempty"`
+	ToolVersion    string     `json:"toolVersion"`
+	DryRun         bool       `json:"dryRun,omitempty"`
+	StartedAt      time.Time  `json:"startedAt"`
+	FinishedAt     time.Time  `json:"finishedAt"`
+	T0             string     `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
+	Verdict        string     `json:"verdict"`
+	Reason         string     `json:"reason,omitempty"` // one line: why the verdict is not pass
+	Objectives     Objectives `json:"objectives"`
+	SteadyState    Steady     `json:"steadyState"`
+	Rollback       Rollback   `json:"rollback"`
+	Probes         []Probe    `json:"probes"`
+	Faults         []Fault    `json:"faults"`
+	Steps          []Step     `json:"steps"`
+	Events         []Event    `json:"events"`
+}
+
+// Objectives holds the RTO and RPO judgements.
+type Objectives struct {
+	RTO RTO `json:"rto"`
+	RPO RPO `json:"rpo"`
+}
+
+// RTO: MeasuredMs is nil when recovery was not observed (unbounded).
+type RTO struct {
+	TargetMs     int64  `json:"targetMs"`
+	MeasuredMs   *int64 `json:"measuredMs"`
+	Met          bool   `json:"met"`
+	ResolutionMs int64  `json:"resolutionMs"`
+	// Probe is the availability probe that recovered last and so set the RTO.
+	Probe string `json:"probe,omitempty"`
+}
+
+// RPO: TargetMs is nil when the scenario sets no RPO objective; MeasuredMs is nil when it could
+// not be measured (no data probe, or the read-back failed).
+type RPO struct {
+	TargetMs          *int64 `json:"targetMs"`
+	MeasuredMs        *int64 `json:"measuredMs"`
+	Met               bool   `json:"met"`
+	LostWrites        int    `json:"lostWrites"`
+	RecoveredWrites   int    `json:"recoveredWrites"`
+	UnexpectedWrites  int    `json:"unexpectedWrites"`
+	AcknowledgedTotal int    `json:"acknowledgedWrites"`
+	DataProbes        int    `json:"dataProbes"`
+}
+
+// Steady records the steady-state checks before faults and after rollback.
+type Steady struct {
+	Before Check `json:"before"`
+	After  Check `json:"after"`
+}
+
+// Check is the outcome of one steady-state check.
+type Check struct {
+	Ran     bool     `json:"ran"`
+	Passed  bool     `json:"passed"`
+	Failed  []string `json:"failed,omitempty"` // "probe: error"
+	Skipped string   `json:"skipped,omitempty"`
+}
+
+// Rollback summarises the revert of faults and the rollback steps.
+type Rollback struct {
+	Ran    bool     `json:"ran"`
+	Clean  bool     `json:"clean"`
+	Errors []string `json:"errors,omitempty"`
+}
+
+// Probe is one probe's measurement.
+type Probe struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	Role       string `json:"role"`
+	IntervalMs int64  `json:"intervalMs"`
+	Samples    int    `json:"samples"`
+	Failures   int    `json:"failures"` // failed samples from t0 on
+	// RecoveredMs is the start of the earliest sample after t0 from which every sample succeeded
+	// until the end of observation; nil when it never recovered.
+	RecoveredMs *int64 `json:"recoveredMs"`
+	// DowntimeMs = RecoveredMs - start of the first failing sample after t0.
+	DowntimeMs     *int64     `json:"downtimeMs"`
+	FirstFailureMs *int64     `json:"firstFailureMs,omitempty"`
+	NoDisruption   bool       `json:"noDisruption"`
+	LastError      string     `json:"lastError,omitempty"`
+	Down           []Interval `json:"down,omitempty"` // failing intervals, for timelines
+	Data           *Data      `json:"data,omitempty"` // data probes only
+}
+
+// Interval is [FromMs, ToMs) relative to t0.
+type Interval struct {
+	FromMs int64 `json:"fromMs"`
+	ToMs   int64 `json:"toMs"`
+}
+
+// Data is a data probe's write accounting (DESIGN section 3).
+type Data struct {
+	Written      int    `json:"written"`
+	Acknowledged int    `json:"acknowledged"`
+	Lost         int    `json:"lost"`
+	Recovered    int    `json:"recovered"`
+	Unexpected   int    `json:"unexpected"`
+	RPOMs        *int64 `json:"rpoMs"`
+	Error        string `json:"error,omitempty"`
+}
+
+// Fault is one injected fault.
+type Fault struct {
+	Name         string   `json:"name"`
+	Type         string   `json:"type"`
+	InjectedAtMs *int64   `json:"injectedAtMs"`
+	RevertedAtMs *int64   `json:"revertedAtMs"`
+	Targets      []string `json:"targets"`
+	Error        string   `json:"error"`
+	RevertError  string   `json:"revertError,omitempty"`
+}
+
+// Step is one prepare, recovery or rollback step.
+type Step struct {
+	Phase       string `json:"phase"` // prepare | recovery | rollback
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	StartedAtMs *int64 `json:"startedAtMs"`
+	DurationMs  int64  `json:"durationMs"`
+	Error       string `json:"error,omitempty"`
+}
+
+// Event is one timeline entry.
+type Event struct {
+	AtMs    int64  `json:"atMs"`
+	Kind    string `json:"kind"`
+	Message string `json:"message"`
+}
+
+// Event kinds. Phase changes use "phase"; the rest describe what happened.
+const (
+	EventPhase    = "phase"
+	EventFault    = "fault"
+	EventRevert   = "revert"
+	EventStep     = "step"
+	EventProbe    = "probe" // a probe went down or up
+	EventSignal   = "signal"
+	EventError    = "error"
+	EventVerdict  = "verdict"
+	EventDataLoss = "data"
+)
+
+// Int64 returns a pointer to v, for the optional fields.
+func Int64(v int64) *int64 { return &v }
+
+// Ms converts a duration to whole milliseconds, rounding to nearest.
+func Ms(d time.Duration) int64 { return (d + time.Millisecond/2*sign(d)).Milliseconds() }
+
+func sign(d time.Duration) time.Duration {
+	if d < 0 {
+		return -1
+	}
+	return 1
+}

@@ -1,0 +1,911 @@
+// Package runner is the drill engine: it walks the phases of DESIGN section 1, samples probes
+// open-loop, measures recovery, and always rolls back.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drillhq/drill/measure"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// Options configure one drill run.
+type Options struct {
+	Registry    *Registry
+	Observer    Observer // nil: no live progress
+	Log         *slog.Logger
+	DryRun      bool
+	ToolVersion string
+	// Interrupts delivers Ctrl-C/SIGTERM. The first one cancels the drill and moves it to
+	// rollback; later ones are refused with a message while rollback runs.
+	Interrupts <-chan os.Signal
+	// Env, when set, is used instead of a fresh one (tests inject values this way).
+	Env *Env
+}
+
+// Run executes one drill and returns its result. It never returns without having attempted to
+// revert every injected fault.
+func Run(ctx context.Context, s *scenarios.Scenario, opts Options) *result.Result {
+	r := newRun(s, opts)
+	r.execute(ctx)
+	return r.res
+}
+
+type run struct {
+	s    *scenarios.Scenario
+	opts Options
+	env  *Env
+	log  *slog.Logger
+	res  *result.Result
+
+	mu         sync.Mutex
+	events     []timedEvent
+	t0         time.Duration
+	haveT0     bool
+	phase      string
+	aborted    string // why the drill was aborted (signal, guard)
+	touched    bool   // prepare or injection started: rollback steps must run
+	errs       []string
+	inRollback bool
+
+	probes   []*probeRun
+	faults   []*faultRun
+	cleanups []namedCleanup
+}
+
+type timedEvent struct {
+	at time.Duration
+	ev result.Event
+}
+
+type namedCleanup struct {
+	name string
+	fn   func(context.Context) error
+}
+
+type probeRun struct {
+	spec    scenarios.ProbeSpec
+	probe   Probe
+	sampler *Sampler
+
+	mu        sync.Mutex
+	lastStart time.Duration
+	known, up bool
+	samples   int
+	fails     int
+}
+
+type faultRun struct {
+	spec      scenarios.StepSpec
+	fault     Fault
+	injected  bool
+	injection Injection
+	res       result.Fault
+}
+
+func newRun(s *scenarios.Scenario, opts Options) *run {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	env := opts.Env
+	if env == nil {
+		env = NewEnv(s, log)
+	}
+	env.DryRun = opts.DryRun
+	res := &result.Result{
+		Schema:         result.Schema,
+		RunID:          newRunID(),
+		Scenario:       s.Name,
+		ScenarioFile:   s.File,
+		ScenarioSHA256: s.SHA256,
+		Description:    s.Description,
+		System:         s.System,
+		Owner:          s.Owner,
+		Tags:           s.Tags,
+		Cadence:        s.Cadence,
+		ToolVersion:    opts.ToolVersion,
+		DryRun:         opts.DryRun,
+		StartedAt:      env.Clock.Origin().UTC(),
+		Probes:         []result.Probe{},
+		Faults:         []result.Fault{},
+		Steps:          []result.Step{},
+		Events:         []result.Event{},
+	}
+	return &run{s: s, opts: opts, env: env, log: log, res: res}
+}
+
+func newRunID() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
+}
+
+// event records a timeline event now and forwards it to the observer.
+func (r *run) event(kind, format string, args ...any) {
+	at := r.env.Clock.Now()
+	msg := fmt.Sprintf(format, args...)
+	r.mu.Lock()
+	ev := result.Event{AtMs: result.Ms(at - r.relOrigin()), Kind: kind, Message: msg}
+	r.events = append(r.events, timedEvent{at: at, ev: ev})
+	if kind == result.EventPhase {
+		r.phase = msg
+	}
+	r.mu.Unlock()
+	r.log.Debug("event", "kind", kind, "message", msg)
+	if r.opts.Observer != nil {
+		r.opts.Observer.Event(r.s.Name, ev)
+	}
+}
+
+// relOrigin is t0 once known, else the start of the run. Callers hold r.mu.
+func (r *run) relOrigin() time.Duration {
+	if r.haveT0 {
+		return r.t0
+	}
+	return 0
+}
+
+func (r *run) fail(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.mu.Lock()
+	r.errs = append(r.errs, msg)
+	r.mu.Unlock()
+	r.event(result.EventError, "%s", msg)
+}
+
+func (r *run) abort(why string) {
+	r.mu.Lock()
+	first := r.aborted == ""
+	if first {
+		r.aborted = why
+	}
+	r.mu.Unlock()
+	if first {
+		r.event(result.EventSignal, "%s", why)
+	}
+}
+
+func (r *run) abortedReason() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.aborted
+}
+
+func (r *run) execute(parent context.Context) {
+	s := r.s
+	// drillCtx is cancelled by Ctrl-C, a tripped guard or limits.timeout; rollback and cleanup
+	// use context.WithoutCancel(parent) so none of those can stop them.
+	drillCtx, cancelDrill := context.WithCancelCause(parent)
+	defer cancelDrill(nil)
+	stopSignals := r.watchInterrupts(cancelDrill)
+	defer stopSignals()
+
+	r.event(result.EventPhase, PhaseLoad)
+	r.event(result.EventStep, "scenario %s loaded from %s (sha256 %.12s)", s.Name, s.File, s.SHA256)
+
+	timeoutCtx, cancelTimeout := context.WithTimeoutCause(drillCtx, s.Limits.Timeout, errDrillTimeout)
+	defer cancelTimeout()
+
+	defer r.finish(parent)
+
+	r.event(result.EventPhase, PhaseConnect)
+	if !r.connect(timeoutCtx) || !r.build() {
+		return
+	}
+	if r.opts.DryRun {
+		r.plan(timeoutCtx)
+		return
+	}
+
+	r.event(result.EventPhase, PhaseSteady)
+	r.res.SteadyState.Before = r.steadyState(timeoutCtx, false)
+	if !r.res.SteadyState.Before.Passed {
+		r.fail("system not in steady state: %s", strings.Join(r.res.SteadyState.Before.Failed, "; "))
+		r.res.SteadyState.After.Skipped = "steady state failed before any fault"
+		return
+	}
+
+	r.event(result.EventPhase, PhaseProbes)
+	r.startProbes(timeoutCtx, cancelDrill)
+
+	observeEnd := r.inject(timeoutCtx)
+	r.stopProbes()
+	r.measure(observeEnd)
+	r.rollback(parent)
+	r.dataCheck(parent)
+	r.event(result.EventPhase, PhaseSteadyAft)
+	r.res.SteadyState.After = r.steadyState(context.WithoutCancel(parent), true)
+	if !r.res.SteadyState.After.Passed && r.res.SteadyState.After.Ran {
+		r.fail("system not back in steady state after rollback: %s", strings.Join(r.res.SteadyState.After.Failed, "; "))
+	}
+}
+
+var errDrillTimeout = errors.New("limits.timeout reached")
+
+// watchInterrupts turns the first signal into a cancel and refuses the rest during rollback.
+func (r *run) watchInterrupts(cancel context.CancelCauseFunc) (stop func()) {
+	if r.opts.Interrupts == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		count := 0
+		for {
+			select {
+			case <-done:
+				return
+			case sig := <-r.opts.Interrupts:
+				count++
+				if count == 1 {
+					r.abort(fmt.Sprintf("interrupted by %v: stopping the drill and rolling back (faults will be reverted; a second signal will not stop rollback)", sig))
+					cancel(fmt.Errorf("interrupted by %v", sig))
+					continue
+				}
+				r.event(result.EventSignal, "received %v again: refusing to exit until rollback has finished (faults must be reverted; use SIGKILL only if you accept leaving them in place)", sig)
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func (r *run) connect(ctx context.Context) bool {
+	for _, c := range r.opts.Registry.Connectors() {
+		if !c.Wants(r.s) {
+			continue
+		}
+		r.event(result.EventStep, "connecting %s", c.Name())
+		cleanup, err := c.Connect(ctx, r.env)
+		if cleanup != nil {
+			r.cleanups = append(r.cleanups, namedCleanup{c.Name(), cleanup})
+		}
+		if err != nil {
+			r.fail("connect %s: %v", c.Name(), ctxErr(ctx, err))
+			return false
+		}
+	}
+	return true
+}
+
+// build constructs every probe, fault and step after connect, so types can use its values.
+func (r *run) build() bool {
+	reg := r.opts.Registry
+	ok := true
+	for _, p := range r.s.Probes {
+		t, found := reg.probes[p.Type]
+		if !found {
+			r.fail("probe %s: type %q is not registered", p.Name, p.Type)
+			ok = false
+			continue
+		}
+		pr, err := t.New(p, r.env)
+		if err != nil {
+			r.fail("probe %s: %v", p.Name, err)
+			ok = false
+			continue
+		}
+		r.probes = append(r.probes, &probeRun{spec: p, probe: pr})
+	}
+	for _, f := range r.s.Faults {
+		t, found := reg.faults[f.Type]
+		if !found {
+			r.fail("fault %s: type %q is not registered", f.Name, f.Type)
+			ok = false
+			continue
+		}
+		fl, err := t.New(f.With, r.env)
+		if err != nil {
+			r.fail("fault %s: %v", f.Name, err)
+			ok = false
+			continue
+		}
+		r.faults = append(r.faults, &faultRun{spec: f, fault: fl, res: result.Fault{Name: f.Name, Type: f.Type, Targets: []string{}}})
+	}
+	for _, phase := range [][]scenarios.StepSpec{r.s.Prepare, r.s.Recovery, r.s.Rollback} {
+		for _, st := range phase {
+			if _, found := reg.steps[st.Type]; !found {
+				r.fail("step %s: type %q is not registered", st.Name, st.Type)
+				ok = false
+			}
+		}
+	}
+	return ok
+}
+
+func (r *run) newStep(spec scenarios.StepSpec) (Step, error) {
+	t := r.opts.Registry.steps[spec.Type]
+	return t.New(spec.With, r.env)
+}
+
+// plan resolves fault targets for --dry-run without injecting anything.
+func (r *run) plan(ctx context.Context) {
+	for _, f := range r.faults {
+		f.res.Targets = []string{}
+		if p, ok := f.fault.(Planner); ok {
+			targets, err := p.Plan(ctx)
+			if err != nil {
+				f.res.Error = fmt.Sprintf("resolve targets: %v", err)
+				r.fail("fault %s: resolve targets: %v", f.spec.Name, err)
+				continue
+			}
+			f.res.Targets = targets
+		}
+		r.event(result.EventFault, "plan: fault %s (%s) would be injected; targets: %s", f.spec.Name, f.spec.Type, targetList(f.res.Targets))
+	}
+}
+
+func targetList(t []string) string {
+	if len(t) == 0 {
+		return "(chosen by the fault at run time)"
+	}
+	return strings.Join(t, ", ")
+}
+
+// steadyState checks every steadyState probe. After rollback a system may need a moment (a
+// restarted member rejoining), so the after-check retries for up to limits.observe (at least 5s).
+func (r *run) steadyState(ctx context.Context, after bool) result.Check {
+	c := result.Check{Ran: true, Passed: true}
+	if len(r.s.SteadyState) == 0 {
+		c.Skipped = "no steadyState probes listed"
+		return c
+	}
+	deadline := time.Now()
+	if after {
+		deadline = deadline.Add(max(r.s.Limits.Observe, 5*time.Second))
+	}
+	for _, name := range r.s.SteadyState {
+		pr := r.probeByName(name)
+		if pr == nil {
+			continue // the loader guarantees references resolve
+		}
+		for {
+			sctx, cancel := context.WithTimeout(ctx, pr.spec.Timeout)
+			err := pr.probe.Check(sctx)
+			cancel()
+			if err == nil {
+				break
+			}
+			if !after || time.Now().After(deadline) || ctx.Err() != nil {
+				c.Passed = false
+				c.Failed = append(c.Failed, fmt.Sprintf("%s: %v", name, err))
+				break
+			}
+			select {
+			case <-time.After(pr.spec.Interval):
+			case <-ctx.Done():
+			}
+		}
+	}
+	return c
+}
+
+func (r *run) probeByName(name string) *probeRun {
+	for _, p := range r.probes {
+		if p.spec.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFunc) {
+	for _, pr := range r.probes {
+		pr := pr
+		pr.sampler = NewSampler(r.env.Clock, pr.probe, SamplerConfig{
+			Interval: pr.spec.Interval,
+			Timeout:  pr.spec.Timeout,
+			OnSample: func(sm measure.Sample) { r.onSample(pr, sm, cancelDrill) },
+		})
+		// Samplers get the drill context minus cancellation of samples already running: they
+		// stop scheduling on Stop or when the drill is cancelled.
+		pr.sampler.Start(ctx)
+	}
+	go r.statusLoop(ctx)
+}
+
+func (r *run) onSample(pr *probeRun, sm measure.Sample, cancelDrill context.CancelCauseFunc) {
+	pr.mu.Lock()
+	pr.samples++
+	if !sm.OK {
+		pr.fails++
+	}
+	changed := false
+	if !pr.known || sm.Start > pr.lastStart {
+		changed = !pr.known || pr.up != sm.OK
+		pr.known, pr.up, pr.lastStart = true, sm.OK, sm.Start
+	}
+	pr.mu.Unlock()
+	if !changed {
+		return
+	}
+	if sm.OK {
+		r.event(result.EventProbe, "%s up", pr.spec.Name)
+	} else {
+		r.event(result.EventProbe, "%s down: %s", pr.spec.Name, sm.Err)
+	}
+	if !sm.OK && pr.spec.Role == scenarios.RoleGuard {
+		why := fmt.Sprintf("guard probe %s tripped: %s", pr.spec.Name, sm.Err)
+		r.abort(why)
+		cancelDrill(errors.New(why))
+	}
+	r.publishStatus()
+}
+
+func (r *run) statusLoop(ctx context.Context) {
+	if r.opts.Observer == nil {
+		return
+	}
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.mu.Lock()
+			done := r.inRollback
+			r.mu.Unlock()
+			if done {
+				return
+			}
+			r.publishStatus()
+		}
+	}
+}
+
+func (r *run) publishStatus() {
+	if r.opts.Observer == nil {
+		return
+	}
+	st := Status{Scenario: r.s.Name}
+	r.mu.Lock()
+	st.Phase = r.phase
+	if r.haveT0 {
+		d := r.env.Clock.Now() - r.t0
+		st.SinceT0 = &d
+	}
+	r.mu.Unlock()
+	for _, pr := range r.probes {
+		pr.mu.Lock()
+		st.Probes = append(st.Probes, ProbeStatus{Name: pr.spec.Name, Role: pr.spec.Role, Known: pr.known, Up: pr.up, Samples: pr.samples, Fails: pr.fails})
+		pr.mu.Unlock()
+	}
+	r.opts.Observer.Status(st)
+}
+
+// inject runs prepare, the faults and the recovery steps, then observes until recovery has held
+// for limits.observe or the drill ends. It returns the end of the observation window.
+func (r *run) inject(ctx context.Context) time.Duration {
+	r.mu.Lock()
+	r.touched = true
+	r.mu.Unlock()
+	if len(r.s.Prepare) > 0 {
+		r.event(result.EventPhase, PhasePrepare)
+		for _, st := range r.s.Prepare {
+			if !sleepCtx(ctx, st.After) || !r.runStep(ctx, "prepare", st) {
+				r.noteCtxEnd(ctx, "prepare")
+				return r.env.Clock.Now()
+			}
+		}
+	}
+
+	r.event(result.EventPhase, PhaseInject)
+	for i, f := range r.faults {
+		if !sleepCtx(ctx, f.spec.After) {
+			r.noteCtxEnd(ctx, "inject")
+			return r.env.Clock.Now()
+		}
+		at := r.env.Clock.Now()
+		if i == 0 {
+			r.mu.Lock()
+			r.t0, r.haveT0 = at, true
+			r.mu.Unlock()
+			r.res.T0 = r.env.Clock.Wall(at).UTC().Format(result.T0Layout)
+		}
+		inj, err := f.fault.Inject(ctx)
+		f.injection = inj
+		f.injected = err == nil || inj.Revert != nil
+		f.res.InjectedAtMs = result.Int64(result.Ms(at - r.t0))
+		if inj.Targets != nil {
+			f.res.Targets = inj.Targets
+			r.env.setFaultTargets(f.spec.Name, inj.Targets)
+		}
+		if err != nil {
+			f.res.Error = ctxErr(ctx, err).Error()
+			r.fail("inject %s: %v", f.spec.Name, ctxErr(ctx, err))
+			return r.env.Clock.Now()
+		}
+		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targetList(inj.Targets))
+	}
+
+	// Recovery steps run in order, each no earlier than t0 + after, while observation goes on.
+	stepsDone := make(chan struct{})
+	go func() {
+		defer close(stepsDone)
+		if len(r.s.Recovery) == 0 {
+			return
+		}
+		r.event(result.EventStep, "recovery steps start")
+		for _, st := range r.s.Recovery {
+			wait := r.t0 + st.After - r.env.Clock.Now()
+			if !sleepCtx(ctx, wait) || !r.runStep(ctx, "recovery", st) {
+				return
+			}
+		}
+	}()
+
+	r.event(result.EventPhase, PhaseObserve)
+	end := r.observe(ctx, stepsDone)
+	<-stepsDone // a recovery step is bounded by ctx; rollback must not overlap it
+	return end
+}
+
+// observe waits until every availability probe has been healthy for limits.observe after t0
+// and the recovery steps are done, or until ctx ends.
+func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}) time.Duration {
+	tick := time.NewTicker(r.pollInterval())
+	defer tick.Stop()
+	steps := false
+	for {
+		select {
+		case <-ctx.Done():
+			r.noteCtxEnd(ctx, "observe")
+			return r.env.Clock.Now()
+		case <-stepsDone:
+			steps, stepsDone = true, nil
+		case <-tick.C:
+		}
+		if steps && r.recoveryHeld() {
+			now := r.env.Clock.Now()
+			r.event(result.EventStep, "recovery held for %v on every availability probe", r.s.Limits.Observe)
+			return now
+		}
+	}
+}
+
+func (r *run) pollInterval() time.Duration {
+	p := 50 * time.Millisecond
+	for _, pr := range r.probes {
+		p = min(p, max(pr.spec.Interval/2, time.Millisecond))
+	}
+	return p
+}
+
+func (r *run) recoveryHeld() bool {
+	now := r.env.Clock.Now()
+	for _, pr := range r.probes {
+		if pr.spec.Role != scenarios.RoleAvailability {
+			continue
+		}
+		var after []measure.Sample
+		for _, sm := range pr.sampler.Samples() {
+			if sm.Start >= r.t0 {
+				after = append(after, sm)
+			}
+		}
+		healthy, ok := measure.HealthyFor(after, now)
+		if !ok || healthy < r.s.Limits.Observe {
+			return false
+		}
+	}
+	return true
+}
+
+// noteCtxEnd records why a phase ended early: interrupt, guard or timeout.
+func (r *run) noteCtxEnd(ctx context.Context, phase string) {
+	cause := context.Cause(ctx)
+	if cause == nil {
+		return
+	}
+	if errors.Is(cause, errDrillTimeout) {
+		r.event(result.EventError, "limits.timeout (%v) reached during %s", r.s.Limits.Timeout, phase)
+		if phase != "observe" {
+			r.fail("limits.timeout (%v) reached during %s", r.s.Limits.Timeout, phase)
+		}
+	}
+}
+
+func (r *run) runStep(ctx context.Context, phase string, spec scenarios.StepSpec) bool {
+	started := r.env.Clock.Now()
+	r.mu.Lock()
+	rel := started - r.relOrigin()
+	r.mu.Unlock()
+	sr := result.Step{Phase: phase, Name: spec.Name, Type: spec.Type, StartedAtMs: result.Int64(result.Ms(rel))}
+	r.event(result.EventStep, "%s step %s (%s) started", phase, spec.Name, spec.Type)
+	step, err := r.newStep(spec)
+	if err == nil {
+		err = step.Run(ctx)
+		closeIfCloser(step)
+	}
+	sr.DurationMs = result.Ms(r.env.Clock.Now() - started)
+	if err != nil {
+		sr.Error = ctxErr(ctx, err).Error()
+	}
+	r.mu.Lock()
+	r.res.Steps = append(r.res.Steps, sr)
+	r.mu.Unlock()
+	if err != nil {
+		if ctx.Err() != nil && phase != "rollback" {
+			r.event(result.EventStep, "%s step %s stopped: %v", phase, spec.Name, ctxErr(ctx, err))
+			return false
+		}
+		r.fail("%s step %s: %v", phase, spec.Name, ctxErr(ctx, err))
+		return false
+	}
+	r.event(result.EventStep, "%s step %s done in %v", phase, spec.Name, time.Duration(sr.DurationMs)*time.Millisecond)
+	return true
+}
+
+func (r *run) stopProbes() {
+	var wg sync.WaitGroup
+	for _, pr := range r.probes {
+		if pr.sampler == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); pr.sampler.Stop() }()
+	}
+	wg.Wait()
+}
+
+// measure computes per-probe recovery and the RTO (DESIGN section 3).
+func (r *run) measure(end time.Duration) {
+	rto := result.RTO{TargetMs: result.Ms(r.s.Objectives.RTO)}
+	var worst time.Duration
+	recoveredAll, anyAvail := true, false
+	for _, pr := range r.probes {
+		p := result.Probe{Name: pr.spec.Name, Type: pr.spec.Type, Role: pr.spec.Role, IntervalMs: result.Ms(pr.spec.Interval)}
+		if pr.sampler == nil || !r.haveT0 {
+			r.res.Probes = append(r.res.Probes, p)
+			continue
+		}
+		samples := pr.sampler.Samples()
+		p.Samples = len(samples)
+		rec := measure.ComputeRecovery(samples, r.t0, end)
+		p.Failures = rec.Failures
+		p.LastError = rec.LastError
+		p.NoDisruption = rec.NoDisruption
+		if rec.Failures > 0 {
+			p.FirstFailureMs = result.Int64(result.Ms(rec.FirstFailure))
+		}
+		for _, d := range rec.Down {
+			p.Down = append(p.Down, result.Interval{FromMs: result.Ms(d.From), ToMs: result.Ms(d.To)})
+		}
+		if rec.Recovered {
+			p.RecoveredMs = result.Int64(result.Ms(rec.At))
+			if !rec.NoDisruption {
+				p.DowntimeMs = result.Int64(result.Ms(rec.Downtime))
+			} else {
+				p.DowntimeMs = result.Int64(0)
+			}
+		}
+		if pr.spec.Role == scenarios.RoleAvailability {
+			anyAvail = true
+			rto.ResolutionMs = max(rto.ResolutionMs, result.Ms(pr.spec.Interval))
+			if !rec.Recovered {
+				recoveredAll = false
+				r.event(result.EventProbe, "%s did not recover by the end of observation", pr.spec.Name)
+			} else if rec.At >= worst {
+				worst = rec.At
+				rto.Probe = pr.spec.Name
+			}
+			if rec.NoDisruption {
+				r.event(result.EventProbe, "%s: no disruption observed (a fault that disturbs nothing proves little)", pr.spec.Name)
+			}
+		}
+		r.res.Probes = append(r.res.Probes, p)
+	}
+	if r.haveT0 && anyAvail && recoveredAll {
+		rto.MeasuredMs = result.Int64(result.Ms(worst))
+		rto.Met = worst <= r.s.Objectives.RTO
+	}
+	r.res.Objectives.RTO = rto
+}
+
+// rollback reverts every injected fault in reverse order, then runs the rollback steps. It uses
+// a context that Ctrl-C cannot cancel, bounded by limits.rollback.
+func (r *run) rollback(parent context.Context) {
+	r.mu.Lock()
+	r.inRollback = true
+	r.mu.Unlock()
+	r.event(result.EventPhase, PhaseRollback)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.s.Limits.Rollback)
+	defer cancel()
+	rb := result.Rollback{Ran: true, Clean: true}
+	for i := len(r.faults) - 1; i >= 0; i-- {
+		f := r.faults[i]
+		if !f.injected || f.injection.Revert == nil {
+			continue
+		}
+		at := r.env.Clock.Now()
+		err := f.injection.Revert(ctx)
+		f.res.RevertedAtMs = result.Int64(result.Ms(at - r.t0))
+		if err != nil {
+			f.res.RevertError = err.Error()
+			rb.Clean = false
+			rb.Errors = append(rb.Errors, fmt.Sprintf("revert %s: %v", f.spec.Name, err))
+			r.fail("revert %s: %v", f.spec.Name, err)
+			continue
+		}
+		r.event(result.EventRevert, "%s reverted", f.spec.Name)
+	}
+	r.mu.Lock()
+	touched := r.touched
+	r.mu.Unlock()
+	if !touched && len(r.s.Rollback) > 0 {
+		r.event(result.EventStep, "rollback steps skipped: nothing was changed")
+	}
+	for _, st := range r.s.Rollback {
+		if !touched {
+			break
+		}
+		if !r.runStep(ctx, "rollback", st) {
+			rb.Clean = false
+			rb.Errors = append(rb.Errors, fmt.Sprintf("rollback step %s failed", st.Name))
+		}
+	}
+	r.res.Rollback = rb
+}
+
+// dataCheck reads back what data probes wrote and computes the RPO.
+func (r *run) dataCheck(parent context.Context) {
+	rpo := result.RPO{}
+	if r.s.Objectives.RPO != nil {
+		rpo.TargetMs = result.Int64(result.Ms(*r.s.Objectives.RPO))
+	}
+	var worst time.Duration
+	measured := true
+	for i, pr := range r.probes {
+		dp, ok := pr.probe.(DataProbe)
+		if !ok || pr.spec.Role != scenarios.RoleData {
+			continue
+		}
+		if rpo.DataProbes == 0 {
+			r.event(result.EventPhase, PhaseDataCheck)
+		}
+		rpo.DataProbes++
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), max(r.s.Limits.Rollback, time.Minute))
+		present, err := dp.ReadBack(ctx)
+		cancel()
+		d := &result.Data{}
+		if err != nil {
+			d.Error = err.Error()
+			measured = false
+			r.fail("data check %s: read back: %v", pr.spec.Name, err)
+			r.res.Probes[i].Data = d
+			continue
+		}
+		loss := measure.ClassifyWrites(dp.Writes(), present)
+		*d = result.Data{Written: loss.Written, Acknowledged: loss.Acknowledged, Lost: loss.Lost, Recovered: loss.Recovered, Unexpected: loss.Unexpected, RPOMs: result.Int64(result.Ms(loss.RPO))}
+		r.res.Probes[i].Data = d
+		rpo.LostWrites += loss.Lost
+		rpo.RecoveredWrites += loss.Recovered
+		rpo.UnexpectedWrites += loss.Unexpected
+		rpo.AcknowledgedTotal += loss.Acknowledged
+		worst = max(worst, loss.RPO)
+		r.event(result.EventDataLoss, "%s: %d written, %d acknowledged, %d lost, %d recovered, RPO %v", pr.spec.Name, loss.Written, loss.Acknowledged, loss.Lost, loss.Recovered, loss.RPO)
+		if loss.Unexpected > 0 {
+			r.fail("data check %s: %d keys present that were never written: the probe itself is broken", pr.spec.Name, loss.Unexpected)
+		}
+	}
+	switch {
+	case rpo.DataProbes == 0:
+		// Nothing measured: met only when no target was set.
+		rpo.Met = rpo.TargetMs == nil
+	case measured:
+		rpo.MeasuredMs = result.Int64(result.Ms(worst))
+		rpo.Met = rpo.TargetMs == nil || worst <= *r.s.Objectives.RPO
+	}
+	r.res.Objectives.RPO = rpo
+}
+
+// finish runs connector cleanups, closes resources, and sets the verdict.
+func (r *run) finish(parent context.Context) {
+	if !r.res.Rollback.Ran && !r.opts.DryRun {
+		// Reached when an early phase failed: still revert anything injected.
+		r.rollback(parent)
+	}
+	for _, pr := range r.probes {
+		closeIfCloser(pr.probe)
+	}
+	for _, f := range r.faults {
+		closeIfCloser(f.fault)
+		r.res.Faults = append(r.res.Faults, f.res)
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.s.Limits.Rollback)
+	defer cancel()
+	for i := len(r.cleanups) - 1; i >= 0; i-- {
+		c := r.cleanups[i]
+		if err := c.fn(ctx); err != nil {
+			r.fail("clean up %s: %v", c.name, err)
+		}
+	}
+	r.verdict()
+	r.res.FinishedAt = time.Now().UTC()
+	r.mu.Lock()
+	for _, te := range r.events {
+		ev := te.ev
+		ev.AtMs = result.Ms(te.at - r.relOrigin())
+		r.res.Events = append(r.res.Events, ev)
+	}
+	r.mu.Unlock()
+}
+
+func (r *run) verdict() {
+	res := r.res
+	r.mu.Lock()
+	errs := append([]string(nil), r.errs...)
+	r.mu.Unlock()
+	obj := res.Objectives
+	switch {
+	case r.abortedReason() != "":
+		res.Verdict, res.Reason = result.VerdictAborted, r.abortedReason()
+	case len(errs) > 0:
+		res.Verdict, res.Reason = result.VerdictError, errs[0]
+	case r.opts.DryRun:
+		res.Verdict, res.Reason = result.VerdictPass, "dry run: nothing was injected"
+	case obj.RTO.MeasuredMs == nil:
+		res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("service did not recover within limits.timeout (%v)", r.s.Limits.Timeout)
+	case !obj.RTO.Met:
+		res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RTO %v exceeds target %v", msDur(*obj.RTO.MeasuredMs), r.s.Objectives.RTO)
+	case !obj.RPO.Met:
+		if obj.RPO.MeasuredMs == nil {
+			res.Verdict, res.Reason = result.VerdictFail, "RPO target set but no data probe measured it"
+		} else {
+			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (%d acknowledged writes lost)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.LostWrites)
+		}
+	default:
+		res.Verdict = result.VerdictPass
+	}
+	r.event(result.EventVerdict, "%s%s", res.Verdict, prefixed(": ", res.Reason))
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+func closeIfCloser(v any) {
+	if c, ok := v.(Closer); ok {
+		_ = c.Close()
+	}
+}
+
+// ctxErr prefers the cancellation cause (interrupt, guard, timeout) over a bare "context canceled".
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if cause := context.Cause(ctx); cause != nil && errors.Is(err, ctx.Err()) {
+			return cause
+		}
+	}
+	return err
+}
+
+// sleepCtx waits d unless ctx ends first; it reports whether the wait completed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,425 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/drillhq/drill/measure"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// service is a stand-in system whose health the test controls through faults.
+type service struct {
+	mu       sync.Mutex
+	down     bool
+	hang     bool
+	reverted []string
+	events   []string
+}
+
+func (s *service) setDown(v bool) { s.mu.Lock(); s.down = v; s.mu.Unlock() }
+func (s *service) log(e string)   { s.mu.Lock(); s.events = append(s.events, e); s.mu.Unlock() }
+
+type serviceProbe struct{ svc *service }
+
+func (p serviceProbe) Check(ctx context.Context) error {
+	p.svc.mu.Lock()
+	down, hang := p.svc.down, p.svc.hang
+	p.svc.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if down {
+		return errors.New("connection refused")
+	}
+	return nil
+}
+
+// outageCfg is the `with:` of the test fault: take the service down for `for`, optionally
+// failing the injection or the revert.
+type outageCfg struct {
+	For        time.Duration
+	Forever    bool
+	FailInject bool
+	FailRevert bool
+	NoDisrupt  bool
+}
+
+type outageFault struct {
+	name string
+	cfg  outageCfg
+	svc  *service
+}
+
+func (f *outageFault) Inject(ctx context.Context) (Injection, error) {
+	f.svc.log("inject " + f.name)
+	revert := func(ctx context.Context) error {
+		f.svc.log("revert " + f.name)
+		f.svc.mu.Lock()
+		f.svc.reverted = append(f.svc.reverted, f.name)
+		f.svc.mu.Unlock()
+		f.svc.setDown(false)
+		if f.cfg.FailRevert {
+			return errors.New("revert refused")
+		}
+		return nil
+	}
+	if f.cfg.FailInject {
+		return Injection{Revert: revert}, errors.New("permission denied")
+	}
+	if !f.cfg.NoDisrupt {
+		f.svc.setDown(true)
+		if !f.cfg.Forever {
+			time.AfterFunc(f.cfg.For, func() { f.svc.setDown(false) })
+		}
+	}
+	return Injection{Targets: []string{"svc-" + f.name}, Revert: revert}, nil
+}
+
+type funcStep func(ctx context.Context) error
+
+func (f funcStep) Run(ctx context.Context) error { return f(ctx) }
+
+func testRegistry(svc *service) *Registry {
+	reg := NewRegistry()
+	reg.AddProbe(ProbeType{Name: "svc", New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) { return serviceProbe{svc}, nil }})
+	reg.AddFault(FaultType{Name: "outage", New: func(cfg any, env *Env) (Fault, error) {
+		return &outageFault{name: "f", cfg: *cfg.(*outageCfg), svc: svc}, nil
+	}})
+	reg.AddStep(StepType{Name: "log", New: func(cfg any, env *Env) (Step, error) {
+		msg := cfg.(string)
+		return funcStep(func(ctx context.Context) error { svc.log(msg); return nil }), nil
+	}})
+	reg.AddStep(StepType{Name: "heal", New: func(cfg any, env *Env) (Step, error) {
+		return funcStep(func(ctx context.Context) error { svc.setDown(false); return nil }), nil
+	}})
+	return reg
+}
+
+func testScenario(fault outageCfg) *scenarios.Scenario {
+	return &scenarios.Scenario{
+		Name: "t", System: "sys", File: "t.yaml",
+		Objectives: scenarios.Objectives{RTO: 2 * time.Second},
+		Probes: []scenarios.ProbeSpec{{
+			Name: "health", Type: "svc", Role: scenarios.RoleAvailability,
+			Interval: 20 * time.Millisecond, Timeout: 100 * time.Millisecond,
+		}},
+		SteadyState: []string{"health"},
+		Faults:      []scenarios.StepSpec{{Name: "down", Type: "outage", With: &fault}},
+		Limits:      scenarios.Limits{Timeout: 30 * time.Second, Observe: 1 * time.Second, Rollback: time.Minute},
+	}
+}
+
+func TestRunMeasuresRTOOfKnownOutage(t *testing.T) {
+	t.Parallel()
+	for _, outage := range []time.Duration{1500 * time.Millisecond, 250 * time.Millisecond, 1990 * time.Millisecond, 2500 * time.Millisecond} {
+		t.Run(outage.String(), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				res := Run(t.Context(), testScenario(outageCfg{For: outage}), Options{Registry: testRegistry(svc)})
+				rto := res.Objectives.RTO
+				if rto.MeasuredMs == nil {
+					t.Fatalf("RTO not measured; verdict %s: %s", res.Verdict, res.Reason)
+				}
+				got := time.Duration(*rto.MeasuredMs) * time.Millisecond
+				// Samples sit on a 20ms grid, so recovery is seen at the first grid point at or
+				// after the outage ends: never early, at most one interval late.
+				if got < outage || got > outage+20*time.Millisecond {
+					t.Errorf("measured RTO %v for a %v outage, want within [outage, outage+interval]", got, outage)
+				}
+				wantVerdict := result.VerdictPass
+				if outage > 2*time.Second {
+					wantVerdict = result.VerdictFail
+				}
+				if res.Verdict != wantVerdict {
+					t.Errorf("verdict %s (%s), want %s", res.Verdict, res.Reason, wantVerdict)
+				}
+				if rto.ResolutionMs != 20 || rto.Probe != "health" {
+					t.Errorf("resolution %d probe %q", rto.ResolutionMs, rto.Probe)
+				}
+				p := res.Probes[0]
+				if p.DowntimeMs == nil || *p.DowntimeMs < outage.Milliseconds()-20 || *p.DowntimeMs > outage.Milliseconds()+20 {
+					t.Errorf("downtime %v, want about %v", p.DowntimeMs, outage)
+				}
+				if p.NoDisruption || len(p.Down) != 1 {
+					t.Errorf("noDisruption=%v down=%v", p.NoDisruption, p.Down)
+				}
+				if res.T0 == "" || !res.Rollback.Clean || len(svc.reverted) != 1 {
+					t.Errorf("t0=%q rollback=%+v reverted=%v", res.T0, res.Rollback, svc.reverted)
+				}
+			})
+		})
+	}
+}
+
+func TestRunNeverRecoveredIsUnboundedFail(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		s := testScenario(outageCfg{Forever: true})
+		s.Limits.Timeout = 5 * time.Second
+		res := Run(t.Context(), s, Options{Registry: testRegistry(svc)})
+		if res.Objectives.RTO.MeasuredMs != nil || res.Objectives.RTO.Met {
+			t.Errorf("RTO %+v, want unbounded and not met", res.Objectives.RTO)
+		}
+		if res.Verdict != result.VerdictFail || result.ExitCode(res.Verdict) != 1 {
+			t.Errorf("verdict %s (%s), want fail", res.Verdict, res.Reason)
+		}
+		if len(svc.reverted) != 1 {
+			t.Errorf("fault not reverted after timeout: %v", svc.reverted)
+		}
+	})
+}
+
+func TestRunNoDisruptionIsFlagged(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		res := Run(t.Context(), testScenario(outageCfg{NoDisrupt: true}), Options{Registry: testRegistry(&service{})})
+		p := res.Probes[0]
+		if !p.NoDisruption || p.RecoveredMs == nil || *p.RecoveredMs != 0 {
+			t.Errorf("probe %+v, want no disruption, recovered at 0", p)
+		}
+		if !hasEvent(res, result.EventProbe, "no disruption observed") {
+			t.Errorf("no 'no disruption observed' event in %v", res.Events)
+		}
+	})
+}
+
+func TestRunSteadyStateFailureInjectsNothing(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{down: true}
+		res := Run(t.Context(), testScenario(outageCfg{For: time.Second}), Options{Registry: testRegistry(svc)})
+		if res.Verdict != result.VerdictError || !strings.Contains(res.Reason, "not in steady state") {
+			t.Errorf("verdict %s (%s), want error: not in steady state", res.Verdict, res.Reason)
+		}
+		for _, e := range svc.events {
+			if strings.HasPrefix(e, "inject") {
+				t.Errorf("fault injected although steady state failed: %v", svc.events)
+			}
+		}
+		if res.T0 != "" || res.Faults[0].InjectedAtMs != nil {
+			t.Errorf("t0 %q / injectedAt %v set without injection", res.T0, res.Faults[0].InjectedAtMs)
+		}
+	})
+}
+
+func TestRunInjectionFailureStillReverts(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		res := Run(t.Context(), testScenario(outageCfg{FailInject: true}), Options{Registry: testRegistry(svc)})
+		if res.Verdict != result.VerdictError || !strings.Contains(res.Reason, "permission denied") {
+			t.Errorf("verdict %s (%s), want error with the injection failure", res.Verdict, res.Reason)
+		}
+		if len(svc.reverted) != 1 {
+			t.Errorf("partially injected fault was not reverted: %v", svc.reverted)
+		}
+		if res.Faults[0].Error == "" {
+			t.Errorf("fault error not recorded: %+v", res.Faults[0])
+		}
+	})
+}
+
+func TestRunRollbackFailureIsError(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		res := Run(t.Context(), testScenario(outageCfg{For: 100 * time.Millisecond, FailRevert: true}), Options{Registry: testRegistry(&service{})})
+		if res.Verdict != result.VerdictError || res.Rollback.Clean || len(res.Rollback.Errors) != 1 {
+			t.Errorf("verdict %s rollback %+v, want error with one rollback error", res.Verdict, res.Rollback)
+		}
+		if res.Faults[0].RevertError == "" || res.Faults[0].RevertedAtMs == nil {
+			t.Errorf("fault result %+v lacks revert error/time", res.Faults[0])
+		}
+	})
+}
+
+func TestRunInterruptRollsBackAndRefusesSecondSignal(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		sigs := make(chan os.Signal, 2)
+		s := testScenario(outageCfg{Forever: true})
+		// Rollback blocks until the test has sent the second signal, so it is provably refused.
+		release := make(chan struct{})
+		s.Rollback = []scenarios.StepSpec{{Name: "wait", Type: "wait"}}
+		reg := testRegistry(svc)
+		reg.AddStep(StepType{Name: "wait", New: func(any, *Env) (Step, error) {
+			return funcStep(func(ctx context.Context) error {
+				sigs <- syscall.SIGINT
+				time.Sleep(10 * time.Millisecond)
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+				svc.log("rollback step finished")
+				return nil
+			}), nil
+		}})
+		time.AfterFunc(time.Second, func() { sigs <- os.Interrupt })
+		time.AfterFunc(2*time.Second, func() { close(release) })
+		res := Run(t.Context(), s, Options{Registry: reg, Interrupts: sigs})
+		if res.Verdict != result.VerdictAborted || result.ExitCode(res.Verdict) != 3 {
+			t.Errorf("verdict %s (%s), want aborted", res.Verdict, res.Reason)
+		}
+		if len(svc.reverted) != 1 {
+			t.Errorf("fault not reverted after Ctrl-C: %v", svc.reverted)
+		}
+		if !hasEvent(res, result.EventSignal, "refusing to exit until rollback has finished") {
+			t.Errorf("second signal not refused; events: %v", res.Events)
+		}
+		if svc.events[len(svc.events)-1] != "rollback step finished" {
+			t.Errorf("rollback step cut short: %v", svc.events)
+		}
+	})
+}
+
+func TestRunRecoveryStepsRunAfterDelayFromT0(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		s := testScenario(outageCfg{Forever: true})
+		s.Recovery = []scenarios.StepSpec{{Name: "heal", Type: "heal", After: 700 * time.Millisecond}}
+		res := Run(t.Context(), s, Options{Registry: testRegistry(svc)})
+		if res.Verdict != result.VerdictPass {
+			t.Fatalf("verdict %s (%s)", res.Verdict, res.Reason)
+		}
+		if got := *res.Objectives.RTO.MeasuredMs; got < 700 || got > 720 {
+			t.Errorf("RTO %dms, want the heal step's 700ms (+ one interval)", got)
+		}
+		if len(res.Steps) != 1 || *res.Steps[0].StartedAtMs != 700 {
+			t.Errorf("steps %+v, want heal started at +700ms", res.Steps)
+		}
+	})
+}
+
+func TestRunGuardTripAborts(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		s := testScenario(outageCfg{Forever: true})
+		s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: "guard", Type: "svc", Role: scenarios.RoleGuard, Interval: 50 * time.Millisecond, Timeout: 50 * time.Millisecond})
+		res := Run(t.Context(), s, Options{Registry: testRegistry(svc)})
+		if res.Verdict != result.VerdictAborted || !strings.Contains(res.Reason, "guard probe guard tripped") {
+			t.Errorf("verdict %s (%s), want aborted by guard", res.Verdict, res.Reason)
+		}
+		if len(svc.reverted) != 1 {
+			t.Errorf("not reverted: %v", svc.reverted)
+		}
+	})
+}
+
+func TestRunHungProbeDoesNotStretchGrid(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{hang: true}
+		clock := NewClock()
+		sm := NewSampler(clock, serviceProbe{svc}, SamplerConfig{Interval: 10 * time.Millisecond, Timeout: 45 * time.Millisecond})
+		sm.Start(t.Context())
+		time.Sleep(time.Second)
+		sm.Stop()
+		samples := sm.Samples()
+		// 100 grid points in 1s: a hung target must not reduce the sample count.
+		if len(samples) < 100 || len(samples) > 101 {
+			t.Fatalf("%d samples in 1s at 10ms, want 100", len(samples))
+		}
+		for i, s := range samples {
+			if want := time.Duration(i) * 10 * time.Millisecond; s.Start != want {
+				t.Fatalf("sample %d started at %v, want %v (grid)", i, s.Start, want)
+			}
+			if s.OK {
+				t.Fatalf("sample %d of a hung target succeeded", i)
+			}
+		}
+		var limited int
+		for _, s := range samples {
+			if s.Err == ErrInFlightLimit.Error() {
+				limited++
+			}
+		}
+		if limited != 0 {
+			t.Errorf("%d samples hit the in-flight bound although timeout/interval+2 slots suffice", limited)
+		}
+	})
+}
+
+func TestRunDataProbeRPO(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		dp := &fakeDataProbe{lose: map[uint64]bool{5: true, 6: true}}
+		reg := testRegistry(svc)
+		reg.AddProbe(ProbeType{Name: "writes", New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) { dp.clock = env.Clock; return dp, nil }})
+		s := testScenario(outageCfg{For: 300 * time.Millisecond})
+		rpo := 50 * time.Millisecond
+		s.Objectives.RPO = &rpo
+		s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: "w", Type: "writes", Role: scenarios.RoleData, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond})
+		res := Run(t.Context(), s, Options{Registry: reg})
+		got := res.Objectives.RPO
+		// Writes every 100ms, each acked 1ms after invoke; 5 and 6 lost, 4 survived:
+		// RPO = ack(6) - ack(4) = 200ms.
+		if got.LostWrites != 2 || got.MeasuredMs == nil || *got.MeasuredMs != 200 || got.Met {
+			t.Errorf("rpo %+v, want 2 lost, 200ms, not met", got)
+		}
+		if res.Verdict != result.VerdictFail {
+			t.Errorf("verdict %s (%s), want fail on RPO", res.Verdict, res.Reason)
+		}
+	})
+}
+
+type fakeDataProbe struct {
+	mu     sync.Mutex
+	clock  *Clock
+	seq    uint64
+	writes []measure.Write
+	lose   map[uint64]bool
+}
+
+func (p *fakeDataProbe) Check(ctx context.Context) error {
+	p.mu.Lock()
+	p.seq++
+	w := measure.Write{Seq: p.seq, Invoke: p.clock.Now()}
+	p.mu.Unlock()
+	time.Sleep(time.Millisecond)
+	w.Ack = p.clock.Now()
+	p.mu.Lock()
+	p.writes = append(p.writes, w)
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *fakeDataProbe) Writes() []measure.Write {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]measure.Write(nil), p.writes...)
+}
+
+func (p *fakeDataProbe) ReadBack(ctx context.Context) (map[uint64]bool, error) {
+	present := map[uint64]bool{}
+	for _, w := range p.Writes() {
+		if !p.lose[w.Seq] {
+			present[w.Seq] = true
+		}
+	}
+	return present, nil
+}
+
+func hasEvent(res *result.Result, kind, substr string) bool {
+	for _, e := range res.Events {
+		if e.Kind == kind && strings.Contains(e.Message, substr) {
+			return true
+		}
+	}
+	return false
+}

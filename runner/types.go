@@ -1,0 +1,117 @@
+package runner
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/drillhq/drill/measure"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// Fault breaks something on purpose. Inject returns what is needed to undo it.
+type Fault interface {
+	Inject(ctx context.Context) (Injection, error)
+}
+
+// Injection is what a fault did: the targets it chose (recorded in the result) and how to revert.
+// Revert is nil for faults with nothing to undo. Revert is called with a context that Ctrl-C does
+// not cancel and must be safe to call after a partial injection.
+type Injection struct {
+	Targets []string
+	Revert  func(ctx context.Context) error
+}
+
+// Planner is implemented by faults that can resolve their targets without changing anything;
+// `drill run --dry-run` prints what it returns.
+type Planner interface {
+	Plan(ctx context.Context) (targets []string, err error)
+}
+
+// Step is a prepare, recovery or rollback action: the runbook automation a team would run.
+type Step interface {
+	Run(ctx context.Context) error
+}
+
+// Probe takes one sample: nil means healthy. ctx carries the per-sample timeout.
+type Probe interface {
+	Check(ctx context.Context) error
+}
+
+// DataProbe is a probe with role data: its samples are sequenced writes, and after rollback it
+// reads back what it wrote so the runner can compute RPO.
+type DataProbe interface {
+	Probe
+	// Writes returns every write the probe attempted, with offsets on the given clock origin.
+	// ReadBack returns the sequence numbers present in the system now.
+	Writes() []measure.Write
+	ReadBack(ctx context.Context) (present map[uint64]bool, err error)
+}
+
+// Closer is implemented by probes, faults or steps holding resources (clients, connections).
+type Closer interface {
+	Close() error
+}
+
+// Connector prepares the environment a scenario names (an etcd lab, AWS clients) during the
+// connect phase, storing what types need in env with Env.Set. cleanup always runs at the end of
+// the drill, after rollback, with a context Ctrl-C does not cancel.
+type Connector interface {
+	// Name identifies the connector in events and errors ("etcd", "aws").
+	Name() string
+	// Wants reports whether this scenario needs the connector.
+	Wants(s *scenarios.Scenario) bool
+	Connect(ctx context.Context, env *Env) (cleanup func(context.Context) error, err error)
+}
+
+// Env is handed to type constructors and connectors: the scenario, the logger, values set by
+// connectors, and the targets chosen by faults that have already been injected.
+type Env struct {
+	Scenario *scenarios.Scenario
+	Log      *slog.Logger
+	DryRun   bool
+	// Clock gives offsets on the run's monotonic timeline (set by the runner); data probes use it
+	// to stamp writes so they line up with probe samples and t0.
+	Clock *Clock
+
+	mu      sync.Mutex
+	values  map[any]any
+	targets map[string][]string
+}
+
+// NewEnv returns an Env for a scenario.
+func NewEnv(s *scenarios.Scenario, log *slog.Logger) *Env {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Env{Scenario: s, Log: log, Clock: NewClock(), values: map[any]any{}, targets: map[string][]string{}}
+}
+
+// Set stores a value for types to find, keyed like context values (use an unexported key type).
+func (e *Env) Set(key, value any) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.values[key] = value
+}
+
+// Value returns what Set stored, or nil.
+func (e *Env) Value(key any) any {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.values[key]
+}
+
+// FaultTargets returns the targets a named fault chose when it was injected, so a recovery step
+// can act on "the member that fault killed".
+func (e *Env) FaultTargets(fault string) ([]string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t, ok := e.targets[fault]
+	return t, ok
+}
+
+func (e *Env) setFaultTargets(fault string, targets []string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.targets[fault] = targets
+}

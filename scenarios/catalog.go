@@ -1,0 +1,115 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Kind is the section a type may be used in.
+type Kind string
+
+const (
+	KindProbe Kind = "probe" // entries of probes:
+	KindFault Kind = "fault" // entries of faults:
+	KindStep  Kind = "step"  // entries of prepare:, recovery: and rollback:
+)
+
+// Catalog is what the loader needs to know about registered types. runner.Registry implements it;
+// tests may use a small map-backed one.
+type Catalog interface {
+	// NewConfig returns a pointer to a fresh, defaulted `with:` struct for the type, or ok=false
+	// when the type is not registered for that kind. A nil config means the type takes no fields.
+	NewConfig(kind Kind, typeName string) (cfg any, ok bool)
+	// TypeNames lists the registered types of a kind, sorted, for "unknown type" errors.
+	TypeNames(kind Kind) []string
+}
+
+// Validator is implemented by `with:` structs that check their own values after decoding.
+// Return FieldError values (joined with errors.Join) to point the error at a key.
+type Validator interface {
+	Validate() error
+}
+
+// FieldError is a validation error about one key of a `with:` block, e.g. {Field: "url"}.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
+
+// FieldErrorf builds a FieldError.
+func FieldErrorf(field, format string, args ...any) error {
+	return FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// AsFieldErrors splits a joined validation error into its FieldErrors; anything else is
+// returned with an empty Field.
+func AsFieldErrors(err error) []FieldError {
+	if err == nil {
+		return nil
+	}
+	var out []FieldError
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, AsFieldErrors(e)...)
+		}
+		return out
+	}
+	var fe FieldError
+	if errors.As(err, &fe) {
+		return []FieldError{fe}
+	}
+	return []FieldError{{Msg: err.Error()}}
+}
+
+// Duration is a Go duration string in YAML ("1.5s", "2m"). Use it for durations inside `with:`
+// structs so they decode with a clear error. Negative values are rejected.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		if err == nil {
+			err = fmt.Errorf("want a duration like 1.5s, got a %s", kindName(n))
+		}
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// ParseDuration parses a non-negative Go duration. A bare "0" is accepted.
+func ParseDuration(s string) (time.Duration, error) {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use Go syntax like 500ms, 1.5s, 2m)", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("duration %q must not be negative", s)
+	}
+	return v, nil
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.AliasNode:
+		return "alias"
+	case yaml.DocumentNode:
+		return "document"
+	default:
+		return "scalar"
+	}
+}

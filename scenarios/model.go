@@ -1,0 +1,121 @@
+// Package scenarios holds the drill scenario model (format version 1, see DESIGN section 2),
+// loads it from YAML with positioned errors, and validates it against the registered types.
+package scenarios
+
+import (
+	"fmt"
+	"time"
+)
+
+// Scenario is one loaded, validated drill. Durations are already parsed; `with:` blocks are
+// decoded into the typed config struct the registered type declares.
+type Scenario struct {
+	File        string // path as given; used in error positions and reports
+	SHA256      string // hex digest of the file's bytes, for the evidence trail
+	Version     int
+	Name        string
+	Description string
+	System      string
+	Owner       string
+	Tags        []string
+	Cadence     string
+	Objectives  Objectives
+	Environment Environment
+	Probes      []ProbeSpec
+	SteadyState []string
+	Prepare     []StepSpec
+	Faults      []StepSpec
+	Recovery    []StepSpec
+	Rollback    []StepSpec
+	Limits      Limits
+}
+
+// Objectives are the targets the drill is judged against.
+type Objectives struct {
+	RTO time.Duration
+	// RPO is nil when the scenario sets no RPO target.
+	RPO *time.Duration
+}
+
+// Environment says what the drill runs against. Each part is nil when absent.
+type Environment struct {
+	Etcd *EtcdEnv
+	AWS  *AWSEnv
+}
+
+// EtcdEnv selects either a local lab cluster started for the drill or existing endpoints.
+type EtcdEnv struct {
+	Lab       *EtcdLab
+	Endpoints []string
+}
+
+// EtcdLab asks for a local cluster of real etcd processes.
+type EtcdLab struct {
+	Members       int
+	SnapshotEvery time.Duration
+	SnapshotKeep  int
+}
+
+// AWSEnv configures AWS clients. An empty Endpoint means real AWS.
+type AWSEnv struct {
+	Region        string
+	Endpoint      string
+	AllowAccounts []string
+}
+
+// Probe roles (DESIGN section 3).
+const (
+	RoleAvailability = "availability"
+	RoleData         = "data"
+	RoleGuard        = "guard"
+)
+
+// Defaults applied by the loader when a key is absent.
+const (
+	DefaultProbeInterval   = 1 * time.Second
+	DefaultProbeTimeout    = 1 * time.Second
+	DefaultTimeout         = 10 * time.Minute
+	DefaultObserve         = 5 * time.Second
+	DefaultRollbackTimeout = 5 * time.Minute
+)
+
+// ProbeSpec is one entry of `probes:`.
+type ProbeSpec struct {
+	Name     string
+	Type     string
+	Role     string // RoleAvailability when absent
+	Interval time.Duration
+	Timeout  time.Duration
+	With     any // pointer to the type's config struct
+	Pos      Position
+}
+
+// StepSpec is one entry of `faults:`, `prepare:`, `recovery:` or `rollback:`.
+type StepSpec struct {
+	Name  string
+	Type  string
+	After time.Duration
+	With  any // pointer to the type's config struct
+	Pos   Position
+}
+
+// Limits bound the drill in time.
+type Limits struct {
+	Timeout  time.Duration // whole drill, from the start of probing to the end of observation
+	Observe  time.Duration // how long recovery must hold
+	Rollback time.Duration // budget for rollback, which runs even after Ctrl-C
+}
+
+// Position points into a scenario file; lines and columns are 1-based.
+type Position struct {
+	File   string
+	Line   int
+	Column int
+}
+
+func (p Position) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
+}
