@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 
 	"github.com/drillhq/drill/scenarios"
 )
@@ -209,10 +210,11 @@ func ConfigFields(cfg any) []Field {
 	return out
 }
 
+// yamlKey mirrors yaml.v3: the tag's name, else the field name lower-cased.
 func yamlKey(sf reflect.StructField) string {
 	tag := sf.Tag.Get("yaml")
 	if tag == "" {
-		return sf.Name
+		return strings.ToLower(sf.Name)
 	}
 	for i := range len(tag) {
 		if tag[i] == ',' {
@@ -221,7 +223,7 @@ func yamlKey(sf reflect.StructField) string {
 		}
 	}
 	if tag == "" {
-		return sf.Name
+		return strings.ToLower(sf.Name)
 	}
 	return tag
 }

@@ -74,11 +74,13 @@ type Duration time.Duration
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	// The kind is checked first: a list or mapping has an empty Value, which would otherwise
+	// be reported as the confusing `invalid duration ""`.
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("want a duration like 1.5s, got a %s", kindName(n))
+	}
 	v, err := ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil {
-		if err == nil {
-			err = fmt.Errorf("want a duration like 1.5s, got a %s", kindName(n))
-		}
+	if err != nil {
 		return err
 	}
 	*d = Duration(v)
