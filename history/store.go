@@ -1,0 +1,408 @@
+// Package history keeps every drill result (drill.result/v1) in a local embedded store so
+// compliance can be proven later: which drills ran, when, with what outcome.
+//
+// The store is a single bbolt file. bbolt commits each transaction atomically with fsync and
+// copy-on-write pages, so a process killed in the middle of Append leaves the previous state
+// intact: at most the run being written is lost, never an earlier one.
+//
+// Layout (all keys are bytes):
+//
+//	runs            runId -> full result JSON
+//	by-time         timeKey(startedAt) + runId -> nil
+//	by-system/<s>   timeKey(startedAt) + runId -> nil
+//	by-scenario/<n> timeKey(startedAt) + runId -> nil
+//	meta            "layout" -> "1"
+//
+// timeKey is the start time in Unix nanoseconds as a big-endian uint64 with the sign bit
+// flipped, so byte order is time order and a cursor walks runs chronologically.
+package history
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/drillhq/drill/result"
+)
+
+// Sink receives finished results. Store is the local sink; a remote one (DynamoDB) implements
+// the same method so the run verb can fan a result out with Tee.
+type Sink interface {
+	Append(ctx context.Context, r *result.Result) error
+}
+
+// Lister reads results back, newest first. Store implements it; so can a remote source.
+type Lister interface {
+	List(ctx context.Context, f Filter) ([]*result.Result, error)
+}
+
+// Filter selects runs. Zero fields match everything. Since is inclusive and Until exclusive,
+// both compared with the run's StartedAt.
+type Filter struct {
+	System   string
+	Scenario string
+	Since    time.Time
+	Until    time.Time
+	// Limit caps the number of results (newest kept); 0 means no limit.
+	Limit int
+}
+
+// Match reports whether r passes the filter. Remote Listers use it to apply the same rules.
+func (f Filter) Match(r *result.Result) bool {
+	if f.System != "" && r.System != f.System {
+		return false
+	}
+	if f.Scenario != "" && r.Scenario != f.Scenario {
+		return false
+	}
+	if !f.Since.IsZero() && r.StartedAt.Before(f.Since) {
+		return false
+	}
+	if !f.Until.IsZero() && !r.StartedAt.Before(f.Until) {
+		return false
+	}
+	return true
+}
+
+// ErrConflict is returned by Append when the run id is already stored with different content.
+// Stored evidence is never rewritten.
+var ErrConflict = errors.New("run id already stored with different content")
+
+var (
+	bucketRuns     = []byte("runs")
+	bucketTime     = []byte("by-time")
+	bucketSystem   = []byte("by-system")
+	bucketScenario = []byte("by-scenario")
+	bucketMeta     = []byte("meta")
+	layoutKey      = []byte("layout")
+	layoutVersion  = []byte("1")
+)
+
+// lockTimeout bounds the wait for another drill process holding the file. Writers hold it only
+// for the duration of one Append, so a long wait means something is stuck.
+const lockTimeout = 10 * time.Second
+
+// Store is the local history. It is safe for concurrent use by goroutines of one process;
+// several processes share the file through bbolt's file lock.
+type Store struct {
+	db   *bolt.DB // nil for a read-only view of a store that does not exist yet
+	path string
+}
+
+// Open opens the store at path for reading and writing, creating the file and its directory
+// when missing. Callers should Close it promptly: the file is locked while open.
+func Open(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open history: empty path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open history %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	if err := db.Update(initBuckets); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open history %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+// OpenReadOnly opens the store for reading with a shared lock, so several readers can run
+// while no run is being appended. A store that does not exist yet reads as empty.
+func OpenReadOnly(path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("open history: empty path")
+	}
+	// A missing file, or one created by a writer killed before its first commit, holds no runs.
+	if fi, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
+		return &Store{path: path}, nil
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	if err != nil {
+		return nil, openError(path, err)
+	}
+	if err := db.View(checkLayout); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open history %s: %w", path, err)
+	}
+	return &Store{db: db, path: path}, nil
+}
+
+func openError(path string, err error) error {
+	if errors.Is(err, bolterrors.ErrTimeout) {
+		return fmt.Errorf("open history %s: locked by another drill process for more than %s", path, lockTimeout)
+	}
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrChecksum) || errors.Is(err, bolterrors.ErrVersionMismatch) {
+		return fmt.Errorf("open history %s: not a drill history file (%w)", path, err)
+	}
+	return fmt.Errorf("open history %s: %w", path, err)
+}
+
+func initBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketRuns, bucketTime, bucketSystem, bucketScenario, bucketMeta} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	switch v := meta.Get(layoutKey); {
+	case v == nil:
+		return meta.Put(layoutKey, layoutVersion)
+	case !bytes.Equal(v, layoutVersion):
+		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
+	}
+	return nil
+}
+
+func checkLayout(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		// Created by Open but the first transaction never committed (killed at once): empty.
+		return nil
+	}
+	if v := meta.Get(layoutKey); v != nil && !bytes.Equal(v, layoutVersion) {
+		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
+	}
+	return nil
+}
+
+// Path is the file the store lives in.
+func (s *Store) Path() string { return s.path }
+
+// Close releases the file.
+func (s *Store) Close() error {
+	if s.db == nil {
+		return nil
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close history %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Append stores r. Appending the same run again is a no-op, so a retry after an unclear error
+// is safe; a different document under an existing run id is refused with ErrConflict.
+func (s *Store) Append(ctx context.Context, r *result.Result) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("append run to history: %w", err)
+	}
+	if r == nil || r.RunID == "" {
+		return errors.New("append run to history: result has no runId")
+	}
+	if s.db == nil {
+		return fmt.Errorf("append run %s to history: store %s is open read-only", r.RunID, s.path)
+	}
+	doc, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("append run %s to history: encode: %w", r.RunID, err)
+	}
+	id := []byte(r.RunID)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketRuns)
+		if old := runs.Get(id); old != nil {
+			if bytes.Equal(old, doc) {
+				return nil
+			}
+			return ErrConflict
+		}
+		if err := runs.Put(id, doc); err != nil {
+			return err
+		}
+		key := indexKey(r.StartedAt, r.RunID)
+		if err := tx.Bucket(bucketTime).Put(key, nil); err != nil {
+			return err
+		}
+		if err := putIndex(tx.Bucket(bucketSystem), r.System, key); err != nil {
+			return err
+		}
+		return putIndex(tx.Bucket(bucketScenario), r.Scenario, key)
+	})
+	if err != nil {
+		return fmt.Errorf("append run %s to history %s: %w", r.RunID, s.path, err)
+	}
+	return nil
+}
+
+func putIndex(parent *bolt.Bucket, name string, key []byte) error {
+	// bbolt rejects empty bucket names; results always carry a scenario, but keep old or
+	// hand-made documents storable.
+	if name == "" {
+		name = "\x00"
+	}
+	b, err := parent.CreateBucketIfNotExists([]byte(name))
+	if err != nil {
+		return err
+	}
+	return b.Put(key, nil)
+}
+
+// Get returns one run by id; ok is false when it is not stored.
+func (s *Store) Get(ctx context.Context, runID string) (r *result.Result, ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, false, fmt.Errorf("read run %s from history: %w", runID, err)
+	}
+	if s.db == nil {
+		return nil, false, nil
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketRuns)
+		if runs == nil {
+			return nil
+		}
+		doc := runs.Get([]byte(runID))
+		if doc == nil {
+			return nil
+		}
+		r, err = decode(runID, doc)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("read run %s from history %s: %w", runID, s.path, err)
+	}
+	return r, ok, nil
+}
+
+// List returns the runs matching f, newest first (by StartedAt, then run id).
+func (s *Store) List(ctx context.Context, f Filter) ([]*result.Result, error) {
+	if s.db == nil {
+		return nil, nil
+	}
+	var out []*result.Result
+	err := s.db.View(func(tx *bolt.Tx) error {
+		runs := tx.Bucket(bucketRuns)
+		if runs == nil {
+			return nil
+		}
+		idx := tx.Bucket(bucketTime)
+		// The narrowest index serves the query; the filter still checks every field.
+		switch {
+		case f.Scenario != "":
+			idx = subBucket(tx.Bucket(bucketScenario), f.Scenario)
+		case f.System != "":
+			idx = subBucket(tx.Bucket(bucketSystem), f.System)
+		}
+		if idx == nil {
+			return nil
+		}
+		c := idx.Cursor()
+		var k []byte
+		if f.Until.IsZero() {
+			k, _ = c.Last()
+		} else {
+			// Seek lands on the first key >= Until; everything before it starts earlier.
+			k, _ = c.Seek(timePrefix(f.Until))
+			if k == nil {
+				k, _ = c.Last()
+			} else {
+				k, _ = c.Prev()
+			}
+		}
+		since := timePrefix(f.Since)
+		for ; k != nil; k, _ = c.Prev() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !f.Since.IsZero() && bytes.Compare(k[:8], since) < 0 {
+				break
+			}
+			id := string(k[8:])
+			doc := runs.Get([]byte(id))
+			if doc == nil {
+				return fmt.Errorf("index names run %s but no record exists", id)
+			}
+			r, err := decode(id, doc)
+			if err != nil {
+				return err
+			}
+			if !f.Match(r) {
+				continue
+			}
+			out = append(out, r)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list history %s: %w", s.path, err)
+	}
+	return out, nil
+}
+
+func subBucket(parent *bolt.Bucket, name string) *bolt.Bucket {
+	if parent == nil {
+		return nil
+	}
+	if name == "" {
+		name = "\x00"
+	}
+	return parent.Bucket([]byte(name))
+}
+
+func decode(id string, doc []byte) (*result.Result, error) {
+	var r result.Result
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return nil, fmt.Errorf("decode run %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+func timePrefix(t time.Time) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(t.UnixNano())^(1<<63))
+	return b[:]
+}
+
+func indexKey(t time.Time, runID string) []byte {
+	return append(timePrefix(t), runID...)
+}
+
+// FileSink is a Sink that opens the store at path for each Append and closes it straight
+// after, so the file is locked only while one result is written: `drill history`, `due` and
+// `report` in another terminal are not blocked by a drill that runs for minutes.
+func FileSink(path string) Sink { return fileSink(path) }
+
+type fileSink string
+
+func (p fileSink) Append(ctx context.Context, r *result.Result) error {
+	s, err := Open(string(p))
+	if err != nil {
+		return err
+	}
+	if err := s.Append(ctx, r); err != nil {
+		s.Close()
+		return err
+	}
+	return s.Close()
+}
+
+// Tee returns a Sink that appends to every sink in order. A failing sink does not stop the
+// others, so a result always reaches the local store even when a remote one is unreachable;
+// the errors are joined.
+func Tee(sinks ...Sink) Sink { return tee(sinks) }
+
+type tee []Sink
+
+func (t tee) Append(ctx context.Context, r *result.Result) error {
+	var errs []error
+	for _, s := range t {
+		if err := s.Append(ctx, r); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

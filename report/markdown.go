@@ -1,0 +1,155 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteMarkdown renders the report as GitHub-flavoured Markdown for pull requests and wikis.
+// Charts become tables: the numbers are the same as in the HTML report.
+func WriteMarkdown(w io.Writer, rep *Report) error {
+	b := bufio.NewWriter(w)
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+
+	p("# Disaster-recovery drill compliance report\n\n")
+	p("| | |\n|---|---|\n")
+	p("| Period | %s |\n", cell(periodText(rep.Period)))
+	p("| Compliance judged as of | %s |\n", DateTime(rep.AsOf))
+	p("| Scope | %s |\n", cell(scopeText(rep)))
+	p("| Generated | %s by drill %s |\n\n", DateTime(rep.GeneratedAt), cell(rep.ToolVersion))
+
+	sm := rep.Summary
+	p("## Summary\n\n")
+	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**.  \n", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	p("%d drill runs in the period: %d passed, %d failed, %d errored or aborted.\n\n", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	for _, n := range rep.Notes {
+		p("> Note: %s\n\n", n)
+	}
+
+	p("## Systems\n\n")
+	p("| System | Owner | Criticality | Cadence | RTO target | RPO target | Drills in period | Last passing drill | Status |\n")
+	p("|---|---|---|---|---|---|---|---|---|\n")
+	for _, s := range rep.Systems {
+		p("| %s | %s | %s | %s | %s | %s | %d | %s | %s %s |\n", cell(s.Name), cell(orDash(s.Owner)), criticalityText(s.Criticality),
+			cadenceText(s.Cadences), Millis(s.RTOTargetMs), rpoTargetText(s.RPOTargetMs), s.RunsInPeriod, lastPassText(s.LastPass),
+			statusIcon(s.Status), s.Status.Label())
+	}
+	p("\n")
+
+	p("## DR strategy check\n\n")
+	p("| System | Scenario | Criticality | RTO target | Guidance recommends | Worst measured RTO | Drills demonstrate | Check |\n")
+	p("|---|---|---|---|---|---|---|---|\n")
+	for _, row := range ladderRows(rep.Systems) {
+		c := row.Check
+		rec := StrategyName(c.Recommended)
+		if c.RecommendedBy == "criticality-floor" {
+			rec += " (critical-system floor)"
+		}
+		p("| %s | `%s` | %s | %s | %s | %s | %s | %s |\n", cell(row.System), row.Scenario, criticalityText(c.Criticality), Millis(c.RTOTargetMs), rec,
+			MillisPtr(c.WorstMeasuredRTOMs, "—"), orDash(StrategyName(c.Demonstrated)), ladderVerdictText(c))
+	}
+	p("\nThresholds (RTO): ")
+	for i, r := range rep.Ladder.Rungs {
+		if i > 0 {
+			p("; ")
+		}
+		if r.MaxRTOMs > 0 {
+			p("%s ≤ %s (%s)", r.Name, Millis(r.MaxRTOMs), r.Typical)
+		} else {
+			p("%s > %s (%s)", r.Name, Millis(rep.Ladder.Rungs[i-1].MaxRTOMs), r.Typical)
+		}
+	}
+	p(". Source: %s.\n\n", rep.Ladder.Source)
+
+	for _, s := range rep.Systems {
+		p("## %s — %s %s\n\n", s.Name, statusIcon(s.Status), s.Status.Label())
+		p("%s.  \nOwner: %s · Criticality: %s · Cadence: %s · RTO target: %s · RPO target: %s\n\n", cell(capitalize(s.StatusReason)),
+			cell(orDash(s.Owner)), criticalityText(s.Criticality), cadenceText(s.Cadences), Millis(s.RTOTargetMs), rpoTargetText(s.RPOTargetMs))
+		for _, sc := range s.Scenarios {
+			p("### Scenario `%s` — %s\n\n", sc.Name, sc.Status.Label())
+			p("File `%s` · cadence %s · RTO target %s · RPO target %s · last pass %s · next due %s\n\n", orDash(sc.File), orDash(sc.Cadence),
+				Millis(sc.RTOTargetMs), rpoTargetText(sc.RPOTargetMs), lastPassText(sc.LastPass), Date(sc.DueAt))
+			if len(sc.Runs) == 0 {
+				p("No drill runs in this period.\n\n")
+				continue
+			}
+			p("| Date (UTC) | Run | Verdict | RTO measured / target | RPO measured / target | Lost writes |\n")
+			p("|---|---|---|---|---|---|\n")
+			for _, r := range sc.Runs {
+				verdict := r.Verdict
+				if r.NoDisruption {
+					verdict += " (no disruption observed)"
+				}
+				p("| %s | `%s` | %s | %s / %s | %s / %s | %d |\n", DateTime(r.StartedAt), r.RunID, cell(verdict),
+					measuredRTO(r), Millis(r.RTOTargetMs), measuredRPO(r), rpoTargetText(r.RPOTargetMs), r.LostWrites)
+			}
+			p("\n")
+		}
+	}
+
+	if len(rep.Runs) > 0 {
+		p("## Run timelines\n\nTimes are relative to t0, the start of the first fault's injection.\n\n")
+		for _, r := range rep.Runs {
+			p("**`%s`** %s · %s · %s · RTO %s (target %s)\n\n", r.RunID, DateTime(r.StartedAt), r.Scenario, r.Verdict, measuredRTO(r.RunRow), Millis(r.RTOTargetMs))
+			for _, f := range r.Timeline.Faults {
+				p("- fault %s\n", cell(spanText(f)))
+			}
+			for _, st := range r.Timeline.Steps {
+				p("- %s step %s\n", st.Phase, cell(spanText(st)))
+			}
+			for _, l := range r.Timeline.Probes {
+				p("- probe %s\n", cell(laneText(l)))
+			}
+			for _, m := range r.Timeline.Marks {
+				p("- %s at %s: %s\n", m.Kind, rel(m.AtMs), cell(m.Message))
+			}
+			p("\n")
+		}
+	}
+
+	p("## Evidence appendix\n\n")
+	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Tool version | Scenario file SHA-256 |\n")
+	p("|---|---|---|---|---|---|---|---|---|\n")
+	for _, e := range rep.Evidence {
+		sha := "`" + orDash(e.ScenarioSHA256) + "`"
+		if e.ScenarioChanged {
+			sha += " (file changed since)"
+		}
+		when := DateTime(e.StartedAt)
+		if !e.InPeriod {
+			when += " (before period)"
+		}
+		p("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RunID, cell(e.Scenario), cell(e.System), when, DateTime(e.FinishedAt),
+			orDash(e.T0), e.Verdict, cell(orDash(e.ToolVersion)), sha)
+	}
+	p("\n## Method\n\n")
+	for _, n := range methodNotes(rep) {
+		p("- %s\n", n)
+	}
+	if err := b.Flush(); err != nil {
+		return fmt.Errorf("write report markdown: %w", err)
+	}
+	return nil
+}
+
+// cell keeps text inside one Markdown table cell.
+func cell(s string) string {
+	s = strings.ReplaceAll(s, "|", `\|`)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
