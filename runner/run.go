@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,11 @@ func newRunID() string {
 
 // event records a timeline event now and forwards it to the observer.
 func (r *run) event(kind, format string, args ...any) {
-	at := r.env.Clock.Now()
+	r.eventAt(r.env.Clock.Now(), kind, format, args...)
+}
+
+// eventAt records an event that happened at a given offset (a probe sample's start).
+func (r *run) eventAt(at time.Duration, kind, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	r.mu.Lock()
 	ev := result.Event{AtMs: result.Ms(at - r.relOrigin()), Kind: kind, Message: msg}
@@ -428,10 +433,11 @@ func (r *run) onSample(pr *probeRun, sm measure.Sample, cancelDrill context.Canc
 	if !changed {
 		return
 	}
+	// Attributed to the sample's start, like the measurement itself.
 	if sm.OK {
-		r.event(result.EventProbe, "%s up", pr.spec.Name)
+		r.eventAt(sm.Start, result.EventProbe, "%s up", pr.spec.Name)
 	} else {
-		r.event(result.EventProbe, "%s down: %s", pr.spec.Name, sm.Err)
+		r.eventAt(sm.Start, result.EventProbe, "%s down: %s", pr.spec.Name, sm.Err)
 	}
 	if !sm.OK && pr.spec.Role == scenarios.RoleGuard {
 		why := fmt.Sprintf("guard probe %s tripped: %s", pr.spec.Name, sm.Err)
@@ -525,7 +531,11 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.fail("inject %s: %v", f.spec.Name, ctxErr(ctx, err))
 			return r.env.Clock.Now()
 		}
-		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targetList(inj.Targets))
+		targets := "none"
+		if len(inj.Targets) > 0 {
+			targets = strings.Join(inj.Targets, ", ")
+		}
+		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targets)
 	}
 
 	// Recovery steps run in order, each no earlier than t0 + after, while observation goes on.
@@ -833,6 +843,9 @@ func (r *run) finish(parent context.Context) {
 	r.verdict()
 	r.res.FinishedAt = time.Now().UTC()
 	r.mu.Lock()
+	// Probe events are stamped with their sample's start, which can precede events recorded
+	// while the sample was in flight: order the timeline by time.
+	sort.SliceStable(r.events, func(i, j int) bool { return r.events[i].at < r.events[j].at })
 	for _, te := range r.events {
 		ev := te.ev
 		ev.AtMs = result.Ms(te.at - r.relOrigin())

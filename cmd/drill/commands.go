@@ -4,5 +4,13 @@ import "github.com/spf13/cobra"
 
 // subcommands lists every verb. Each verb lives in its own cmd_<verb>.go file.
 func subcommands(a *app) []*cobra.Command {
-	return []*cobra.Command{}
+	return []*cobra.Command{
+		newRunCmd(a),
+		newValidateCmd(a),
+		newListCmd(a),
+		newVersionCmd(a),
+		newHistoryCmd(a),
+		newDueCmd(a),
+		newReportCmd(a),
+	}
 }

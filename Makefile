@@ -1,0 +1,36 @@
+# drill — build, test and demo targets. `make help` lists them.
+GO      ?= go
+BIN     := bin
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: help build deps test lint demo accuracy scale clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/drill and bin/demo-web
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/drill ./cmd/drill
+	$(GO) build -o $(BIN)/demo-web ./cmd/demo-web
+
+deps: ## install test dependencies that are not Go modules (chromium; CI runs this)
+	scripts/ci-deps.sh
+
+test: build ## run every test (installs what the integration tests need first)
+	$(GO) test -count=1 ./...
+
+lint: ## gofmt and go vet
+	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+demo: build ## run a real drill on this machine (no AWS, no Docker)
+	scripts/demo.sh
+
+accuracy: build ## 20 drills against a local server down for a known time: error of measured RTO
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkAccuracy -benchtime 1x ./runner/
+
+scale: ## 1,000 http probes at 100ms: sampling-grid lateness and CPU
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkHTTP1000Probes -benchtime 1x ./probes/
+
+clean: ## remove build output and local lab state
+	rm -rf $(BIN) out .lab

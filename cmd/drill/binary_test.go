@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drillhq/drill/result"
+)
+
+// buildBinaries compiles drill and demo-web once per test binary run.
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "drill-bin-")
+	if err != nil {
+		return "", err
+	}
+	for _, pkg := range []string{".", "../demo-web"} {
+		name := "drill"
+		if pkg != "." {
+			name = "demo-web"
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return dir, nil
+})
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestBinarySIGINTRollsBack runs the built binary, sends a real SIGINT once the fault is in, then
+// a second SIGINT during rollback, and checks the service is serving again afterwards.
+func TestBinarySIGINTRollsBack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	t.Parallel()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts, _ := filepath.Abs("../../scripts")
+	demoDir := t.TempDir()
+	addr := freeAddr(t)
+	env := append(os.Environ(),
+		"DRILL_DEMO_DIR="+demoDir, "DRILL_DEMO_ADDR="+addr,
+		"DRILL_DEMO_WEB="+filepath.Join(bin, "demo-web"), "DRILL_SCRIPTS="+scripts,
+		"DRILL_HISTORY="+filepath.Join(demoDir, "history.db"))
+	start := exec.Command(filepath.Join(scripts, "demo-web.sh"), "start")
+	start.Env = env
+	if out, err := start.CombinedOutput(); err != nil {
+		t.Fatalf("start demo-web: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		stop := exec.Command(filepath.Join(scripts, "demo-web.sh"), "stop")
+		stop.Env = env
+		_ = stop.Run()
+	})
+
+	jsonPath := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command(filepath.Join(bin, "drill"), "run", "testdata/web-outage-long.yaml", "--json", jsonPath)
+	cmd.Env = env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	sentFirst, sentSecond := false, false
+	for sc.Scan() {
+		line := sc.Text()
+		log.WriteString(line + "\n")
+		switch {
+		case !sentFirst && strings.Contains(line, "health down"):
+			// The fault is in and observed: interrupt mid-drill.
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			sentFirst = true
+		case sentFirst && !sentSecond && strings.Contains(line, "phase  rollback"):
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			sentSecond = true
+		}
+	}
+	err = cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	if code != result.ExitError {
+		t.Fatalf("exit code %d (err %v), want 3 (aborted)\nstderr:\n%s", code, err, log.String())
+	}
+	if !sentFirst || !sentSecond {
+		t.Fatalf("signals not sent (first %v, second %v); stderr:\n%s", sentFirst, sentSecond, log.String())
+	}
+	if !strings.Contains(log.String(), "refusing to exit until rollback has finished") {
+		t.Errorf("second SIGINT not refused; stderr:\n%s", log.String())
+	}
+	resp, err := http.Get("http://" + addr + "/health")
+	if err != nil {
+		t.Fatalf("service not back after the interrupted drill (fault left in place): %v", err)
+	}
+	resp.Body.Close()
+
+	var res result.Result
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatalf("JSON not written after Ctrl-C: %v", err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != result.VerdictAborted || res.Faults[0].RevertedAtMs == nil || res.Faults[0].RevertError != "" {
+		t.Errorf("verdict %s, fault %+v: want aborted with a clean revert", res.Verdict, res.Faults[0])
+	}
+	if !strings.Contains(stdout.String(), "ABORTED") {
+		t.Errorf("summary on stdout lacks the verdict:\n%s", stdout.String())
+	}
+	_ = time.Second
+}

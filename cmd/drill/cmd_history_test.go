@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/result"
+)
+
+// runProgrammeCLI runs the CLI in-process like execute does, with the history, due and report
+// verbs added when commands.go does not list them yet, and with its own environment.
+func runProgrammeCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: discardLogger(),
+		getenv: func(k string) string { return env[k] }}
+	root := newRootCmd(a)
+	have := map[string]bool{}
+	for _, c := range root.Commands() {
+		have[c.Name()] = true
+	}
+	for _, c := range []*cobra.Command{newHistoryCmd(a), newDueCmd(a), newReportCmd(a)} {
+		if !have[c.Name()] {
+			root.AddCommand(c)
+		}
+	}
+	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	code := 0
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.msg != "" {
+				fmt.Fprintln(a.stderr, "drill: "+ee.msg)
+			}
+			code = ee.code
+		} else {
+			fmt.Fprintln(a.stderr, "drill: "+err.Error())
+			code = result.ExitUsage
+		}
+	}
+	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic") {
+		t.Fatalf("stack trace on stderr:\n%s", errb.String())
+	}
+	return code, out.String(), errb.String()
+}
+
+func runAt(id, scenario, system string, at time.Time, verdict string, rtoMs int64) *result.Result {
+	r := &result.Result{
+		Schema: result.Schema, RunID: id, Scenario: scenario, System: system, Cadence: "monthly",
+		ScenarioFile: scenario + ".yaml", ToolVersion: "test", StartedAt: at, FinishedAt: at.Add(time.Minute),
+		T0: at.Add(5 * time.Second).Format(result.T0Layout), Verdict: verdict,
+		Objectives: result.Objectives{
+			RTO: result.RTO{TargetMs: 10000, MeasuredMs: result.Int64(rtoMs), Met: rtoMs <= 10000, ResolutionMs: 50},
+			RPO: result.RPO{TargetMs: result.Int64(0), MeasuredMs: result.Int64(0), Met: true},
+		},
+	}
+	if verdict == result.VerdictFail {
+		r.Objectives.RPO.LostWrites = 3
+	}
+	return r
+}
+
+func seedHistory(t *testing.T, path string, runs ...*result.Result) {
+	t.Helper()
+	s, err := history.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, r := range runs {
+		if err := s.Append(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestHistoryVerb(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "h.db")
+	base := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+	seedHistory(t, db,
+		runAt("r1", "etcd-loss", "orders", base, result.VerdictPass, 2310),
+		runAt("r2", "web-outage", "web", base.Add(48*time.Hour), result.VerdictFail, 14200),
+		runAt("r3", "etcd-loss", "orders", base.Add(96*time.Hour), result.VerdictPass, 1890),
+	)
+	tests := []struct {
+		name    string
+		args    []string
+		wantIDs []string // in output order
+	}{
+		{"all, newest first", nil, []string{"r3", "r2", "r1"}},
+		{"by system", []string{"--system", "orders"}, []string{"r3", "r1"}},
+		{"by scenario", []string{"--scenario", "web-outage"}, []string{"r2"}},
+		{"since a date", []string{"--since", "2026-07-03"}, []string{"r3", "r2"}},
+		{"until a date includes the day", []string{"--until", "2026-07-03"}, []string{"r2", "r1"}},
+		{"limit", []string{"--limit", "1"}, []string{"r3"}},
+		{"one run", []string{"--run", "r2"}, []string{"r2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, stderr := runProgrammeCLI(t, nil, append([]string{"history", "--history", db}, tt.args...)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got []string
+			for _, line := range strings.Split(out, "\n") {
+				for _, id := range []string{"r1", "r2", "r3"} {
+					if strings.Contains(line, " "+id+" ") {
+						got = append(got, id)
+					}
+				}
+			}
+			if diff := cmp.Diff(tt.wantIDs, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s\n%s", diff, out)
+			}
+
+			code, js, _ := runProgrammeCLI(t, nil, append([]string{"history", "--history", db, "--json"}, tt.args...)...)
+			var docs []result.Result
+			if code != 0 || json.Unmarshal([]byte(js), &docs) != nil {
+				t.Fatalf("--json: exit %d, output %q", code, js)
+			}
+			var jsIDs []string
+			for _, d := range docs {
+				jsIDs = append(jsIDs, d.RunID)
+			}
+			if diff := cmp.Diff(tt.wantIDs, jsIDs); diff != "" {
+				t.Errorf("--json ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	_, out, _ := runProgrammeCLI(t, nil, "history", "--history", db)
+	for _, want := range []string{"2026-07-05 09:00", "1.89 s / 10 s", "14.2 s / 10 s", "0 s / 0 s", "fail", "LOST WRITES"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestHistoryLocation(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	seedHistory(t, filepath.Join(dir, "state", "drill", "history.db"), runAt("xdg", "s", "y", time.Now(), result.VerdictPass, 1))
+	seedHistory(t, filepath.Join(dir, "explicit.db"), runAt("env", "s", "y", time.Now(), result.VerdictPass, 1))
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"XDG_STATE_HOME", map[string]string{"XDG_STATE_HOME": filepath.Join(dir, "state"), "HOME": "/nonexistent"}, "xdg"},
+		{"DRILL_HISTORY wins", map[string]string{"DRILL_HISTORY": filepath.Join(dir, "explicit.db"), "XDG_STATE_HOME": filepath.Join(dir, "state")}, "env"},
+	}
+	for _, tt := range tests {
+		code, out, stderr := runProgrammeCLI(t, tt.env, "history", "--json")
+		if code != 0 || !strings.Contains(out, `"runId": "`+tt.want+`"`) {
+			t.Errorf("%s: exit %d, out %s, err %s", tt.name, code, out, stderr)
+		}
+	}
+}
+
+func TestHistoryEmptyAndBadInput(t *testing.T) {
+	t.Parallel()
+	missing := filepath.Join(t.TempDir(), "never-created.db")
+	code, out, stderr := runProgrammeCLI(t, nil, "history", "--history", missing)
+	if code != 0 || out != "" || !strings.Contains(stderr, "no runs recorded") {
+		t.Errorf("empty store: exit %d, out %q, err %q", code, out, stderr)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Error("reading history created the store file")
+	}
+	if code, out, _ := runProgrammeCLI(t, nil, "history", "--history", missing, "--json"); code != 0 || strings.TrimSpace(out) != "[]" {
+		t.Errorf("empty store --json: exit %d, out %q", code, out)
+	}
+
+	notDB := filepath.Join(t.TempDir(), "text.db")
+	os.WriteFile(notDB, []byte("just some text, not a history store at all......."), 0o600)
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--since", "last tuesday"}, 2, `--since: invalid date "last tuesday"`},
+		{[]string{"--until", "2026-02-30"}, 2, "--until: invalid date"},
+		{[]string{"--since", "2026-09-01", "--until", "2026-08-01"}, 2, "is not before"},
+		{[]string{"--limit", "-1"}, 2, "--limit must not be negative"},
+		{[]string{"--limit", "many"}, 2, "invalid argument"},
+		{[]string{"--run", "nope"}, 2, `no run "nope"`},
+		{[]string{"extra-arg"}, 2, "unknown command"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runProgrammeCLI(t, nil, append([]string{"history", "--history", missing}, tt.args...)...)
+		if code != tt.code || !strings.Contains(stderr, tt.msg) {
+			t.Errorf("history %v: exit %d, stderr %q; want %d and %q", tt.args, code, stderr, tt.code, tt.msg)
+		}
+	}
+	if code, _, stderr := runProgrammeCLI(t, nil, "history", "--history", notDB); code != 3 || !strings.Contains(stderr, "not a drill history file") {
+		t.Errorf("foreign file: exit %d, %q", code, stderr)
+	}
+}
+
+func TestProgrammeVerbsHaveExamples(t *testing.T) {
+	t.Parallel()
+	a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: os.Getenv}
+	for _, c := range []*cobra.Command{newHistoryCmd(a), newDueCmd(a), newReportCmd(a)} {
+		if !strings.Contains(c.Example, "drill "+c.Name()) {
+			t.Errorf("%s --help has no example", c.Name())
+		}
+	}
+}

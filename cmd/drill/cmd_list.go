@@ -1,0 +1,80 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+func newListCmd(a *app) *cobra.Command {
+	var kind string
+	cmd := &cobra.Command{
+		Use:   "list [TYPE...]",
+		Short: "List fault, step and probe types with their with: fields",
+		Long: `List prints every type this build knows, grouped as faults (faults:), steps
+(prepare:, recovery:, rollback:) and probes (probes:), each with the keys its with:
+block takes, their types, defaults and meaning. Name types to show only those.`,
+		Example: `  drill list
+  drill list --kind probe
+  drill list command http`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch kind {
+			case "", "fault", "step", "probe":
+			default:
+				return usageErrorf("--kind must be fault, step or probe, not %q", kind)
+			}
+			want := map[string]bool{}
+			for _, a := range args {
+				want[a] = true
+			}
+			reg := newRegistry(a, registryOptions{})
+			shown := map[string]bool{}
+			var section scenarios.Kind
+			for _, d := range reg.Docs() {
+				if (kind != "" && string(d.Kind) != kind) || (len(want) > 0 && !want[d.Name]) {
+					continue
+				}
+				shown[d.Name] = true
+				if d.Kind != section {
+					section = d.Kind
+					fmt.Fprintf(a.stdout, "%s\n", strings.ToUpper(sectionTitle(section)))
+				}
+				fmt.Fprintf(a.stdout, "  %s\n      %s\n", d.Name, d.Summary)
+				fields := runner.ConfigFields(d.Config)
+				if len(fields) == 0 {
+					fmt.Fprintf(a.stdout, "      with: (no fields)\n")
+				}
+				for _, f := range fields {
+					def := ""
+					if f.Default != "" {
+						def = " (default " + f.Default + ")"
+					}
+					fmt.Fprintf(a.stdout, "      %-16s %-18s %s%s\n", f.Key, f.Type, f.Doc, def)
+				}
+			}
+			for n := range want {
+				if !shown[n] {
+					return usageErrorf("no type named %q (run 'drill list' to see them all)", n)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&kind, "kind", "", "show only one kind: fault, step or probe")
+	return cmd
+}
+
+func sectionTitle(k scenarios.Kind) string {
+	switch k {
+	case scenarios.KindFault:
+		return "faults (faults:)"
+	case scenarios.KindStep:
+		return "steps (prepare:, recovery:, rollback:)"
+	default:
+		return "probes (probes:)"
+	}
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/report"
+	"github.com/drillhq/drill/reporters"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/suite"
+)
+
+func newReportCmd(a *app) *cobra.Command {
+	var (
+		suitePath, period, since, until string
+		format, out, path               string
+	)
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write the compliance report: which systems were proven recoverable, and when",
+		Long: `Report builds the DR compliance report for a period from the history store: for each
+system its owner, criticality, cadence and RTO/RPO targets; the drills run in the
+period with their verdicts and measured RTO and RPO; the last passing drill; and a
+status (compliant, overdue, failing, never drilled). It adds a trend chart of RTO and
+RPO per scenario, a timeline of every run, a check against the AWS DR strategy
+ladder, and an evidence appendix (run ids, times, tool version, scenario file hash).
+
+--format html writes one self-contained page (inline CSS and SVG, no script, no
+network) that prints cleanly to PDF; md suits pull requests and wikis; json feeds
+other tools. The period is a year (2026), quarter (2026-Q3), half (2026-H2) or month
+(2026-11), or --since/--until dates; the default is the current quarter.
+Without --suite the report covers every scenario found in history.`,
+		Example: `  drill report --suite drills/production.yaml --period 2026-Q3 --format html --out q3-dr-report.html
+  drill report --period 2026-11 --format md --out dr-november.md
+  drill report --since 2026-07-01 --until 2026-09-30 --format json --out report.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			now := time.Now().UTC()
+			p, err := reportPeriod(period, since, until, now)
+			if err != nil {
+				return err
+			}
+			if format == "" {
+				format = formatFromName(out)
+			}
+			if !validFormat(format) {
+				return usageErrorf("--format must be %s, not %q", strings.Join(report.Formats(), ", "), format)
+			}
+			var s *suite.Suite
+			if suitePath != "" {
+				if s, err = loadSuite(a, suitePath); err != nil {
+					return err
+				}
+			}
+			store, err := openHistoryReadOnly(a, path)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			// Runs before the period are read too: they hold each drill's last passing run.
+			runs, err := store.List(cmd.Context(), history.Filter{Until: p.Until})
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			in := report.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
+			if s != nil {
+				in.Entries, in.SuiteFile, in.SuiteName = s.Entries, s.File, s.Name
+			}
+			rep := report.Build(in)
+			write := func(w io.Writer) error { return report.Write(w, format, rep) }
+			if out == "" || out == "-" {
+				if err := write(a.stdout); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
+				return nil
+			}
+			if err := reporters.WriteFileAtomic(out, write); err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			sm := rep.Summary
+			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %d systems, %d compliant, %d overdue, %d failing, %d never drilled; %d runs in period\n",
+				out, p.Label, sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Runs)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&suitePath, "suite", "", "suite `FILE` defining the programme (default: every scenario in history)")
+	fl.StringVar(&period, "period", "", "calendar `PERIOD`: 2026, 2026-Q3, 2026-H2 or 2026-11 (default: the current quarter)")
+	fl.StringVar(&since, "since", "", "start `DATE` (2026-07-01 or RFC 3339), instead of --period")
+	fl.StringVar(&until, "until", "", "end `DATE`, inclusive for a date (default: now), instead of --period")
+	fl.StringVar(&format, "format", "", "output `FORMAT`: html, md or json (default: from the --out extension, else html)")
+	fl.StringVar(&out, "out", "", "write to `FILE` (default: stdout)")
+	fl.StringVar(&path, "history", "", "history store `PATH` (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
+	return cmd
+}
+
+func reportPeriod(period, since, until string, now time.Time) (report.Period, error) {
+	if period != "" && (since != "" || until != "") {
+		return report.Period{}, usageErrorf("use either --period or --since/--until, not both")
+	}
+	if since != "" || until != "" {
+		p, err := report.RangePeriod(since, until, now)
+		if err != nil {
+			return report.Period{}, usageErrorf("%v", err)
+		}
+		return p, nil
+	}
+	if period == "" {
+		period = fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())+2)/3)
+	}
+	p, err := report.ParsePeriod(period)
+	if err != nil {
+		return report.Period{}, usageErrorf("--period: %v", err)
+	}
+	return p, nil
+}
+
+func formatFromName(name string) string {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".md", ".markdown":
+		return report.FormatMarkdown
+	case ".json":
+		return report.FormatJSON
+	}
+	return report.FormatHTML
+}
+
+func validFormat(f string) bool {
+	for _, v := range report.Formats() {
+		if f == v {
+			return true
+		}
+	}
+	return f == "markdown"
+}

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/reporters"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+	"github.com/drillhq/drill/suite"
+)
+
+type runFlags struct {
+	jsonPath  string
+	junitPath string
+	dryRun    bool
+	quiet     bool
+	history   string
+	noHistory bool
+	suite     string
+	dueOnly   bool
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO.yaml...",
+		Short: "Run drills: inject faults, measure RTO and RPO, roll back, report",
+		Long: `Run executes each scenario in turn: steady-state check, probes start, faults are
+injected (t0), recovery steps run, probes time the recovery, every fault is rolled back,
+data probes are read back for RPO, and a verdict is given.
+
+Progress goes to stderr; the summary table goes to stdout. Every file is validated
+before anything runs. Ctrl-C stops the drill and rolls back: a second Ctrl-C is refused
+until every fault has been reverted.
+
+Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran),
+3 error or aborted. With several scenarios the worst code wins.`,
+		Example: `  drill run scenarios/library/local/http-outage.yaml
+  drill run --json result.json --junit junit.xml scenarios/library/local/*.yaml
+  drill run --dry-run scenarios/library/local/web-outage.yaml
+  drill run --suite examples/suites/lab.yaml --due-only --junit junit.xml`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if f.suite == "" && len(args) == 0 {
+				return usageErrorf("name at least one scenario file, or --suite FILE (see 'drill run --help')")
+			}
+			if f.dueOnly && f.suite == "" {
+				return usageErrorf("--due-only needs --suite FILE: due is judged against a suite's cadences")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			paths, err := suitePaths(cmd, a, f)
+			if err != nil {
+				return err
+			}
+			if f.suite != "" && len(paths) == 0 {
+				fmt.Fprintln(a.stderr, "drill: nothing is due in this suite; no drill was run")
+				return nil
+			}
+			return runScenarios(cmd, a, f, append(paths, args...))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.jsonPath, "json", "", "write the drill.result/v1 JSON to `FILE` (an array for several scenarios)")
+	fl.StringVar(&f.junitPath, "junit", "", "write JUnit XML to `FILE` (one testsuite per scenario)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "validate, connect and resolve fault targets, print the plan; inject nothing")
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "no live progress on stderr")
+	fl.StringVar(&f.history, "history", "", "history store `PATH` every run is appended to (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
+	fl.BoolVar(&f.noHistory, "no-history", false, "do not append the results to the history store")
+	fl.StringVar(&f.suite, "suite", "", "run the scenarios a suite `FILE` lists, in order, with one combined JSON/JUnit output")
+	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
+	return cmd
+}
+
+// suitePaths expands --suite (and --due-only) into scenario files, in suite order.
+func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
+	if f.suite == "" {
+		return nil, nil
+	}
+	s, err := loadSuite(a, f.suite)
+	if err != nil {
+		return nil, err
+	}
+	entries := s.Entries
+	if f.dueOnly {
+		st, err := openHistoryReadOnly(a, f.history)
+		if err != nil {
+			return nil, err
+		}
+		entries, err = suite.SelectDue(cmd.Context(), time.Now(), s.Entries, st)
+		st.Close()
+		if err != nil {
+			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("select due drills: %v", err)}
+		}
+	}
+	var paths []string
+	for _, e := range entries {
+		paths = append(paths, e.Path)
+	}
+	return paths, nil
+}
+
+func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
+	reg := newRegistry(a, registryOptions{dryRun: f.dryRun})
+	ss, err := loadAll(a, reg, paths)
+	if err != nil {
+		return err
+	}
+	var obs runner.Observer
+	var progress *reporters.Progress
+	if !f.quiet {
+		progress = reporters.NewProgress(a.stderr, isTerminal(a.stderr))
+		obs = progress
+	}
+	var sink history.Sink
+	if !f.dryRun && !f.noHistory {
+		p, err := historyPath(a, f.history)
+		if err != nil {
+			return err
+		}
+		// The sink opens, appends and closes per result so other drill commands can read the
+		// store while a long drill runs.
+		sink = history.FileSink(p)
+	}
+	var results []*result.Result
+	for i, s := range ss {
+		res := runner.Run(cmd.Context(), s, runner.Options{
+			Registry:    reg,
+			Observer:    obs,
+			Log:         a.log,
+			DryRun:      f.dryRun,
+			ToolVersion: toolVersion(),
+			Interrupts:  a.interrupts,
+		})
+		results = append(results, res)
+		if sink != nil {
+			if err := sink.Append(context.WithoutCancel(cmd.Context()), res); err != nil {
+				fmt.Fprintf(a.stderr, "drill: warning: result %s not saved to history: %v (it is still in --json output)\n", res.RunID, err)
+			}
+		}
+		if res.Verdict == result.VerdictAborted && strings.HasPrefix(res.Reason, "interrupted") && i < len(ss)-1 {
+			fmt.Fprintf(a.stderr, "drill: interrupted: %d remaining scenario(s) not run\n", len(ss)-1-i)
+			break
+		}
+	}
+
+	if progress != nil {
+		progress.Clear()
+	}
+	if f.dryRun {
+		for i, res := range results {
+			printPlan(a.stdout, ss[i], res)
+		}
+	} else if err := reporters.WriteSummary(a.stdout, results); err != nil {
+		return &exitError{code: result.ExitError, msg: fmt.Sprintf("write summary: %v", err)}
+	}
+
+	code := worstExit(results)
+	if err := writeReports(f, results); err != nil {
+		fmt.Fprintf(a.stderr, "drill: %v\n", err)
+		code = max(code, result.ExitError)
+	}
+	if code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+func writeReports(f runFlags, results []*result.Result) error {
+	if f.jsonPath != "" {
+		if err := reporters.WriteFileAtomic(f.jsonPath, func(w io.Writer) error { return reporters.WriteJSON(w, results) }); err != nil {
+			return fmt.Errorf("write --json %s: %w", f.jsonPath, err)
+		}
+	}
+	if f.junitPath != "" {
+		if err := reporters.WriteFileAtomic(f.junitPath, func(w io.Writer) error { return reporters.WriteJUnit(w, results) }); err != nil {
+			return fmt.Errorf("write --junit %s: %w", f.junitPath, err)
+		}
+	}
+	return nil
+}
+
+func worstExit(results []*result.Result) int {
+	code := 0
+	for _, r := range results {
+		code = max(code, result.ExitCode(r.Verdict))
+	}
+	return code
+}
+
+// printPlan shows what a run would do, in order, with the targets the faults resolved.
+func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
+	fmt.Fprintf(w, "plan for %s (%s), system %s — nothing was injected\n", s.Name, s.File, s.System)
+	fmt.Fprintf(w, "  objectives: RTO %v", s.Objectives.RTO)
+	if s.Objectives.RPO != nil {
+		fmt.Fprintf(w, ", RPO %v", *s.Objectives.RPO)
+	}
+	fmt.Fprintf(w, "; limits: timeout %v, observe %v, rollback %v\n", s.Limits.Timeout, s.Limits.Observe, s.Limits.Rollback)
+	fmt.Fprintf(w, "  1. steady state: %s\n", orNone(strings.Join(s.SteadyState, ", ")))
+	fmt.Fprintf(w, "  2. probes:\n")
+	for _, p := range s.Probes {
+		fmt.Fprintf(w, "       %s (%s, %s) every %v, timeout %v\n", p.Name, p.Type, p.Role, p.Interval, p.Timeout)
+	}
+	step := 3
+	if len(s.Prepare) > 0 {
+		fmt.Fprintf(w, "  %d. prepare:\n", step)
+		printSteps(w, s.Prepare, "")
+		step++
+	}
+	fmt.Fprintf(w, "  %d. inject (t0 = start of the first):\n", step)
+	for i, fs := range s.Faults {
+		targets := "(chosen at run time)"
+		if i < len(res.Faults) {
+			if res.Faults[i].Error != "" {
+				targets = "ERROR: " + res.Faults[i].Error
+			} else if len(res.Faults[i].Targets) > 0 {
+				targets = strings.Join(res.Faults[i].Targets, ", ")
+			}
+		}
+		fmt.Fprintf(w, "       %s (%s)%s targets: %s\n", fs.Name, fs.Type, afterText(fs.After, "after previous"), targets)
+	}
+	step++
+	if len(s.Recovery) > 0 {
+		fmt.Fprintf(w, "  %d. recovery:\n", step)
+		printSteps(w, s.Recovery, "t0 + ")
+		step++
+	}
+	fmt.Fprintf(w, "  %d. observe until every availability probe is healthy for %v (give up at %v)\n", step, s.Limits.Observe, s.Limits.Timeout)
+	fmt.Fprintf(w, "  %d. rollback: revert faults in reverse order", step+1)
+	if len(s.Rollback) > 0 {
+		fmt.Fprintf(w, ", then:\n")
+		printSteps(w, s.Rollback, "")
+	} else {
+		fmt.Fprintln(w)
+	}
+	if res.Verdict != result.VerdictPass {
+		fmt.Fprintf(w, "  problem: %s\n", res.Reason)
+	}
+}
+
+func printSteps(w io.Writer, steps []scenarios.StepSpec, afterPrefix string) {
+	for _, st := range steps {
+		fmt.Fprintf(w, "       %s (%s)%s\n", st.Name, st.Type, afterText(st.After, afterPrefix))
+	}
+}
+
+func afterText(d interface{ String() string }, prefix string) string {
+	if d.String() == "0s" {
+		return ""
+	}
+	if prefix == "after previous" {
+		return " after " + d.String() + ","
+	}
+	return " at " + prefix + d.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drillhq/drill/result"
+)
+
+// fileOutageScenario writes a scenario whose "service" is down while a flag file exists; the
+// fault creates it and removes it after `outage`.
+func fileOutageScenario(t *testing.T, name, rto, outage string) string {
+	t.Helper()
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "down")
+	path := filepath.Join(dir, name+".yaml")
+	body := fmt.Sprintf(`version: 1
+name: %s
+system: files
+objectives: { rto: %s }
+probes:
+  - { name: up, type: command, interval: 50ms, timeout: 1s, with: { run: "test ! -e %s" } }
+steadyState: [up]
+faults:
+  - name: flag
+    type: command
+    with: { run: "touch %s; (sleep %s; rm -f %s) >/dev/null 2>&1 &", revert: "rm -f %s" }
+limits: { timeout: 20s, observe: 300ms }
+`, name, rto, flag, flag, outage, flag, flag)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRunWorstExitWinsAndReportsWritten(t *testing.T) {
+	t.Parallel()
+	pass := fileOutageScenario(t, "quick", "5s", "0.3")
+	fail := fileOutageScenario(t, "slow", "200ms", "0.6")
+	out := t.TempDir()
+	jsonPath, junitPath := filepath.Join(out, "r.json"), filepath.Join(out, "j.xml")
+	code, stdout, stderr := runCLI(t, "run", "-q", "--json", jsonPath, "--junit", junitPath, pass, fail)
+	if code != result.ExitFail {
+		t.Fatalf("exit %d, want 1 (one pass, one fail)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var rs []result.Result
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &rs); err != nil {
+		t.Fatalf("--json with two scenarios is not an array: %v", err)
+	}
+	if len(rs) != 2 || rs[0].Verdict != result.VerdictPass || rs[1].Verdict != result.VerdictFail {
+		t.Fatalf("verdicts %+v", rs)
+	}
+	for _, r := range rs {
+		m := r.Objectives.RTO.MeasuredMs
+		if m == nil || *m < 250 || r.Schema != result.Schema || r.T0 == "" {
+			t.Errorf("%s: measured %v schema %q t0 %q", r.Scenario, m, r.Schema, r.T0)
+		}
+	}
+	var suites struct {
+		Suites []struct {
+			Name     string `xml:"name,attr"`
+			Failures int    `xml:"failures,attr"`
+		} `xml:"testsuite"`
+	}
+	raw, err := os.ReadFile(junitPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(raw, &suites); err != nil {
+		t.Fatalf("junit: %v", err)
+	}
+	if len(suites.Suites) != 2 || suites.Suites[0].Failures != 0 || suites.Suites[1].Failures == 0 {
+		t.Errorf("junit suites %+v, want 2 with the second failing", suites.Suites)
+	}
+	if !strings.Contains(stdout, "PASS") || !strings.Contains(stdout, "FAIL") {
+		t.Errorf("summary lacks verdicts:\n%s", stdout)
+	}
+}
+
+func TestRunSteadyStateFailureExitsThree(t *testing.T) {
+	t.Parallel()
+	scn := fileOutageScenario(t, "unsteady", "5s", "0.1")
+	// The service is already down before the drill: steady state fails, nothing is injected.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(scn), "down"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", "-q", scn)
+	if code != result.ExitError || !strings.Contains(stdout, "not in steady state") {
+		t.Fatalf("exit %d, want 3 with 'not in steady state'\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}
+
+func TestRunAppendsToHistory(t *testing.T) {
+	t.Parallel()
+	scn := fileOutageScenario(t, "recorded", "5s", "0.1")
+	hist := filepath.Join(t.TempDir(), "h.db")
+	code, _, stderr := runCLI(t, "run", "-q", "--history", hist, scn)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "history", "--history", hist, "--json")
+	if code != 0 {
+		t.Fatalf("history exit %d: %s", code, stderr)
+	}
+	var runs []result.Result
+	if err := json.Unmarshal([]byte(stdout), &runs); err != nil {
+		t.Fatalf("history --json: %v\n%s", err, stdout)
+	}
+	if len(runs) != 1 || runs[0].Scenario != "recorded" || runs[0].Verdict != result.VerdictPass {
+		t.Fatalf("history holds %+v", runs)
+	}
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the full test suite needs beyond Go modules, on a fresh machine:
+#   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
+# Idempotent; run as root (CI is). `make deps` calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium (Debian package) for the HTML report test" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium not installed and not root: the HTML report browser test will skip" >&2
+  fi
+fi
