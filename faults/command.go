@@ -162,16 +162,9 @@ func (c commander) exec(parent context.Context, script string) error {
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("command %s: %w", quote(script), err)
 	}
-	var what string
-	switch {
-	case ownDeadline && errors.Is(ee.Cause, context.DeadlineExceeded):
+	what := ee.Reason()
+	if ownDeadline && ee.Signal != "" && errors.Is(ee.Cause, context.DeadlineExceeded) {
 		what = fmt.Sprintf("timed out after %v (process group killed)", c.timeout)
-	case ee.Cause != nil:
-		what = "killed (" + ee.Cause.Error() + ")"
-	case ee.Signal != "":
-		what = "killed by signal " + ee.Signal
-	default:
-		what = fmt.Sprintf("exited %d", ee.Code)
 	}
 	if tail := ee.LastLines(stderrLines); tail != "" {
 		what += ": " + tail

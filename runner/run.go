@@ -404,11 +404,11 @@ func (r *run) probeByName(name string) *probeRun {
 }
 
 func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFunc) {
-	for _, pr := range r.probes {
-		pr := pr
+	for i, pr := range r.probes {
 		pr.sampler = NewSampler(r.env.Clock, pr.probe, SamplerConfig{
 			Interval: pr.spec.Interval,
 			Timeout:  pr.spec.Timeout,
+			Phase:    GridPhase(i, len(r.probes), pr.spec.Interval),
 			OnSample: func(sm measure.Sample) { r.onSample(pr, sm, cancelDrill) },
 		})
 		// Samplers get the drill context minus cancellation of samples already running: they

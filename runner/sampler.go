@@ -19,8 +19,20 @@ type SamplerConfig struct {
 	// recorded as a failed sample, because a target that cannot answer within that many intervals
 	// is not serving. Zero means Timeout/Interval + 2.
 	MaxInFlight int
+	// Phase delays the first grid point. The runner spreads probes over one interval so that
+	// many probes do not all fire at the same instant, which would make every one of them late.
+	Phase time.Duration
 	// OnSample, when set, is called as each sample completes (from the sample's goroutine).
 	OnSample func(measure.Sample)
+}
+
+// GridPhase is the phase the runner gives probe i of n: probes are spread evenly over one
+// interval so their grid points do not coincide. Each probe's own grid stays regular.
+func GridPhase(i, n int, interval time.Duration) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(i) * interval / time.Duration(n)
 }
 
 // ErrInFlightLimit marks a grid slot skipped because earlier samples had not returned.
@@ -60,14 +72,14 @@ func NewSampler(clock *Clock, p Probe, cfg SamplerConfig) *Sampler {
 	return &Sampler{clock: clock, probe: p, cfg: cfg, stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
-// Start launches the scheduling loop; the first sample starts immediately.
+// Start launches the scheduling loop; the first sample starts after Phase.
 func (s *Sampler) Start(ctx context.Context) {
 	go s.loop(ctx)
 }
 
 func (s *Sampler) loop(ctx context.Context) {
 	defer close(s.stopped)
-	origin := s.clock.Now()
+	origin := s.clock.Now() + s.cfg.Phase
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for k := int64(0); ; k++ {

@@ -41,19 +41,26 @@ type ExitError struct {
 }
 
 func (e *ExitError) Error() string {
-	var msg string
-	switch {
-	case e.Cause != nil:
-		msg = "killed (" + e.Cause.Error() + ")"
-	case e.Signal != "":
-		msg = "killed by signal " + e.Signal
-	default:
-		msg = fmt.Sprintf("exited %d", e.Code)
-	}
+	msg := e.Reason()
 	if l := e.LastLines(1); l != "" {
 		msg += ": " + l
 	}
 	return msg
+}
+
+// Reason says how the script ended, without its stderr: "exited 3", "killed by signal TERM",
+// "killed (context deadline exceeded)" or "not started (context canceled)".
+func (e *ExitError) Reason() string {
+	switch {
+	case e.Cause != nil && e.Signal == "":
+		return "not started (" + e.Cause.Error() + ")"
+	case e.Cause != nil:
+		return "killed (" + e.Cause.Error() + ")"
+	case e.Signal != "":
+		return "killed by signal " + e.Signal
+	default:
+		return fmt.Sprintf("exited %d", e.Code)
+	}
 }
 
 // Unwrap lets errors.Is(err, context.DeadlineExceeded) see why the script was killed.

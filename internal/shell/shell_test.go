@@ -95,8 +95,8 @@ func TestRunAlreadyCancelled(t *testing.T) {
 	cancel()
 	dir := t.TempDir()
 	_, _, err := shell.Run(ctx, "touch "+filepath.Join(dir, "ran"), nil)
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("error = %v, want context.Canceled", err)
+	if !errors.Is(err, context.Canceled) || err.Error() != "not started (context canceled)" {
+		t.Fatalf("error = %v, want not started (context canceled)", err)
 	}
 	if matches, _ := filepath.Glob(filepath.Join(dir, "*")); len(matches) != 0 {
 		t.Errorf("script ran despite cancelled context: %v", matches)

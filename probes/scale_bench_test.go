@@ -1,0 +1,177 @@
+package probes
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+var scaleWindow = flag.Duration("scale.window", 5*time.Second, "wall time each scale benchmark iteration samples for")
+
+const (
+	scaleProbes   = 1000
+	scaleInterval = 100 * time.Millisecond
+	scaleTimeout  = time.Second
+)
+
+// BenchmarkHTTP1000Probes is the scale target: 1,000 http probes at 100 ms against one local
+// server, sampled exactly as the runner samples them (grids spread over one interval with
+// runner.GridPhase). The server runs in this process, so the CPU figure includes it.
+//
+//	go test ./probes -run='^$' -bench=HTTP1000 -benchtime=1x
+func BenchmarkHTTP1000Probes(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok"))
+	})}
+	go srv.Serve(ln)
+	b.Cleanup(func() { srv.Close() })
+
+	client := NewHTTPClient()
+	b.Cleanup(client.CloseIdleConnections)
+	typ := HTTPType(client)
+	probes := make([]runner.Probe, scaleProbes)
+	for i := range probes {
+		cfg := typ.NewConfig().(*HTTPConfig)
+		cfg.URL = fmt.Sprintf("http://%s/health/%d", ln.Addr(), i)
+		cfg.BodyContains = "ok"
+		spec := scenarios.ProbeSpec{Name: fmt.Sprint("p", i), Type: "http", Interval: scaleInterval, Timeout: scaleTimeout, With: cfg}
+		if probes[i], err = typ.New(spec, runner.NewEnv(nil, nil)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runScale(b, probes)
+}
+
+// BenchmarkNoop1000Probes is the same grid with probes that return at once: the lateness the
+// sampler alone adds, to tell scheduler cost from HTTP cost when the target is missed.
+func BenchmarkNoop1000Probes(b *testing.B) {
+	probes := make([]runner.Probe, scaleProbes)
+	for i := range probes {
+		probes[i] = noopProbe{}
+	}
+	runScale(b, probes)
+}
+
+type noopProbe struct{}
+
+func (noopProbe) Check(context.Context) error { return nil }
+
+// runScale samples probes for the window, phased like the runner phases a scenario's probes.
+func runScale(b *testing.B, probes []runner.Probe) {
+	var (
+		lateness []time.Duration
+		samples  int
+		failed   int
+		skipped  int
+		firstErr string
+		wall     time.Duration
+	)
+	load := loadAvg()
+	before := cpuTime(b)
+	b.ResetTimer()
+	for range b.N {
+		clock := runner.NewClock()
+		samplers := make([]*runner.Sampler, len(probes))
+		for i, p := range probes {
+			samplers[i] = runner.NewSampler(clock, p, runner.SamplerConfig{
+				Interval: scaleInterval, Timeout: scaleTimeout,
+				Phase: runner.GridPhase(i, len(probes), scaleInterval),
+			})
+		}
+		// Cancelling ctx stops every sampler's scheduling at once; Stop then only waits for
+		// samples in flight. Stopping one by one would let the others keep sampling meanwhile.
+		ctx, cancel := context.WithCancel(b.Context())
+		start := time.Now()
+		for _, s := range samplers {
+			s.Start(ctx)
+		}
+		time.Sleep(time.Until(start.Add(*scaleWindow)))
+		cancel()
+		wall += time.Since(start)
+		for _, s := range samplers {
+			s.Stop()
+		}
+		for _, s := range samplers {
+			lateness = append(lateness, s.Lateness()...)
+			skipped += s.Skipped()
+			for _, sm := range s.Samples() {
+				samples++
+				if !sm.OK {
+					failed++
+					if firstErr == "" {
+						firstErr = sm.Err
+					}
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	cpu := cpuTime(b) - before
+
+	slices.Sort(lateness)
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	p50, p99, pmax := ms(quantile(lateness, 0.50)), ms(quantile(lateness, 0.99)), ms(quantile(lateness, 1))
+	rate := float64(samples) / wall.Seconds()
+	cpuPerWall := cpu.Seconds() / wall.Seconds()
+	b.ReportMetric(p50, "late-p50-ms")
+	b.ReportMetric(p99, "late-p99-ms")
+	b.ReportMetric(pmax, "late-max-ms")
+	b.ReportMetric(rate, "samples/s")
+	b.ReportMetric(float64(failed), "failed")
+	b.ReportMetric(float64(skipped), "skipped")
+	b.ReportMetric(cpuPerWall, "cpu-s/wall-s")
+	b.Logf("%d probes @%v for %v: lateness p50 %.2fms p99 %.2fms max %.2fms; %.0f samples/s, %d failed, %d grid points skipped; CPU %.2fs per wall s (GOMAXPROCS %d)",
+		len(probes), scaleInterval, wall.Round(time.Millisecond), p50, p99, pmax, rate, failed, skipped, cpuPerWall, runtime.GOMAXPROCS(0))
+	// The machine is shared: lateness means little without knowing what else was running.
+	b.Logf("load average before: %s, after: %s", load, loadAvg())
+	if firstErr != "" {
+		b.Logf("first failure: %s", firstErr)
+	}
+}
+
+// quantile returns the q-quantile of sorted (nearest rank).
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages ("?" where unavailable).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// cpuTime is the user+system CPU this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
