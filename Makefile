@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build deps test lint demo accuracy scale clean
+.PHONY: help build deps moto test lint demo accuracy scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -16,7 +16,10 @@ build: ## build bin/drill and bin/demo-web
 deps: ## install test dependencies that are not Go modules (chromium; CI runs this)
 	scripts/ci-deps.sh
 
-test: build ## run every test (installs what the integration tests need first)
+moto: ## install the moto AWS emulator into .venv (the AWS integration tests start it)
+	bash localstack/install-moto.sh
+
+test: build moto ## run every test (installs what the integration tests need first)
 	$(GO) test -count=1 ./...
 
 lint: ## gofmt and go vet

@@ -79,7 +79,7 @@ func TestBadInputMessages(t *testing.T) {
 		"timeout-shorter-than-observe.yaml": "must be longer than limits.observe",
 		"empty.yaml":                        "file is empty",
 		"unknown-key.yaml":                  `did you mean "timeout"`,
-		"unknown-type.yaml":                 "known step types: command",
+		"unknown-type.yaml":                 `unknown step type "restart-everything" (known step types: `,
 	}
 	for file, want := range tests {
 		t.Run(file, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,7 +40,7 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 				shown[d.Name] = true
 				if d.Kind != section {
 					section = d.Kind
-					fmt.Fprintf(a.stdout, "%s\n", strings.ToUpper(sectionTitle(section)))
+					fmt.Fprintf(a.stdout, "%s\n", sectionTitle(section))
 				}
 				fmt.Fprintf(a.stdout, "  %s\n      %s\n", d.Name, d.Summary)
 				fields := runner.ConfigFields(d.Config)
@@ -53,7 +52,7 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 					if f.Default != "" {
 						def = " (default " + f.Default + ")"
 					}
-					fmt.Fprintf(a.stdout, "      %-16s %-18s %s%s\n", f.Key, f.Type, f.Doc, def)
+					fmt.Fprintf(a.stdout, "      %-18s %-16s %s%s\n", f.Key, f.Type, f.Doc, def)
 				}
 			}
 			for n := range want {
@@ -71,10 +70,10 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 func sectionTitle(k scenarios.Kind) string {
 	switch k {
 	case scenarios.KindFault:
-		return "faults (faults:)"
+		return "FAULTS (faults:)"
 	case scenarios.KindStep:
-		return "steps (prepare:, recovery:, rollback:)"
+		return "STEPS (prepare:, recovery:, rollback:)"
 	default:
-		return "probes (probes:)"
+		return "PROBES (probes:)"
 	}
 }

@@ -27,6 +27,8 @@ type runFlags struct {
 	noHistory bool
 	suite     string
 	dueOnly   bool
+	yes       bool
+	dynamo    string // --dynamodb-table; "" = not configured
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -77,6 +79,8 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.StringVar(&f.history, "history", "", "history store `PATH` every run is appended to (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
 	fl.BoolVar(&f.noHistory, "no-history", false, "do not append the results to the history store")
 	fl.StringVar(&f.suite, "suite", "", "run the scenarios a suite `FILE` lists, in order, with one combined JSON/JUnit output")
+	fl.BoolVar(&f.yes, "yes", false, "allow running against a real AWS account that environment.aws.allowAccounts does not list")
+	fl.StringVar(&f.dynamo, "dynamodb-table", "", "also write each result to this DynamoDB `TABLE` (e.g. DRTestResults); spooled locally if unreachable")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
 	return cmd
 }
@@ -110,7 +114,7 @@ func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
 }
 
 func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
-	reg := newRegistry(a, registryOptions{dryRun: f.dryRun})
+	reg := newRegistry(a, registryOptions{dryRun: f.dryRun, aws: awsOptions{yes: f.yes}})
 	ss, err := loadAll(a, reg, paths)
 	if err != nil {
 		return err
@@ -168,6 +172,13 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	if err := writeReports(f, results); err != nil {
 		fmt.Fprintf(a.stderr, "drill: %v\n", err)
 		code = max(code, result.ExitError)
+	}
+	if f.dynamo != "" && !f.dryRun {
+		// Never loses a result: what cannot be written is spooled for `drill results flush`.
+		if err := saveResultsToDynamo(context.WithoutCancel(cmd.Context()), a, dynamoOptions{table: f.dynamo}, results); err != nil {
+			fmt.Fprintf(a.stderr, "drill: %v\n", err)
+			code = max(code, result.ExitError)
+		}
 	}
 	if code != 0 {
 		return &exitError{code: code}

@@ -12,5 +12,6 @@ func subcommands(a *app) []*cobra.Command {
 		newHistoryCmd(a),
 		newDueCmd(a),
 		newReportCmd(a),
+		newResultsCmd(a),
 	}
 }

@@ -9,6 +9,7 @@ import (
 // registryOptions carries run-time flags that some types and connectors need.
 type registryOptions struct {
 	dryRun bool
+	aws    awsOptions
 }
 
 // newRegistry lists every fault, step, probe and connector this build knows. Registration is
@@ -23,5 +24,6 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 	r.AddFault(faults.CommandFaultType())
 	r.AddStep(faults.CommandStepType())
 
+	registerAWS(r, a, o.aws)
 	return r
 }

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/localstack/lstest"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/resultstore"
+)
+
+// TestRunAWSDrillThroughCLI runs a shipped AWS drill with `drill run` against an emulator
+// (LocalStack where Docker exists, else moto) seeded with the DR topology, and checks JSON,
+// JUnit and the DynamoDB item the run writes. Not parallel: it sets AWS_ENDPOINT_URL.
+func TestRunAWSDrillThroughCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an AWS emulator")
+	}
+	ctx := context.Background()
+	emu, err := lstest.Start(ctx)
+	if err != nil {
+		t.Skipf("no AWS emulator could start (run `make moto`): %v", err)
+	}
+	t.Cleanup(func() { _ = emu.Stop() })
+	t.Setenv("AWS_ENDPOINT_URL", emu.Endpoint)
+	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: "us-east-1", Endpoint: emu.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx, err := localstack.DefaultFixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localstack.Seed(ctx, cfg, fx); err != nil {
+		t.Fatalf("seed DR topology: %v", err)
+	}
+
+	out := t.TempDir()
+	jsonPath, junitPath := filepath.Join(out, "r.json"), filepath.Join(out, "j.xml")
+	code, stdout, stderr := runCLI(t, "run", "-q", "--json", jsonPath, "--junit", junitPath,
+		"--dynamodb-table", resultstore.DefaultTable, "../../scenarios/library/aws/route53-dns-failover.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	var res result.Result
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(junitPath); err != nil {
+		t.Errorf("JUnit not written: %v", err)
+	}
+	items, err := resultstore.ByScenario(ctx, dynamodb.NewFromConfig(cfg), resultstore.DefaultTable, res.Scenario, 0)
+	if err != nil || len(items) != 1 || items[0].RunID != res.RunID {
+		t.Fatalf("DynamoDB holds %d items for %s (%v), want exactly this run", len(items), res.Scenario, err)
+	}
+}

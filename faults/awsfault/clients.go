@@ -1,0 +1,144 @@
+// Package awsfault holds the AWS faults (named after AWS FIS actions where FIS has one) and the
+// AWS runbook steps, plus the connector that builds the SDK clients they share. One file per
+// type; target selection is in targets.go.
+package awsfault
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/drs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/drillhq/drill/runner"
+)
+
+// Clients hands out SDK clients per service and region, all built from one configuration
+// (endpoint, credentials, retryer). The connector stores it in the runner.Env.
+type Clients struct {
+	// Config is the base configuration; its Region is the scenario's default region.
+	Config aws.Config
+	// Endpoint is the emulator URL, or "" for real AWS.
+	Endpoint string
+	// Account is the caller's account id (STS), when known.
+	Account string
+	// PageSize is the page size asked of Describe calls (0 = the largest each API allows).
+	// Tests lower it to exercise pagination.
+	PageSize int32
+	// PollInterval paces waits for a state change (default 5s; an emulator uses 200ms).
+	PollInterval time.Duration
+
+	mu    sync.Mutex
+	cache map[clientKey]any
+}
+
+type clientKey struct{ service, region string }
+
+// NewClients returns Clients for a configuration and endpoint ("" = real AWS).
+func NewClients(cfg aws.Config, endpoint string) *Clients {
+	c := &Clients{Config: cfg, Endpoint: endpoint, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
+	if endpoint != "" {
+		c.PollInterval = 200 * time.Millisecond
+	}
+	return c
+}
+
+// Emulator reports whether the clients talk to an emulator rather than real AWS.
+func (c *Clients) Emulator() bool { return c.Endpoint != "" }
+
+// Region returns r, or the default region when r is empty.
+func (c *Clients) Region(r string) string {
+	if r == "" {
+		return c.Config.Region
+	}
+	return r
+}
+
+func client[T any](c *Clients, service, region string, mk func(aws.Config) T) T {
+	region = c.Region(region)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := clientKey{service, region}
+	if v, ok := c.cache[k]; ok {
+		return v.(T)
+	}
+	cfg := c.Config.Copy()
+	cfg.Region = region
+	v := mk(cfg)
+	c.cache[k] = v
+	return v
+}
+
+// EC2 returns the EC2 client for a region ("" = default).
+func (c *Clients) EC2(region string) *ec2.Client {
+	return client(c, "ec2", region, func(cfg aws.Config) *ec2.Client { return ec2.NewFromConfig(cfg) })
+}
+
+// AutoScaling returns the Auto Scaling client for a region.
+func (c *Clients) AutoScaling(region string) *autoscaling.Client {
+	return client(c, "autoscaling", region, func(cfg aws.Config) *autoscaling.Client { return autoscaling.NewFromConfig(cfg) })
+}
+
+// Route53 returns the Route 53 client (a global service; region only picks the endpoint).
+func (c *Clients) Route53() *route53.Client {
+	return client(c, "route53", "", func(cfg aws.Config) *route53.Client { return route53.NewFromConfig(cfg) })
+}
+
+// RDS returns the RDS client for a region.
+func (c *Clients) RDS(region string) *rds.Client {
+	return client(c, "rds", region, func(cfg aws.Config) *rds.Client { return rds.NewFromConfig(cfg) })
+}
+
+// SSM returns the Systems Manager client for a region.
+func (c *Clients) SSM(region string) *ssm.Client {
+	return client(c, "ssm", region, func(cfg aws.Config) *ssm.Client { return ssm.NewFromConfig(cfg) })
+}
+
+// SNS returns the SNS client for a region.
+func (c *Clients) SNS(region string) *sns.Client {
+	return client(c, "sns", region, func(cfg aws.Config) *sns.Client { return sns.NewFromConfig(cfg) })
+}
+
+// DRS returns the Elastic Disaster Recovery client for a region.
+func (c *Clients) DRS(region string) *drs.Client {
+	return client(c, "drs", region, func(cfg aws.Config) *drs.Client { return drs.NewFromConfig(cfg) })
+}
+
+func (c *Clients) pageSize(max int32) int32 {
+	if c.PageSize > 0 && c.PageSize < max {
+		return c.PageSize
+	}
+	return max
+}
+
+func (c *Clients) pollInterval() time.Duration {
+	if c.PollInterval <= 0 {
+		return 5 * time.Second
+	}
+	return c.PollInterval
+}
+
+type clientsKey struct{}
+
+// SetClients stores the clients in env for the type constructors.
+func SetClients(env *runner.Env, c *Clients) { env.Set(clientsKey{}, c) }
+
+// ErrNoAWS is returned by constructors of AWS types when the scenario has no environment.aws.
+var ErrNoAWS = errors.New("this type needs environment.aws in the scenario")
+
+// ClientsFrom returns the clients the AWS connector stored in env.
+func ClientsFrom(env *runner.Env) (*Clients, error) {
+	if env != nil {
+		if c, ok := env.Value(clientsKey{}).(*Clients); ok && c != nil {
+			return c, nil
+		}
+	}
+	return nil, ErrNoAWS
+}

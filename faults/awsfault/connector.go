@@ -1,0 +1,116 @@
+package awsfault
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// ConnectorOptions configure the AWS connector.
+type ConnectorOptions struct {
+	// Yes allows real AWS accounts that environment.aws.allowAccounts does not list (--yes).
+	Yes bool
+	// Getenv reads AWS_ENDPOINT_URL and AWS_REGION (os.Getenv when nil).
+	Getenv func(string) string
+	// APIOptions are added to every client (tests count API calls with a middleware).
+	APIOptions []func(*middleware.Stack) error
+	// PageSize and PollInterval override the Clients defaults when non-zero.
+	PageSize     int32
+	PollInterval time.Duration
+}
+
+// Connector builds the AWS clients for scenarios with environment.aws and enforces the real-AWS
+// safety rule (DESIGN section 7).
+type Connector struct{ o ConnectorOptions }
+
+// NewConnector returns the AWS connector.
+func NewConnector(o ConnectorOptions) *Connector {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	return &Connector{o: o}
+}
+
+// Name implements runner.Connector.
+func (c *Connector) Name() string { return "aws" }
+
+// Wants implements runner.Connector.
+func (c *Connector) Wants(s *scenarios.Scenario) bool { return s != nil && s.Environment.AWS != nil }
+
+// Connect resolves the endpoint, builds the clients, checks the caller's account with STS and
+// stores the clients in env.
+func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
+	clients, err := c.Clients(ctx, env.Scenario.Environment.AWS)
+	if err != nil {
+		return nil, err
+	}
+	where := "real AWS"
+	if clients.Emulator() {
+		where = "emulator " + clients.Endpoint
+	}
+	env.Log.Info("aws connected", "where", where, "account", clients.Account, "region", clients.Config.Region)
+	SetClients(env, clients)
+	return func(context.Context) error { return nil }, nil
+}
+
+// Clients builds the clients for an environment.aws block and applies the safety rule: real
+// AWS (no endpoint) requires the STS caller account in allowAccounts, or Yes.
+func (c *Connector) Clients(ctx context.Context, a *scenarios.AWSEnv) (*Clients, error) {
+	if a == nil {
+		return nil, ErrNoAWS
+	}
+	region := a.Region
+	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
+		if region == "" {
+			region = c.o.Getenv(v)
+		}
+	}
+	if region == "" {
+		return nil, fmt.Errorf("no AWS region: set environment.aws.region or AWS_REGION")
+	}
+	endpoint := localstack.ResolveEndpoint(a.Endpoint, c.o.Getenv)
+	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions})
+	if err != nil {
+		return nil, err
+	}
+	clients := NewClients(cfg, endpoint)
+	if c.o.PageSize > 0 {
+		clients.PageSize = c.o.PageSize
+	}
+	if c.o.PollInterval > 0 {
+		clients.PollInterval = c.o.PollInterval
+	}
+	account, err := callerAccount(ctx, cfg)
+	if err != nil {
+		if endpoint != "" {
+			return nil, fmt.Errorf("cannot reach the AWS emulator at %s (is it running? `drill lab up --aws` starts one): %w", endpoint, err)
+		}
+		return nil, fmt.Errorf("identify the AWS account (sts get-caller-identity): %w", err)
+	}
+	clients.Account = account
+	if endpoint == "" && !c.o.Yes && !slices.Contains(a.AllowAccounts, account) {
+		return nil, fmt.Errorf("refusing to run against real AWS account %s: it is not in environment.aws.allowAccounts %v (add it, or pass --yes)", account, a.AllowAccounts)
+	}
+	return clients, nil
+}
+
+func callerAccount(ctx context.Context, cfg aws.Config) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// Few attempts: an emulator that is not running should fail the connect phase quickly.
+	out, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.RetryMaxAttempts = 2 }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.Account), nil
+}

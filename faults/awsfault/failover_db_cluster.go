@@ -1,0 +1,123 @@
+package awsfault
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// FailoverDBClusterConfig is the `with:` block of aws:rds:failover-db-cluster.
+type FailoverDBClusterConfig struct {
+	Cluster        string `yaml:"cluster" doc:"DB cluster identifier (Aurora or Multi-AZ cluster)"`
+	TargetInstance string `yaml:"targetInstance" doc:"reader to promote (default: RDS chooses)"`
+	Region         string `yaml:"region" doc:"region (default: environment.aws.region)"`
+	FailBack       bool   `yaml:"failBack" doc:"on revert, fail over again to the writer found before the drill"`
+}
+
+// Validate implements scenarios.Validator.
+func (c *FailoverDBClusterConfig) Validate() error {
+	if c.Cluster == "" {
+		return scenarios.FieldErrorf("cluster", "required")
+	}
+	return nil
+}
+
+// FailoverDBClusterType is the aws:rds:failover-db-cluster fault: a reader becomes the writer.
+// With failBack, revert makes the previous writer the writer again.
+func FailoverDBClusterType() runner.FaultType {
+	return runner.FaultType{
+		Name:      "aws:rds:failover-db-cluster",
+		Summary:   "Fail over an Aurora/Multi-AZ DB cluster to a reader; optional fail-back on revert",
+		NewConfig: func() any { return &FailoverDBClusterConfig{} },
+		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
+			c, err := ClientsFrom(env)
+			if err != nil {
+				return nil, err
+			}
+			return &FailoverDBCluster{cfg: *cfg.(*FailoverDBClusterConfig), clients: c}, nil
+		},
+	}
+}
+
+// FailoverDBCluster is the fault.
+type FailoverDBCluster struct {
+	cfg     FailoverDBClusterConfig
+	clients *Clients
+}
+
+func (f *FailoverDBCluster) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
+	return describeCluster(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Cluster)
+}
+
+func describeCluster(ctx context.Context, api *rds.Client, id string) (*rdstypes.DBCluster, error) {
+	out, err := api.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: &id})
+	if err != nil {
+		return nil, fmt.Errorf("describe db cluster %s: %w", id, err)
+	}
+	if len(out.DBClusters) == 0 {
+		return nil, fmt.Errorf("db cluster %s not found", id)
+	}
+	return &out.DBClusters[0], nil
+}
+
+// ClusterWriter returns the writer member of a cluster, or "".
+func ClusterWriter(c *rdstypes.DBCluster) string {
+	for _, m := range c.DBClusterMembers {
+		if aws.ToBool(m.IsClusterWriter) {
+			return aws.ToString(m.DBInstanceIdentifier)
+		}
+	}
+	return ""
+}
+
+// Plan implements runner.Planner.
+func (f *FailoverDBCluster) Plan(ctx context.Context) ([]string, error) {
+	c, err := f.cluster(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.DBClusterMembers) < 2 {
+		return nil, fmt.Errorf("db cluster %s has %d members: a failover needs a reader", f.cfg.Cluster, len(c.DBClusterMembers))
+	}
+	return []string{f.cfg.Cluster}, nil
+}
+
+// Inject implements runner.Fault.
+func (f *FailoverDBCluster) Inject(ctx context.Context) (runner.Injection, error) {
+	c, err := f.cluster(ctx)
+	if err != nil {
+		return runner.Injection{}, err
+	}
+	writer := ClusterWriter(c)
+	api := f.clients.RDS(f.cfg.Region)
+	in := &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster}
+	if f.cfg.TargetInstance != "" {
+		in.TargetDBInstanceIdentifier = &f.cfg.TargetInstance
+	}
+	inj := runner.Injection{Targets: []string{f.cfg.Cluster}}
+	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
+		return inj, fmt.Errorf("fail over db cluster %s: %w", f.cfg.Cluster, err)
+	}
+	if f.cfg.FailBack && writer != "" {
+		inj.Revert = func(ctx context.Context) error {
+			c, err := describeCluster(ctx, api, f.cfg.Cluster)
+			if err != nil {
+				return err
+			}
+			if ClusterWriter(c) == writer {
+				return nil
+			}
+			if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster, TargetDBInstanceIdentifier: &writer}); err != nil {
+				return fmt.Errorf("fail db cluster %s back to %s: %w", f.cfg.Cluster, writer, err)
+			}
+			return nil
+		}
+	}
+	return inj, nil
+}

@@ -1,0 +1,97 @@
+package awsfault
+
+import (
+	"context"
+	"github.com/drillhq/drill/runner"
+)
+
+// StopInstancesConfig is the `with:` block of aws:ec2:stop-instances.
+type StopInstancesConfig struct {
+	Targets Targets `yaml:"targets" doc:"instances to stop: ids, tags, filters and select (only running instances match)"`
+	Region  string  `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Force   bool    `yaml:"force" doc:"force the stop, skipping a clean OS shutdown"`
+}
+
+// Validate implements scenarios.Validator.
+func (c *StopInstancesConfig) Validate() error { return c.Targets.Validate("targets") }
+
+// StopInstancesType is the aws:ec2:stop-instances fault: it stops the selected running
+// instances in batches; revert starts exactly the instances it stopped.
+func StopInstancesType() runner.FaultType {
+	return runner.FaultType{
+		Name:      "aws:ec2:stop-instances",
+		Summary:   "Stop EC2 instances (batched); revert starts exactly the instances it stopped",
+		NewConfig: func() any { return &StopInstancesConfig{} },
+		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
+			c, err := ClientsFrom(env)
+			if err != nil {
+				return nil, err
+			}
+			return &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c}, nil
+		},
+	}
+}
+
+// StopInstancesStepType is aws:ec2:stop-instances as a step, for rollback of a runbook that
+// started standby instances (pilot light). It has no revert of its own.
+func StopInstancesStepType() runner.StepType {
+	return runner.StepType{
+		Name:      "aws:ec2:stop-instances",
+		Summary:   "Stop EC2 instances (batched), e.g. to put pilot-light instances back to sleep",
+		NewConfig: func() any { return &StopInstancesConfig{} },
+		New: func(cfg any, env *runner.Env) (runner.Step, error) {
+			c, err := ClientsFrom(env)
+			if err != nil {
+				return nil, err
+			}
+			return &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c, step: true}, nil
+		},
+	}
+}
+
+// StopInstances is the fault (and step).
+type StopInstances struct {
+	cfg     StopInstancesConfig
+	clients *Clients
+	step    bool
+}
+
+// Plan implements runner.Planner.
+func (f *StopInstances) Plan(ctx context.Context) ([]string, error) {
+	api := f.clients.EC2(f.cfg.Region)
+	return ResolveInstances(ctx, api, f.cfg.Targets, f.clients.pageSize(describePageMax), "running")
+}
+
+// Inject implements runner.Fault.
+func (f *StopInstances) Inject(ctx context.Context) (runner.Injection, error) {
+	chosen, err := f.Plan(ctx)
+	if err != nil {
+		return runner.Injection{}, err
+	}
+	api := f.clients.EC2(f.cfg.Region)
+	stopped, err := stopInstances(ctx, api, chosen, f.cfg.Force)
+	inj := runner.Injection{Targets: chosen}
+	if len(stopped) > 0 {
+		inj.Revert = func(ctx context.Context) error {
+			_, err := startInstances(ctx, api, stopped, f.clients)
+			return err
+		}
+	}
+	return inj, err
+}
+
+// Run implements runner.Step. A step finding nothing running has nothing to do.
+func (f *StopInstances) Run(ctx context.Context) error {
+	chosen, err := f.Plan(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = stopInstances(ctx, f.clients.EC2(f.cfg.Region), chosen, f.cfg.Force)
+	return err
+}
+
+var _ interface {
+	runner.Fault
+	runner.Planner
+	runner.Step
+} = (*StopInstances)(nil)

@@ -1,0 +1,116 @@
+package awsfault
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
+
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// SuspendProcessesConfig is the `with:` block of aws:autoscaling:suspend-processes.
+type SuspendProcessesConfig struct {
+	Group     string   `yaml:"group" doc:"auto-scaling group name"`
+	Processes []string `yaml:"processes" doc:"processes to suspend, e.g. [Launch, HealthCheck, ReplaceUnhealthy] (default: all)"`
+	Region    string   `yaml:"region" doc:"region (default: environment.aws.region)"`
+}
+
+// Validate implements scenarios.Validator.
+func (c *SuspendProcessesConfig) Validate() error {
+	if c.Group == "" {
+		return scenarios.FieldErrorf("group", "required")
+	}
+	return nil
+}
+
+// SuspendProcessesType is the aws:autoscaling:suspend-processes fault: the group stops
+// replacing or launching capacity. Revert resumes only the processes this fault suspended, so
+// a process the team had suspended before the drill stays suspended.
+func SuspendProcessesType() runner.FaultType {
+	return runner.FaultType{
+		Name:      "aws:autoscaling:suspend-processes",
+		Summary:   "Suspend auto-scaling processes of a group; revert resumes those it suspended",
+		NewConfig: func() any { return &SuspendProcessesConfig{} },
+		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
+			c, err := ClientsFrom(env)
+			if err != nil {
+				return nil, err
+			}
+			return &SuspendProcesses{cfg: *cfg.(*SuspendProcessesConfig), clients: c}, nil
+		},
+	}
+}
+
+// SuspendProcesses is the fault.
+type SuspendProcesses struct {
+	cfg     SuspendProcessesConfig
+	clients *Clients
+}
+
+// allScalingProcesses is what SuspendProcesses without a list suspends.
+var allScalingProcesses = []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
+
+func (f *SuspendProcesses) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
+	return describeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
+}
+
+func describeGroup(ctx context.Context, api *autoscaling.Client, name string) (*astypes.AutoScalingGroup, error) {
+	out, err := api.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
+	if err != nil {
+		return nil, fmt.Errorf("describe auto-scaling group %s: %w", name, err)
+	}
+	if len(out.AutoScalingGroups) == 0 {
+		return nil, fmt.Errorf("auto-scaling group %s not found", name)
+	}
+	return &out.AutoScalingGroups[0], nil
+}
+
+// Plan implements runner.Planner.
+func (f *SuspendProcesses) Plan(ctx context.Context) ([]string, error) {
+	if _, err := f.group(ctx); err != nil {
+		return nil, err
+	}
+	return []string{f.cfg.Group}, nil
+}
+
+// Inject implements runner.Fault.
+func (f *SuspendProcesses) Inject(ctx context.Context) (runner.Injection, error) {
+	g, err := f.group(ctx)
+	if err != nil {
+		return runner.Injection{}, err
+	}
+	var already []string
+	for _, p := range g.SuspendedProcesses {
+		already = append(already, aws.ToString(p.ProcessName))
+	}
+	want := f.cfg.Processes
+	if len(want) == 0 {
+		want = allScalingProcesses
+	}
+	var ours []string
+	for _, p := range want {
+		if !slices.Contains(already, p) {
+			ours = append(ours, p)
+		}
+	}
+	inj := runner.Injection{Targets: []string{f.cfg.Group}}
+	if len(ours) == 0 {
+		return inj, nil
+	}
+	api := f.clients.AutoScaling(f.cfg.Region)
+	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
+		return inj, fmt.Errorf("suspend processes %v of %s: %w", ours, f.cfg.Group, err)
+	}
+	inj.Revert = func(ctx context.Context) error {
+		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
+			return fmt.Errorf("resume processes %v of %s: %w", ours, f.cfg.Group, err)
+		}
+		return nil
+	}
+	return inj, nil
+}

@@ -1,0 +1,190 @@
+package localstack_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/localstack/lstest"
+)
+
+var emu lstest.Shared
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	emu.Close()
+	os.Exit(code)
+}
+
+func TestResolveEndpoint(t *testing.T) {
+	t.Parallel()
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == localstack.EnvEndpoint {
+				return v
+			}
+			return ""
+		}
+	}
+	tests := []struct {
+		name, configured, envValue, want string
+	}{
+		{"scenario wins", "http://127.0.0.1:4566", "http://127.0.0.1:5000", "http://127.0.0.1:4566"},
+		{"env fallback", "", "http://127.0.0.1:5000", "http://127.0.0.1:5000"},
+		{"real AWS", "", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := localstack.ResolveEndpoint(tt.configured, env(tt.envValue)); got != tt.want {
+				t.Errorf("ResolveEndpoint(%q) with AWS_ENDPOINT_URL=%q = %q, want %q", tt.configured, tt.envValue, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigNeedsRegion(t *testing.T) {
+	t.Parallel()
+	if _, err := localstack.LoadConfig(context.Background(), localstack.ConfigOptions{Endpoint: "http://127.0.0.1:1"}); err == nil {
+		t.Fatal("LoadConfig without a region succeeded")
+	}
+}
+
+func TestFixtureRejectsUnknownKeys(t *testing.T) {
+	t.Parallel()
+	_, err := localstack.ParseFixture([]byte("primaryRegion: us-east-1\nautoscalingGroups: []\n"))
+	if err == nil {
+		t.Fatal("a misspelled key was accepted")
+	}
+}
+
+// TestSeedDRTopology seeds the shipped fixture and reads the topology back the way the drills
+// see it: by tag, by group, by record.
+func TestSeedDRTopology(t *testing.T) {
+	e := emu.Get(t)
+	ctx := context.Background()
+	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: "us-east-1", Endpoint: e.Endpoint})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := localstack.DefaultFixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := localstack.Seed(ctx, cfg, f)
+	if err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+
+	west := cfg.Copy()
+	west.Region = "us-west-2"
+	groups := map[string]int{}
+	for _, c := range []aws.Config{cfg, west} {
+		out, err := autoscaling.NewFromConfig(c).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range out.AutoScalingGroups {
+			groups[aws.ToString(g.AutoScalingGroupName)] = len(g.Instances)
+		}
+	}
+	if diff := cmp.Diff(map[string]int{"orders-web-primary": 2, "orders-web-dr": 0}, groups); diff != "" {
+		t.Errorf("auto-scaling groups (name -> instances) (-want +got):\n%s", diff)
+	}
+
+	countByTag := func(c aws.Config, tier, state string) int {
+		out, err := ec2.NewFromConfig(c).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+			{Name: aws.String("tag:tier"), Values: []string{tier}},
+			{Name: aws.String("instance-state-name"), Values: []string{state}},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, r := range out.Reservations {
+			n += len(r.Instances)
+		}
+		return n
+	}
+	if n := countByTag(cfg, "web", "running"); n != 2 {
+		t.Errorf("running primary web instances tagged tier=web: %d, want 2 (group tags must propagate)", n)
+	}
+	if n := countByTag(west, "web-pilot", "stopped"); n != 2 {
+		t.Errorf("stopped pilot-light instances: %d, want 2", n)
+	}
+	if len(top.Snapshots["orders-db-host"]) != 1 {
+		t.Errorf("snapshots of the db host volume: %v, want 1", top.Snapshots)
+	}
+
+	replica, err := rds.NewFromConfig(west).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("orders-db-dr")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src := aws.ToString(replica.DBInstances[0].ReadReplicaSourceDBInstanceIdentifier); src != top.Databases["orders-db"] {
+		t.Errorf("DR replica source = %q, want %q", src, top.Databases["orders-db"])
+	}
+
+	recs, err := route53.NewFromConfig(cfg).ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(top.ZoneID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failover := map[string]string{}
+	for _, r := range recs.ResourceRecordSets {
+		if r.SetIdentifier != nil {
+			failover[aws.ToString(r.SetIdentifier)] = string(r.Failover) + " " + aws.ToString(r.ResourceRecords[0].Value) + " hc=" + aws.ToString(r.HealthCheckId)
+		}
+	}
+	want := map[string]string{
+		"primary":   "PRIMARY 10.0.0.10 hc=" + top.HealthChecks["orders-primary"],
+		"secondary": "SECONDARY 10.1.0.10 hc=" + top.HealthChecks["orders-dr"],
+	}
+	if diff := cmp.Diff(want, failover); diff != "" {
+		t.Errorf("failover records (-want +got):\n%s", diff)
+	}
+}
+
+// TestLabUpDown starts the lab's own detached moto, checks it is reused by a second LabUp and
+// gone after LabDown.
+func TestLabUpDown(t *testing.T) {
+	if _, err := localstack.FindMotoServer(nil); err != nil {
+		t.Skipf("moto not installed: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	ep, err := localstack.LabUp(ctx, dir)
+	if err != nil {
+		t.Fatalf("LabUp: %v", err)
+	}
+	t.Cleanup(func() { _ = localstack.LabDown(dir) })
+	st, running, err := localstack.LabStatus(ctx, dir)
+	if err != nil || !running {
+		t.Fatalf("LabStatus after LabUp: running=%v err=%v", running, err)
+	}
+	if st.Endpoint != ep || st.Topology == nil || st.Topology.ZoneID == "" {
+		t.Errorf("state = %+v, want endpoint %s and a seeded topology", st, ep)
+	}
+	again, err := localstack.LabUp(ctx, dir)
+	if err != nil || again != ep {
+		t.Errorf("second LabUp = %q, %v; want the running lab %q", again, err, ep)
+	}
+	if err := localstack.LabDown(dir); err != nil {
+		t.Fatalf("LabDown: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, localstack.LabStateFile)); !os.IsNotExist(err) {
+		t.Errorf("state file still there after LabDown: %v", err)
+	}
+	if localstack.Ready(ctx, ep) == nil {
+		t.Errorf("emulator at %s still answers after LabDown", ep)
+	}
+}

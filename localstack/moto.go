@@ -1,0 +1,201 @@
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// EnvMotoServer names the moto_server executable explicitly; otherwise FindMotoServer looks in
+// the project venv (.venv/bin/moto_server in this or a parent directory) and then on PATH.
+const EnvMotoServer = "DRILL_MOTO_SERVER"
+
+// ErrNoMoto means no moto_server executable was found.
+var ErrNoMoto = errors.New("moto_server not found: run localstack/install-moto.sh (creates .venv) or set " + EnvMotoServer)
+
+// FindMotoServer locates the moto_server executable.
+func FindMotoServer(getenv func(string) string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if p := getenv(EnvMotoServer); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", fmt.Errorf("%s=%s: not an executable file", EnvMotoServer, p)
+	}
+	if dir, err := os.Getwd(); err == nil {
+		for {
+			p := filepath.Join(dir, ".venv", "bin", "moto_server")
+			if isExecutable(p) {
+				return p, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	if p, err := exec.LookPath("moto_server"); err == nil {
+		return p, nil
+	}
+	return "", ErrNoMoto
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// MotoOptions configure StartMoto.
+type MotoOptions struct {
+	// Path to moto_server; FindMotoServer when empty.
+	Path string
+	// Port to listen on (127.0.0.1); a free port when zero.
+	Port int
+	// Log receives the server's output (discarded when nil).
+	Log io.Writer
+	// Detach starts the server in its own session so it outlives this process (the lab).
+	Detach bool
+	// ReadyTimeout bounds the wait for the first answer (default 60s: moto imports a lot of
+	// Python on a cold start, slowly on a busy 2-core machine).
+	ReadyTimeout time.Duration
+}
+
+// Server is a running moto server.
+type Server struct {
+	Endpoint string
+	Port     int
+	cmd      *exec.Cmd
+	exited   chan struct{}
+	waitErr  error
+}
+
+// StartMoto starts moto_server on 127.0.0.1 and waits until it answers.
+func StartMoto(ctx context.Context, o MotoOptions) (*Server, error) {
+	path := o.Path
+	if path == "" {
+		var err error
+		if path, err = FindMotoServer(nil); err != nil {
+			return nil, err
+		}
+	}
+	port := o.Port
+	if port == 0 {
+		var err error
+		if port, err = FreePort(); err != nil {
+			return nil, err
+		}
+	}
+	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	out := o.Log
+	if out == nil {
+		out = io.Discard
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	// A process group of its own lets Stop reach the server's worker processes too; Setsid
+	// additionally detaches a lab server from the terminal that started it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !o.Detach, Setsid: o.Detach}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", path, err)
+	}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
+	timeout := o.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	if err := s.waitReady(ctx, timeout); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
+func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for {
+		select {
+		case <-s.exited:
+			return fmt.Errorf("moto_server on port %d exited before it was ready: %v", s.Port, s.waitErr)
+		default:
+		}
+		if Ready(ctx, s.Endpoint) == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("moto_server on port %d not ready after %v", s.Port, timeout)
+		case <-s.exited:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Ready reports whether an emulator answers HTTP at endpoint. Any HTTP answer counts: moto and
+// LocalStack both answer unsigned requests with some status once they are up.
+func Ready(ctx context.Context, endpoint string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, endpoint+"/moto-api/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// Stop terminates the server and waits for it, killing it if SIGTERM is not enough.
+func (s *Server) Stop() error {
+	select {
+	case <-s.exited:
+		return nil
+	default:
+	}
+	pid := s.cmd.Process.Pid
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(5 * time.Second):
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("moto_server pid %d did not exit", pid)
+	}
+}
+
+// FreePort asks the kernel for a free loopback TCP port. Another process may take it before
+// it is used; callers starting a server on it retry on failure.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

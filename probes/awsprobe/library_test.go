@@ -1,0 +1,132 @@
+package awsprobe
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/probes"
+	"github.com/drillhq/drill/reporters"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/resultstore"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+const libraryDir = "../../scenarios/library/aws"
+
+// awsRegistry mirrors cmd/drill's registerAWS (package main cannot be imported), plus the http
+// probe the DRS drill uses.
+func awsRegistry(endpoint string) *runner.Registry {
+	r := runner.NewRegistry()
+	r.AddConnector(awsfault.NewConnector(awsfault.ConnectorOptions{Getenv: func(k string) string {
+		if k == "AWS_ENDPOINT_URL" {
+			return endpoint
+		}
+		return ""
+	}}))
+	for _, f := range []runner.FaultType{awsfault.StopInstancesType(), awsfault.RebootInstancesType(), awsfault.TerminateInstancesType(),
+		awsfault.SuspendProcessesType(), awsfault.BreakHealthCheckType(), awsfault.RebootDBInstanceType(), awsfault.FailoverDBClusterType(),
+		awsfault.SendCommandType(), awsfault.StartRecoveryDrillType()} {
+		r.AddFault(f)
+	}
+	for _, s := range []runner.StepType{awsfault.StartInstancesType(), awsfault.StopInstancesStepType(), awsfault.SetDesiredCapacityType(),
+		awsfault.UpsertRecordType(), awsfault.PromoteReadReplicaType(), awsfault.PublishType(), awsfault.RestoreVolumeType(), awsfault.DeleteRestoredVolumesType()} {
+		r.AddStep(s)
+	}
+	for _, p := range []runner.ProbeType{EC2InstancesType(), EC2VolumesType(), ASGInServiceType(), Route53HealthCheckType(),
+		Route53RecordType(), RDSInstanceType(), DRSReplicationType(), DNSType(), probes.HTTPType(probes.NewHTTPClient())} {
+		r.AddProbe(p)
+	}
+	return r
+}
+
+func noEnv(string) (string, bool) { return "", false }
+
+func libraryFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(libraryDir, "*.yaml"))
+	if err != nil || len(files) != 6 {
+		t.Fatalf("shipped AWS drills: %v, %v; want 6 files", files, err)
+	}
+	return files
+}
+
+// TestLibraryValidates loads every shipped AWS drill against the registered types.
+func TestLibraryValidates(t *testing.T) {
+	t.Parallel()
+	reg := awsRegistry("")
+	for _, f := range libraryFiles(t) {
+		if _, err := scenarios.Load(f, reg, scenarios.WithLookupEnv(noEnv)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+// TestLibraryAgainstEmulator runs every shipped AWS drill the emulator can serve, in turn,
+// against the seeded DR topology: each must pass, produce JSON and JUnit, and be written to
+// the fixture's DynamoDB results table exactly once. The DRS drill (no emulator implements
+// DRS) gets a dry run: connect, build every type, resolve the fault's targets.
+func TestLibraryAgainstEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs six drills end to end")
+	}
+	_, clients, _ := labEnv(t)
+	reg := awsRegistry(clients.Endpoint)
+	dir := t.TempDir()
+	store := resultstore.New(dynamodb.NewFromConfig(clients.Config), resultstore.DefaultTable, filepath.Join(dir, "spool"))
+	for _, f := range libraryFiles(t) {
+		s, err := scenarios.Load(f, reg, scenarios.WithLookupEnv(noEnv))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		dry := strings.Contains(f, "drs-")
+		t.Run(s.Name, func(t *testing.T) {
+			res := runner.Run(context.Background(), s, runner.Options{Registry: reg, DryRun: dry, ToolVersion: "test"})
+			if res.Verdict != result.VerdictPass {
+				b, _ := json.MarshalIndent(res, "", "  ")
+				t.Fatalf("verdict %s: %s\n%s", res.Verdict, res.Reason, b)
+			}
+			if dry {
+				if got := res.Faults[0].Targets; len(got) != 1 || got[0] != "s-1234567890abcdef0" {
+					t.Errorf("dry-run targets = %v", got)
+				}
+				return
+			}
+			if !res.Rollback.Ran || !res.Rollback.Clean || !res.SteadyState.After.Passed {
+				t.Errorf("rollback %+v, steady state after %+v", res.Rollback, res.SteadyState.After)
+			}
+			var js, junit bytes.Buffer
+			if err := reporters.WriteJSON(&js, []*result.Result{res}); err != nil {
+				t.Fatal(err)
+			}
+			if err := reporters.WriteJUnit(&junit, []*result.Result{res}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(js.String(), `"schema": "drill.result/v1"`) || !strings.Contains(junit.String(), "<testsuite") {
+				t.Errorf("reports look wrong:\n%s\n%s", js.String(), junit.String())
+			}
+			_ = os.WriteFile(filepath.Join(dir, s.Name+".json"), js.Bytes(), 0o644)
+			rep, err := store.Save(context.Background(), res)
+			if err != nil || rep.Outcome != resultstore.Written {
+				t.Fatalf("save to DynamoDB = %+v, %v", rep, err)
+			}
+			got, err := resultstore.ByScenario(context.Background(), dynamodb.NewFromConfig(clients.Config), resultstore.DefaultTable, s.Name, 0)
+			if err != nil || len(got) != 1 || got[0].RunID != res.RunID {
+				t.Errorf("DynamoDB history for %s = %d items, %v; want this run once", s.Name, len(got), err)
+			}
+			var rto int64 = -1
+			if res.Objectives.RTO.MeasuredMs != nil {
+				rto = *res.Objectives.RTO.MeasuredMs
+			}
+			t.Logf("%s: verdict %s, RTO %d ms (target %d ms), faults %d", s.Name, res.Verdict, rto, res.Objectives.RTO.TargetMs, len(res.Faults))
+		})
+	}
+}
