@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build deps moto test lint demo accuracy scale clean
+.PHONY: help build deps moto etcd test lint demo demo-web accuracy scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -16,17 +16,28 @@ build: ## build bin/drill and bin/demo-web
 deps: ## install test dependencies that are not Go modules (chromium; CI runs this)
 	scripts/ci-deps.sh
 
+etcd: bin/etcd ## build the pinned upstream etcd server and etcdutl into bin/ (takes minutes once)
+
+# etcd is built as a dependency of the small module in tools/etcd: `go install` of the server
+# fails on the replace directives in etcd's own go.mod.
+bin/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go tools/etcd/etcdutl/main.go
+	cd tools/etcd && $(GO) build -o ../../bin/etcd . && $(GO) build -o ../../bin/etcdutl ./etcdutl
+
 moto: ## install the moto AWS emulator into .venv (the AWS integration tests start it)
 	bash localstack/install-moto.sh
 
-test: build moto ## run every test (installs what the integration tests need first)
+test: build etcd moto ## run every test (installs what the integration tests need first)
 	$(GO) test -count=1 ./...
 
 lint: ## gofmt and go vet
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-demo: build ## run a real drill on this machine (no AWS, no Docker)
+demo: build etcd ## run a real drill: lose a follower of a local 3-member etcd cluster (no AWS, no Docker)
+	@mkdir -p out
+	bin/drill run scenarios/library/etcd/follower-loss.yaml --json out/follower-loss.json --junit out/follower-loss.junit.xml
+
+demo-web: build ## a quicker real drill: SIGKILL a local web service, restart it, measure RTO
 	scripts/demo.sh
 
 accuracy: build ## 20 drills against a local server down for a known time: error of measured RTO

@@ -13,5 +13,6 @@ func subcommands(a *app) []*cobra.Command {
 		newDueCmd(a),
 		newReportCmd(a),
 		newResultsCmd(a),
+		newLabCmd(a),
 	}
 }

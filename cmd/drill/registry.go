@@ -10,6 +10,7 @@ import (
 type registryOptions struct {
 	dryRun bool
 	aws    awsOptions
+	etcd   etcdOptions
 }
 
 // newRegistry lists every fault, step, probe and connector this build knows. Registration is
@@ -25,5 +26,6 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 	r.AddStep(faults.CommandStepType())
 
 	registerAWS(r, a, o.aws)
+	registerEtcd(r, o.etcd)
 	return r
 }

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/result"
+)
+
+// defaultLabDir is where `drill lab` keeps its cluster unless --dir or $DRILL_LAB_DIR says
+// otherwise: relative to the working directory, so each checkout has its own lab.
+const defaultLabDir = ".lab"
+
+type labFlags struct {
+	dir        string
+	members    int
+	etcdBinary string
+	fsync      bool
+	aws        bool
+}
+
+func newLabCmd(a *app) *cobra.Command {
+	var f labFlags
+	cmd := &cobra.Command{
+		Use:   "lab up|down|status",
+		Short: "Run a local etcd cluster (real etcd processes on loopback) to drill against",
+		Long: `lab manages a local etcd cluster: N upstream etcd server processes on loopback ports,
+each with its own data dir, described by a state file (lab.json) in the lab directory so
+any later drill invocation finds it.
+
+  up      start a new cluster and print its endpoints
+  status  show each member: process, ID, leader, revision
+  down    kill every member and remove the lab directory
+
+Scenarios with environment.etcd.lab start their own fresh lab and remove it afterwards;
+this verb is for exploring and for drills against environment.etcd.endpoints.
+The etcd binary is taken from --etcd-binary, $DRILL_ETCD_BINARY, ./bin/etcd ('make etcd'),
+or PATH. The lab directory defaults to $DRILL_LAB_DIR, else ./.lab.
+
+With --aws the verbs manage the AWS lab instead: a moto server ('make moto') on a free
+loopback port, seeded with the two-region DR topology of localstack/fixture/dr-topology.yaml,
+kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS drills locally.`,
+		Example: `  drill lab up --members 3
+  drill lab status
+  ETCDCTL_ENDPOINTS=$(drill lab up --dir /tmp/lab -q) etcdctl endpoint status
+  drill lab down
+  drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed`,
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&f.dir, "dir", "", "lab `DIR` (default $DRILL_LAB_DIR, else ./.lab)")
+	pf.BoolVar(&f.aws, "aws", false, "manage the AWS emulator lab (moto + seeded DR topology) instead of etcd")
+
+	var quiet bool
+	up := &cobra.Command{
+		Use:     "up",
+		Short:   "Start a local etcd cluster",
+		Example: "  drill lab up --members 5 --dir /tmp/lab",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.aws {
+				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), quiet)
+			}
+			if f.members < 1 || f.members > 9 {
+				return usageErrorf("--members must be between 1 and 9, got %d", f.members)
+			}
+			bin, err := etcdlab.FindEtcd(f.etcdBinary)
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			ctx, cancel := interruptible(cmd.Context(), a)
+			defer cancel()
+			lab, err := etcdlab.Up(ctx, etcdlab.Options{Dir: labDir(a, f), Members: f.members, Binary: bin, Fsync: f.fsync, Log: a.log})
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: "lab up: " + err.Error()}
+			}
+			if err := lab.Detach(); err != nil {
+				return &exitError{code: result.ExitError, msg: "lab up: " + err.Error()}
+			}
+			if quiet {
+				fmt.Fprintln(a.stdout, strings.Join(lab.Endpoints(), ","))
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "etcd lab up in %s (%d members, %s)\n", lab.Dir(), f.members, bin)
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			for _, m := range lab.Members() {
+				fmt.Fprintf(tw, "  %s\t%s\tid %s\tpid %d\n", m.Name, m.ClientURL, m.ID, m.PID)
+			}
+			tw.Flush()
+			fmt.Fprintf(a.stdout, "export ETCDCTL_ENDPOINTS=%s\n", strings.Join(lab.Endpoints(), ","))
+			return nil
+		},
+	}
+	up.Flags().IntVar(&f.members, "members", etcdlab.DefaultMembers, "number of etcd members")
+	up.Flags().StringVar(&f.etcdBinary, "etcd-binary", "", "etcd server `PATH` (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
+	up.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the comma-separated client endpoints")
+	up.Flags().BoolVar(&f.fsync, "fsync", false, "fsync WAL and database like production (default off: the lab injects process failures, which fsync does not change, and slow disks add stalls)")
+
+	status := &cobra.Command{
+		Use:     "status",
+		Short:   "Show the lab's members",
+		Example: "  drill lab status --dir /tmp/lab",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.aws {
+				return awsLabStatus(cmd.Context(), a, awsLabDir(a, f))
+			}
+			lab, err := etcdlab.Open(labDir(a, f), a.log)
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+			defer cancel()
+			sts, err := lab.Status(ctx)
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: "lab status: " + err.Error()}
+			}
+			defer lab.Detach()
+			fmt.Fprintf(a.stdout, "etcd lab in %s\n", lab.Dir())
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tID\tPROCESS\tPID\tCLIENT URL\tLEADER\tREVISION\tRAFT TERM\tDB SIZE\tERROR")
+			for _, s := range sts {
+				pid := "-"
+				if s.PID > 0 && s.Process != "exited" {
+					pid = strconv.Itoa(s.PID)
+				}
+				leader, rev, term, size, errText := "-", "-", "-", "-", ""
+				if s.Status != nil {
+					leader = "no"
+					if s.Status.Leader == s.Status.Header.MemberId {
+						leader = "yes"
+					} else if s.Status.Leader == 0 {
+						leader = "none"
+					}
+					rev = strconv.FormatInt(s.Status.Header.Revision, 10)
+					term = strconv.FormatUint(s.Status.RaftTerm, 10)
+					size = strconv.FormatInt(s.Status.DbSize, 10)
+					errText = strings.Join(s.Status.Errors, "; ")
+				} else if s.Err != nil {
+					errText = shortErr(s.Err)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.Name, orDash(s.ID), s.Process, pid, s.ClientURL, leader, rev, term, size, errText)
+			}
+			return tw.Flush()
+		},
+	}
+
+	down := &cobra.Command{
+		Use:     "down",
+		Short:   "Kill every lab member and remove the lab directory",
+		Example: "  drill lab down --dir /tmp/lab",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.aws {
+				if err := localstack.LabDown(awsLabDir(a, f)); err != nil {
+					return &exitError{code: result.ExitError, msg: "lab down --aws: " + err.Error()}
+				}
+				fmt.Fprintf(a.stdout, "AWS lab in %s is down\n", awsLabDir(a, f))
+				return nil
+			}
+			lab, err := etcdlab.Open(labDir(a, f), a.log)
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			if err := lab.Down(context.WithoutCancel(cmd.Context())); err != nil {
+				return &exitError{code: result.ExitError, msg: "lab down: " + err.Error()}
+			}
+			fmt.Fprintf(a.stdout, "etcd lab in %s is down and removed\n", lab.Dir())
+			return nil
+		},
+	}
+	cmd.AddCommand(up, status, down)
+	return cmd
+}
+
+func labDir(a *app, f labFlags) string {
+	if f.dir != "" {
+		return f.dir
+	}
+	if d := a.getenv("DRILL_LAB_DIR"); d != "" {
+		return d
+	}
+	return defaultLabDir
+}
+
+// awsLabDir sits beside the etcd lab, not inside it: `lab down` removes the etcd lab's whole
+// directory, which would strand a running emulator.
+func awsLabDir(a *app, f labFlags) string { return labDir(a, f) + "-aws" }
+
+func awsLabUp(ctx context.Context, a *app, dir string, quiet bool) error {
+	ctx, cancel := interruptible(ctx, a)
+	defer cancel()
+	endpoint, err := localstack.LabUp(ctx, dir)
+	if err != nil {
+		return &exitError{code: result.ExitError, msg: "lab up --aws: " + err.Error()}
+	}
+	if quiet {
+		fmt.Fprintln(a.stdout, endpoint)
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "AWS lab (moto) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", dir, endpoint)
+	return nil
+}
+
+func awsLabStatus(ctx context.Context, a *app, dir string) error {
+	st, running, err := localstack.LabStatus(ctx, dir)
+	if err != nil {
+		return &exitError{code: result.ExitError, msg: "lab status --aws: " + err.Error()}
+	}
+	state := "not answering"
+	if running {
+		state = "running"
+	}
+	fmt.Fprintf(a.stdout, "AWS lab in %s: %s at %s\n", dir, state, st.Endpoint)
+	return nil
+}
+
+// interruptible cancels ctx on Ctrl-C: main catches the signals for every verb, so without this
+// an interrupted `lab up` would carry on; cancelled, Up removes what it had started.
+func interruptible(ctx context.Context, a *app) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-a.interrupts:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+func shortErr(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "no answer (timeout)"
+	}
+	s := err.Error()
+	if len(s) > 80 {
+		s = s[:77] + "..."
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,587 @@
+// Package etcdlab runs a local etcd cluster of real, upstream etcd server processes on loopback
+// ports (the "lab" drills run against when no other cluster is given), and connects drills to an
+// etcd environment, lab or external endpoints.
+//
+// A lab lives in one directory:
+//
+//	lab.json            state file: members, ports, pids, cluster token (any later drill finds it)
+//	members/<name>/     each member's data dir
+//	logs/<name>.log     each member's stdout and stderr
+//	snapshots/          periodic and saved snapshots (*.db)
+package etcdlab
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// StateFile is the name of the state file inside a lab directory.
+const StateFile = "lab.json"
+
+const stateVersion = 1
+
+// DefaultMembers is the cluster size when none is asked for.
+const DefaultMembers = 3
+
+// DefaultStartTimeout bounds how long starting members may take to join a cluster with a leader.
+const DefaultStartTimeout = 30 * time.Second
+
+// State is the lab.json document.
+type State struct {
+	Version int    `json:"version"`
+	Binary  string `json:"binary"`
+	Etcdutl string `json:"etcdutl,omitempty"`
+	// Token is the --initial-cluster-token of the current cluster; a restore starts a new one.
+	Token     string    `json:"clusterToken"`
+	CreatedAt time.Time `json:"createdAt"`
+	// OwnDir records that the lab created its directory, so taking it down removes the directory
+	// itself and not only what the lab put in it.
+	OwnDir bool `json:"ownDir"`
+	// OwnerPID is the drill process a lab with DieWithParent belongs to: its members die with
+	// it, and a later drill removes the directory it left behind (ReapOrphans).
+	OwnerPID int      `json:"ownerPid,omitempty"`
+	Members  []Member `json:"members"`
+	// Fsync records Options.Fsync, so members restarted later run the same way.
+	Fsync bool `json:"fsync,omitempty"`
+}
+
+// Member is one etcd server of the lab.
+type Member struct {
+	Name      string `json:"name"`
+	ID        string `json:"id,omitempty"` // hex, as etcdctl prints it; changes on replace and restore
+	ClientURL string `json:"clientURL"`
+	PeerURL   string `json:"peerURL"`
+	PID       int    `json:"pid,omitempty"` // 0 when not running
+	// Wiped is set when the member's data dir was deleted while it was down: it can only come
+	// back as a new member (Replace) or from a snapshot (Restore).
+	Wiped bool `json:"wiped,omitempty"`
+	// The bootstrap flags the member was created with; etcd ignores them once the data dir exists.
+	InitialCluster      string `json:"initialCluster"`
+	InitialClusterState string `json:"initialClusterState"`
+}
+
+// Options configure Up.
+type Options struct {
+	// Dir is the lab directory. It must not already hold a lab. Empty: a new temporary directory.
+	Dir     string
+	Members int    // default DefaultMembers
+	Binary  string // etcd server; empty: FindEtcd("")
+	Etcdutl string // empty: FindEtcdutl("", Binary) when a restore needs it
+	// DieWithParent ties member processes to this process (Linux): if drill dies, even by
+	// SIGKILL, the kernel kills the members too. `drill lab up` leaves it off so the lab
+	// outlives the command; drills that own their lab turn it on.
+	DieWithParent bool
+	// SnapshotEvery > 0 takes a snapshot into snapshots/ at that period while the cluster has
+	// quorum, keeping the newest SnapshotKeep (default 5), the way an operator's backup job would.
+	SnapshotEvery time.Duration
+	SnapshotKeep  int
+	StartTimeout  time.Duration // default DefaultStartTimeout
+	// Fsync makes members fsync their WAL and database as production does. Off by default
+	// (members run with --unsafe-no-fsync): every fault the lab injects is a process failure
+	// (kill, freeze, lost data dir), after which the page cache still holds what was written,
+	// so fsync changes no outcome; on a shared or virtual disk it only adds stalls of hundreds
+	// of milliseconds every few seconds that would be measured as outages.
+	Fsync bool
+	Log   *slog.Logger
+}
+
+// Lab is a running (or stopped) local cluster. Its methods are safe for concurrent use;
+// operations that change members are serialised.
+type Lab struct {
+	dir          string
+	log          *slog.Logger
+	startTimeout time.Duration
+	spawn        *spawner // nil when members must outlive this process
+
+	ops sync.Mutex // serialises member operations (kill, start, replace, restore, down)
+
+	mu     sync.Mutex // guards the fields below
+	state  State
+	procs  map[string]*proc
+	client *clientv3.Client
+	snaps  *snapshotter
+	closed bool
+}
+
+// Up creates a lab directory, starts opts.Members etcd processes as a new cluster and waits until
+// every member answers and agrees on a leader. On error nothing is left behind.
+func Up(ctx context.Context, opts Options) (lab *Lab, err error) {
+	if opts.Members == 0 {
+		opts.Members = DefaultMembers
+	}
+	if opts.Members < 1 || opts.Members > 9 {
+		return nil, fmt.Errorf("lab members must be between 1 and 9, got %d", opts.Members)
+	}
+	if opts.Binary == "" {
+		if opts.Binary, err = FindEtcd(""); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	// Ports are picked free but released before etcd binds them, so another process can take
+	// one in between; start again on new ports rather than fail the drill.
+	for attempt := 1; ; attempt++ {
+		lab, err = up(ctx, opts)
+		if err == nil || attempt == 3 || !strings.Contains(err.Error(), "address already in use") || ctx.Err() != nil {
+			return lab, err
+		}
+		opts.Log.Warn("etcd lab: a port was taken before etcd could bind it; retrying on new ports", "attempt", attempt)
+	}
+}
+
+func up(ctx context.Context, opts Options) (lab *Lab, err error) {
+	dir, own, err := makeDir(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	l := newLab(dir, opts.Log, opts.StartTimeout, opts.DieWithParent)
+	defer func() {
+		if err != nil {
+			if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
+				err = errors.Join(err, fmt.Errorf("clean up failed lab: %w", derr))
+			}
+		}
+	}()
+	l.state = State{
+		Version:   stateVersion,
+		Binary:    opts.Binary,
+		Etcdutl:   opts.Etcdutl,
+		Token:     newToken(filepath.Base(dir)),
+		CreatedAt: time.Now().UTC(),
+		OwnDir:    own,
+		Fsync:     opts.Fsync,
+	}
+	if opts.DieWithParent {
+		l.state.OwnerPID = os.Getpid()
+	}
+	ports, err := freePorts(2 * opts.Members)
+	if err != nil {
+		return nil, err
+	}
+	var initial []string
+	for i := range opts.Members {
+		m := Member{
+			Name:      fmt.Sprintf("m%d", i+1),
+			ClientURL: "http://127.0.0.1:" + strconv.Itoa(ports[2*i]),
+			PeerURL:   "http://127.0.0.1:" + strconv.Itoa(ports[2*i+1]),
+		}
+		initial = append(initial, m.Name+"="+m.PeerURL)
+		l.state.Members = append(l.state.Members, m)
+	}
+	for i := range l.state.Members {
+		l.state.Members[i].InitialCluster = strings.Join(initial, ",")
+		l.state.Members[i].InitialClusterState = "new"
+	}
+	for _, sub := range []string{"members", "logs", "snapshots"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("create lab dir: %w", err)
+		}
+	}
+	l.mu.Lock()
+	err = l.saveLocked()
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	l.ops.Lock()
+	err = l.startLocked(ctx, l.Names()...)
+	l.ops.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.refreshIDs(ctx); err != nil {
+		return nil, err
+	}
+	if opts.SnapshotEvery > 0 {
+		keep := opts.SnapshotKeep
+		if keep <= 0 {
+			keep = 5
+		}
+		l.mu.Lock()
+		l.snaps = startSnapshotter(l, opts.SnapshotEvery, keep)
+		l.mu.Unlock()
+	}
+	l.log.Info("etcd lab up", "dir", dir, "endpoints", strings.Join(l.Endpoints(), ","))
+	return l, nil
+}
+
+// Open attaches to the lab whose state file is in dir, e.g. for `drill lab status` or `down`.
+// Members it starts are not tied to this process.
+func Open(dir string, log *slog.Logger) (*Lab, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ReadState(abs)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	l := newLab(abs, log, 0, false)
+	l.state = st
+	return l, nil
+}
+
+// ReadState reads dir/lab.json.
+func ReadState(dir string) (State, error) {
+	var st State
+	b, err := os.ReadFile(filepath.Join(dir, StateFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, fmt.Errorf("no etcd lab in %s (start one with `drill lab up --dir %s`)", dir, dir)
+	}
+	if err != nil {
+		return st, fmt.Errorf("read lab state: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("read lab state %s: %w", filepath.Join(dir, StateFile), err)
+	}
+	if st.Version != stateVersion {
+		return st, fmt.Errorf("lab state %s has version %d, this drill understands %d", filepath.Join(dir, StateFile), st.Version, stateVersion)
+	}
+	return st, nil
+}
+
+// ReapOrphans takes down the labs in root (directories named drill-lab-*) whose owning drill
+// process has died without cleaning up (killed with SIGKILL, say): their members died with it,
+// their directories remain. It returns the directories removed.
+func ReapOrphans(root string, log *slog.Logger) ([]string, error) {
+	if root == "" {
+		root = os.TempDir()
+	}
+	dirs, err := filepath.Glob(filepath.Join(root, "drill-lab-*"))
+	if err != nil {
+		return nil, err
+	}
+	var reaped []string
+	var errs []error
+	for _, d := range dirs {
+		st, err := ReadState(d)
+		if err != nil || st.OwnerPID == 0 || st.OwnerPID == os.Getpid() || processExists(st.OwnerPID) {
+			continue
+		}
+		l, err := Open(d, log)
+		if err != nil {
+			continue
+		}
+		if err := l.Down(context.Background()); err != nil {
+			errs = append(errs, fmt.Errorf("remove orphaned lab %s: %w", d, err))
+			continue
+		}
+		reaped = append(reaped, d)
+	}
+	return reaped, errors.Join(errs...)
+}
+
+func processExists(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithParent bool) *Lab {
+	if startTimeout <= 0 {
+		startTimeout = DefaultStartTimeout
+	}
+	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, procs: map[string]*proc{}}
+	if dieWithParent {
+		l.spawn = newSpawner()
+	}
+	return l
+}
+
+// makeDir creates the lab directory, refusing one that already holds a lab or other files.
+func makeDir(dir string) (abs string, created bool, err error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "drill-lab-")
+		if err != nil {
+			return "", false, fmt.Errorf("create lab dir: %w", err)
+		}
+		return d, true, nil
+	}
+	abs, err = filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
+	}
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return "", false, fmt.Errorf("create lab dir: %w", err)
+		}
+		return abs, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("lab dir: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == StateFile {
+			return "", false, fmt.Errorf("a lab already exists in %s (take it down first: drill lab down --dir %s)", abs, abs)
+		}
+	}
+	if len(entries) > 0 {
+		return "", false, fmt.Errorf("lab dir %s is not empty; use a new or empty directory", abs)
+	}
+	return abs, false, nil
+}
+
+func newToken(base string) string {
+	return fmt.Sprintf("drill-%s-%d", base, time.Now().UnixNano())
+}
+
+// freePorts reserves n distinct loopback ports by listening on them all at once, then releases
+// them for etcd to bind. Another process could grab one in between; etcd then fails to start
+// and Up reports it.
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("reserve a loopback port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// Dir is the lab directory.
+func (l *Lab) Dir() string { return l.dir }
+
+// SnapshotDir is where periodic and saved snapshots go.
+func (l *Lab) SnapshotDir() string { return filepath.Join(l.dir, "snapshots") }
+
+// DataDir is the data dir of the named member.
+func (l *Lab) DataDir(name string) string { return filepath.Join(l.dir, "members", name) }
+
+// LogFile is the log of the named member.
+func (l *Lab) LogFile(name string) string { return filepath.Join(l.dir, "logs", name+".log") }
+
+// State returns a copy of the lab's state.
+func (l *Lab) State() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	st := l.state
+	st.Members = slices.Clone(st.Members)
+	return st
+}
+
+// Members returns a copy of the member list.
+func (l *Lab) Members() []Member { return l.State().Members }
+
+// Member returns the named member.
+func (l *Lab) Member(name string) (Member, bool) {
+	for _, m := range l.Members() {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+// Names lists the member names in order.
+func (l *Lab) Names() []string {
+	var out []string
+	for _, m := range l.Members() {
+		out = append(out, m.Name)
+	}
+	return out
+}
+
+// Endpoints lists the members' client URLs in order.
+func (l *Lab) Endpoints() []string {
+	var out []string
+	for _, m := range l.Members() {
+		out = append(out, m.ClientURL)
+	}
+	return out
+}
+
+// ProcessState reports whether the named member's process is running, stopped or gone.
+func (l *Lab) ProcessState(name string) ProcState {
+	l.mu.Lock()
+	m, i := l.memberLocked(name)
+	p := l.procs[name]
+	l.mu.Unlock()
+	switch {
+	case i < 0:
+		return ProcExited
+	case p != nil:
+		return ownState(p)
+	default:
+		return inspect(m.PID, l.DataDir(name))
+	}
+}
+
+// Running reports whether the member's process exists and is not stopped.
+func (l *Lab) Running(name string) bool { return l.ProcessState(name) == ProcRunning }
+
+// Stopped reports whether the member's process is frozen by SIGSTOP.
+func (l *Lab) Stopped(name string) bool { return l.ProcessState(name) == ProcStopped }
+
+func (l *Lab) memberLocked(name string) (Member, int) {
+	for i, m := range l.state.Members {
+		if m.Name == name {
+			return m, i
+		}
+	}
+	return Member{}, -1
+}
+
+func (l *Lab) update(name string, f func(*Member)) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, i := l.memberLocked(name)
+	if i < 0 {
+		return fmt.Errorf("no lab member %q", name)
+	}
+	f(&l.state.Members[i])
+	return l.saveLocked()
+}
+
+// saveLocked writes the state file atomically so a concurrent reader never sees half of it.
+func (l *Lab) saveLocked() error {
+	b, err := json.MarshalIndent(l.state, "", "  ")
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(l.dir); errors.Is(err, fs.ErrNotExist) {
+		// The lab was taken down by another handle (`drill lab down`, ReapOrphans): there is
+		// no state left to keep.
+		return nil
+	}
+	tmp := filepath.Join(l.dir, StateFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(l.dir, StateFile)); err != nil {
+		return fmt.Errorf("write lab state: %w", err)
+	}
+	return nil
+}
+
+// Client returns the lab's shared client over every member endpoint.
+func (l *Lab) Client() (*clientv3.Client, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, errors.New("etcd lab is closed")
+	}
+	if l.client == nil {
+		var eps []string
+		for _, m := range l.state.Members {
+			eps = append(eps, m.ClientURL)
+		}
+		c, err := NewClient(eps)
+		if err != nil {
+			return nil, err
+		}
+		l.client = c
+	}
+	return l.client, nil
+}
+
+// Detach stops the lab's background work and releases its clients but leaves the members
+// running (--keep-lab). The lab is found again with Open.
+func (l *Lab) Detach() error {
+	l.mu.Lock()
+	snaps, client := l.snaps, l.client
+	l.snaps, l.client, l.closed = nil, nil, true
+	l.mu.Unlock()
+	if snaps != nil {
+		snaps.stop()
+	}
+	var err error
+	if client != nil {
+		err = client.Close()
+	}
+	if l.spawn != nil {
+		// Members started with Pdeathsig would die with the spawner thread; a lab that must
+		// outlive drill is started without one (Options.DieWithParent false).
+		l.log.Warn("etcd lab detached while tied to this process; members stop when drill exits", "dir", l.dir)
+	}
+	return err
+}
+
+// Down kills every member (checking each pid still belongs to this lab), then removes what the
+// lab created in its directory, and the directory itself if the lab created it. It is safe to
+// call on a partly started or already stopped lab. It does not wait on ctx: SIGKILL is immediate
+// and a half-removed lab is worse than a slow one.
+func (l *Lab) Down(_ context.Context) error {
+	l.mu.Lock()
+	snaps, client := l.snaps, l.client
+	l.snaps, l.client, l.closed = nil, nil, true
+	l.mu.Unlock()
+	if snaps != nil {
+		snaps.stop()
+	}
+	if client != nil {
+		client.Close()
+	}
+	l.ops.Lock()
+	defer l.ops.Unlock()
+	var errs []error
+	for _, name := range l.Names() {
+		if err := l.killLocked(name, syscall.SIGKILL); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if l.spawn != nil {
+		l.spawn.stop()
+	}
+	if len(errs) > 0 {
+		// Keep the directory and state file so a later `drill lab down` can retry.
+		return errors.Join(errs...)
+	}
+	if err := l.removeFiles(); err != nil {
+		return err
+	}
+	l.log.Info("etcd lab down", "dir", l.dir)
+	return nil
+}
+
+func (l *Lab) removeFiles() error {
+	st := l.State()
+	if st.OwnDir {
+		if err := os.RemoveAll(l.dir); err != nil {
+			return fmt.Errorf("remove lab dir: %w", err)
+		}
+		return nil
+	}
+	var errs []error
+	for _, sub := range []string{"members", "logs", "snapshots", StateFile, StateFile + ".tmp"} {
+		if err := os.RemoveAll(filepath.Join(l.dir, sub)); err != nil {
+			errs = append(errs, fmt.Errorf("remove lab files: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// The directory was the user's: it goes only if nothing else was put there.
+	if err := os.Remove(l.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		l.log.Warn("lab dir kept: not empty", "dir", l.dir)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+// Package labtest starts etcd labs for tests of packages that drill etcd, and checks that they
+// leave nothing behind.
+package labtest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// Binary returns the etcd binary, skipping the test when there is none.
+func Binary(t testing.TB) string {
+	t.Helper()
+	bin, err := etcdlab.FindEtcd("")
+	if errors.Is(err, etcdlab.ErrNoBinary) {
+		t.Skip("etcd binary not found: build it with `cd tools/etcd && go build -o ../../bin/etcd . && go build -o ../../bin/etcdutl ./etcdutl` (make etcd) or set " + etcdlab.EnvEtcdBinary)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// Start starts a lab tied to the test process in a temp dir and takes it down in t.Cleanup, even
+// when the test fails, then fails the test if any member process survived.
+func Start(t testing.TB, opts etcdlab.Options) *etcdlab.Lab {
+	t.Helper()
+	opts.Binary = Binary(t)
+	opts.DieWithParent = true
+	if opts.Dir == "" {
+		opts.Dir = filepath.Join(t.TempDir(), "lab")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := etcdlab.Up(ctx, opts)
+	if err != nil {
+		t.Fatalf("start etcd lab: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := l.Down(context.Background()); err != nil {
+			t.Errorf("lab down: %v", err)
+		}
+		AssertNoMembers(t, l.Dir())
+	})
+	return l
+}
+
+// Env returns a runner Env for a scenario named name whose faults have the given names, holding
+// the lab as the etcd connector would.
+func Env(t testing.TB, l *etcdlab.Lab, faults ...string) *runner.Env {
+	t.Helper()
+	s := &scenarios.Scenario{Name: "labtest"}
+	for _, f := range faults {
+		s.Faults = append(s.Faults, scenarios.StepSpec{Name: f})
+	}
+	env := runner.NewEnv(s, nil)
+	etcdlab.WithCluster(env, &etcdlab.Cluster{Endpoints: l.Endpoints(), Lab: l})
+	return env
+}
+
+// AssertNoMembers fails if a live process has a data dir inside dir.
+func AssertNoMembers(t testing.TB, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return // not Linux: nothing to scan
+	}
+	for _, e := range entries {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), "--data-dir\x00"+dir+"/") {
+			continue
+		}
+		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue // exited, waiting to be reaped
+		}
+		t.Errorf("etcd process %s still running for %s: %q", e.Name(), dir, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	}
+}

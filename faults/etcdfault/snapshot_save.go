@@ -1,0 +1,75 @@
+package etcdfault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// SnapshotSaveConfig is the `with:` block of etcd-snapshot-save.
+type SnapshotSaveConfig struct {
+	Dir string `yaml:"dir" doc:"directory for the snapshot file; empty: the lab's snapshot dir (required for external endpoints)"`
+}
+
+// SnapshotSaveType is the etcd-snapshot-save step: stream a snapshot from one live member into a
+// file. The Snapshot RPC is served from the member's own data, so it works without quorum: the
+// emergency backup an operator takes from a survivor. Works against external endpoints too.
+func SnapshotSaveType() runner.StepType {
+	return runner.StepType{
+		Name:      "etcd-snapshot-save",
+		Summary:   "save a snapshot from one live member (works without quorum)",
+		NewConfig: func() any { return &SnapshotSaveConfig{} },
+		New: func(cfg any, env *runner.Env) (runner.Step, error) {
+			c, ok := cfg.(*SnapshotSaveConfig)
+			if !ok || c == nil {
+				return nil, fmt.Errorf("etcd-snapshot-save: want *SnapshotSaveConfig, got %T", cfg)
+			}
+			cl, err := etcdlab.ClusterFrom(env)
+			if err != nil {
+				return nil, err
+			}
+			if c.Dir == "" && cl.Lab == nil {
+				return nil, scenarios.FieldErrorf("dir", "required when the scenario uses external endpoints")
+			}
+			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log}, nil
+		},
+	}
+}
+
+type snapshotSave struct {
+	dir     string
+	cluster *etcdlab.Cluster
+	log     *slog.Logger
+}
+
+func (s *snapshotSave) Run(ctx context.Context) error {
+	if s.cluster.Lab != nil {
+		path, err := s.cluster.Lab.SaveSnapshot(ctx, s.dir)
+		if err != nil {
+			return err
+		}
+		s.log.Info("etcd snapshot saved", "path", path)
+		return nil
+	}
+	var errs []error
+	for _, ep := range s.cluster.Endpoints {
+		path := filepath.Join(s.dir, etcdlab.SnapshotName(etcdlab.KindSaved, time.Now()))
+		err := etcdlab.SaveSnapshot(ctx, ep, path)
+		if err == nil {
+			s.log.Info("etcd snapshot saved", "path", path, "endpoint", ep)
+			return nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return fmt.Errorf("save snapshot: no endpoint could serve one: %w", errors.Join(errs...))
+}
