@@ -58,6 +58,7 @@ type run struct {
 	touched    bool   // prepare or injection started: rollback steps must run
 	errs       []string
 	inRollback bool
+	observed   string // how observation ended: "held", "timeout" or "stopped"
 
 	probes   []*probeRun
 	faults   []*faultRun
@@ -570,15 +571,22 @@ func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}) time.Durat
 		select {
 		case <-ctx.Done():
 			r.noteCtxEnd(ctx, "observe")
+			r.observed = "stopped"
+			if errors.Is(context.Cause(ctx), errDrillTimeout) {
+				r.observed = "timeout"
+			}
 			return r.env.Clock.Now()
 		case <-stepsDone:
 			steps, stepsDone = true, nil
 		case <-tick.C:
 		}
-		if steps && r.recoveryHeld() {
-			now := r.env.Clock.Now()
+		if !steps {
+			continue
+		}
+		if held, end := r.recoveryHeld(); held {
 			r.event(result.EventStep, "recovery held for %v on every availability probe", r.s.Limits.Observe)
-			return now
+			r.observed = "held"
+			return end
 		}
 	}
 }
@@ -591,8 +599,13 @@ func (r *run) pollInterval() time.Duration {
 	return p
 }
 
-func (r *run) recoveryHeld() bool {
+// recoveryHeld reports whether every availability probe has been healthy for limits.observe,
+// judged on completed samples. It also returns where the observation window ends: just after
+// the newest sample the judgement rests on, so samples still in flight at that moment, which
+// were not part of the evidence, cannot land inside the window and overturn it.
+func (r *run) recoveryHeld() (bool, time.Duration) {
 	now := r.env.Clock.Now()
+	end, any := time.Duration(0), false
 	for _, pr := range r.probes {
 		if pr.spec.Role != scenarios.RoleAvailability {
 			continue
@@ -605,10 +618,19 @@ func (r *run) recoveryHeld() bool {
 		}
 		healthy, ok := measure.HealthyFor(after, now)
 		if !ok || healthy < r.s.Limits.Observe {
-			return false
+			return false, 0
+		}
+		newest := after[len(after)-1].Start
+		// A slow sample that started before the newest answer could still fail and move the
+		// recovery: wait for it (it is bounded by the probe timeout) before declaring recovery.
+		if oldest, running := pr.sampler.OldestInFlight(); running && oldest < newest {
+			return false, 0
+		}
+		if !any || newest < end {
+			end, any = newest, true
 		}
 	}
-	return true
+	return true, end + 1
 }
 
 // noteCtxEnd records why a phase ended early: interrupt, guard or timeout.
@@ -868,7 +890,7 @@ func (r *run) verdict() {
 	case r.opts.DryRun:
 		res.Verdict, res.Reason = result.VerdictPass, "dry run: nothing was injected"
 	case obj.RTO.MeasuredMs == nil:
-		res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("service did not recover within limits.timeout (%v)", r.s.Limits.Timeout)
+		res.Verdict, res.Reason = result.VerdictFail, r.notRecoveredReason()
 	case !obj.RTO.Met:
 		res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RTO %v exceeds target %v", msDur(*obj.RTO.MeasuredMs), r.s.Objectives.RTO)
 	case !obj.RPO.Met:
@@ -881,6 +903,21 @@ func (r *run) verdict() {
 		res.Verdict = result.VerdictPass
 	}
 	r.event(result.EventVerdict, "%s%s", res.Verdict, prefixed(": ", res.Reason))
+}
+
+// notRecoveredReason names the probes still failing and how the observation ended.
+func (r *run) notRecoveredReason() string {
+	var down []string
+	for _, p := range r.res.Probes {
+		if p.Role == scenarios.RoleAvailability && p.RecoveredMs == nil {
+			down = append(down, p.Name)
+		}
+	}
+	probes := strings.Join(down, ", ")
+	if r.observed == "held" {
+		return fmt.Sprintf("not recovered: %s failed again at the end of observation", probes)
+	}
+	return fmt.Sprintf("not recovered within limits.timeout (%v): %s still failing", r.s.Limits.Timeout, probes)
 }
 
 func prefixed(p, s string) string {

@@ -423,3 +423,49 @@ func hasEvent(res *result.Result, kind, substr string) bool {
 	}
 	return false
 }
+
+// stallProbe fails fast while the service is down, and hangs then fails for samples that start
+// inside a stall window (a disk stall on the target).
+type stallProbe struct {
+	svc                *service
+	base               time.Time
+	stallFrom, stallTo time.Duration
+	stallFor           time.Duration
+}
+
+func (p stallProbe) Check(ctx context.Context) error {
+	if at := time.Since(p.base); at >= p.stallFrom && at < p.stallTo {
+		time.Sleep(p.stallFor)
+		return errors.New("stalled")
+	}
+	return serviceProbe{p.svc}.Check(ctx)
+}
+
+// TestRunSamplesInFlightAtDecisionDoNotOverturnIt: recovery is judged on completed samples; a
+// stall that begins just as that judgement is made must not turn a recovered drill into
+// "not recovered".
+func TestRunSamplesInFlightAtDecisionDoNotOverturnIt(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		base := time.Now()
+		reg := NewRegistry()
+		reg.AddProbe(ProbeType{Name: "stall", New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) {
+			// Outage 0-1s; recovery held from 1.0s + 0.49s observe; the stall starts at 1.47s.
+			return stallProbe{svc: svc, base: base, stallFrom: 1470 * time.Millisecond, stallTo: 1600 * time.Millisecond, stallFor: 80 * time.Millisecond}, nil
+		}})
+		reg.AddFault(FaultType{Name: "outage", New: func(cfg any, env *Env) (Fault, error) {
+			return &outageFault{name: "f", cfg: *cfg.(*outageCfg), svc: svc}, nil
+		}})
+		s := testScenario(outageCfg{For: time.Second})
+		s.Probes[0].Type = "stall"
+		s.Limits.Observe = 490 * time.Millisecond
+		res := Run(t.Context(), s, Options{Registry: reg})
+		if res.Verdict != result.VerdictPass {
+			t.Fatalf("verdict %s (%s); want pass: the stall began after recovery was judged", res.Verdict, res.Reason)
+		}
+		if got := *res.Objectives.RTO.MeasuredMs; got < 1000 || got > 1020 {
+			t.Errorf("RTO %dms, want 1000 (+ one interval)", got)
+		}
+	})
+}

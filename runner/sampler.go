@@ -51,6 +51,9 @@ type Sampler struct {
 	lateness []time.Duration
 	skipped  int // grid points missed because the scheduler itself ran late by over an interval
 	inFlight int
+	// running holds the start of every sample in flight, by launch number.
+	running  map[uint64]time.Duration
+	launched uint64
 
 	stop    chan struct{}
 	stopped chan struct{}
@@ -69,7 +72,7 @@ func NewSampler(clock *Clock, p Probe, cfg SamplerConfig) *Sampler {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = int(cfg.Timeout/cfg.Interval) + 2
 	}
-	return &Sampler{clock: clock, probe: p, cfg: cfg, stop: make(chan struct{}), stopped: make(chan struct{})}
+	return &Sampler{clock: clock, probe: p, cfg: cfg, running: map[uint64]time.Duration{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Start launches the scheduling loop; the first sample starts after Phase.
@@ -130,6 +133,9 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 		return
 	}
 	s.inFlight++
+	s.launched++
+	id := s.launched
+	s.running[id] = start
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -149,6 +155,7 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 		}
 		s.mu.Lock()
 		s.inFlight--
+		delete(s.running, id)
 		s.samples = append(s.samples, sm)
 		s.mu.Unlock()
 		if s.cfg.OnSample != nil {
@@ -171,6 +178,19 @@ func (s *Sampler) Samples() []measure.Sample {
 	s.mu.Unlock()
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
 	return out
+}
+
+// OldestInFlight returns the start of the oldest sample still running, if any.
+func (s *Sampler) OldestInFlight() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldest, ok := time.Duration(0), false
+	for _, st := range s.running {
+		if !ok || st < oldest {
+			oldest, ok = st, true
+		}
+	}
+	return oldest, ok
 }
 
 // Lateness returns, per launched grid point, how late the launch was against the grid.
