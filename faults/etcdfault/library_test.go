@@ -2,6 +2,7 @@ package etcdfault
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -160,5 +161,41 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	// it (a busy machine) widens the RPO by that pause, never narrows it much.
 	if measured < age-150*time.Millisecond || measured > age+500*time.Millisecond {
 		t.Errorf("measured RPO %v is not close to the snapshot's age at t0 %v", measured, age)
+	}
+}
+
+// TestOtherShippedDrillsPass runs the remaining shipped drills on a fresh lab each: every one
+// must pass and leave no member process or lab directory behind. They run one after another
+// (not in parallel) because three clusters at once on two cores would measure the machine.
+func TestOtherShippedDrillsPass(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs three full drills (about 40 s)")
+	}
+	labtest.Binary(t)
+	for _, file := range []string{"leader-loss.yaml", "frozen-member.yaml", "member-replacement.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			root := t.TempDir()
+			reg := registry(etcdlab.ConnectorOptions{LabRoot: root})
+			s, err := scenarios.Load(filepath.Join(library, file), reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := runner.Run(context.Background(), s, runner.Options{Registry: reg})
+			labtest.AssertNoMembers(t, root)
+			if res.Verdict != result.VerdictPass {
+				t.Fatalf("verdict %s (%s); events: %+v", res.Verdict, res.Reason, res.Events)
+			}
+			if res.Objectives.RTO.MeasuredMs == nil || res.Objectives.RPO.LostWrites != 0 || !res.Rollback.Clean {
+				t.Errorf("rto %+v rpo %+v rollback %+v", res.Objectives.RTO, res.Objectives.RPO, res.Rollback)
+			}
+			if left, _ := filepath.Glob(filepath.Join(root, "*")); len(left) != 0 {
+				t.Errorf("lab files left behind: %v", left)
+			}
+			rpo := "n/a"
+			if m := res.Objectives.RPO.MeasuredMs; m != nil {
+				rpo = fmt.Sprintf("%d ms", *m)
+			}
+			t.Logf("%s: RTO %d ms, RPO %s, %d writes acknowledged", s.Name, *res.Objectives.RTO.MeasuredMs, rpo, res.Objectives.RPO.AcknowledgedTotal)
+		})
 	}
 }
