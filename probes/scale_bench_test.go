@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -28,19 +30,13 @@ const (
 
 // BenchmarkHTTP1000Probes is the scale target: 1,000 http probes at 100 ms against one local
 // server, sampled exactly as the runner samples them (grids spread over one interval with
-// runner.GridPhase). The server runs in this process, so the CPU figure includes it.
+// runner.GridPhase, GC tuned with runner.TuneGC as cmd/drill does). The server is a separate
+// process (cmd/demo-web), as a drill's target is, so the CPU figure is drill's own.
 //
 //	go test ./probes -run='^$' -bench=HTTP1000 -benchtime=1x
 func BenchmarkHTTP1000Probes(b *testing.B) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte("ok"))
-	})}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
+	runner.TuneGC(os.Getenv)
+	addr := startDemoWeb(b)
 
 	client := NewHTTPClient()
 	b.Cleanup(client.CloseIdleConnections)
@@ -48,14 +44,43 @@ func BenchmarkHTTP1000Probes(b *testing.B) {
 	probes := make([]runner.Probe, scaleProbes)
 	for i := range probes {
 		cfg := typ.NewConfig().(*HTTPConfig)
-		cfg.URL = fmt.Sprintf("http://%s/health/%d", ln.Addr(), i)
+		cfg.URL = fmt.Sprintf("http://%s/health?probe=%d", addr, i)
 		cfg.BodyContains = "ok"
 		spec := scenarios.ProbeSpec{Name: fmt.Sprint("p", i), Type: "http", Interval: scaleInterval, Timeout: scaleTimeout, With: cfg}
+		var err error
 		if probes[i], err = typ.New(spec, runner.NewEnv(nil, nil)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	runScale(b, probes)
+}
+
+// startDemoWeb builds and starts cmd/demo-web on a free loopback port, stopped at cleanup.
+func startDemoWeb(b *testing.B) string {
+	bin := filepath.Join(b.TempDir(), "demo-web")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/demo-web").CombinedOutput(); err != nil {
+		b.Fatalf("build demo-web: %v\n%s", err, out)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "-addr", addr)
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	for range 500 {
+		if resp, err := http.Get("http://" + addr + "/health"); err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.Fatalf("demo-web did not start on %s", addr)
+	return ""
 }
 
 // BenchmarkNoop1000Probes is the same grid with probes that return at once: the lateness the

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/runner"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,6 +45,7 @@ func usageErrorf(format string, args ...any) error {
 }
 
 func main() {
+	runner.TuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	a := &app{
