@@ -2,7 +2,6 @@ package suite
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,27 +12,13 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/goldenfile"
 	"github.com/drillhq/drill/result"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/")
-
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got):\n%s", path, diff)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 func dur(d time.Duration) *time.Duration { return &d }
