@@ -124,7 +124,9 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 		Steps:          []result.Step{},
 		Events:         []result.Event{},
 	}
-	return &run{s: s, opts: opts, env: env, log: log, res: res}
+	r := &run{s: s, opts: opts, env: env, log: log, res: res}
+	env.setNote(func(msg string) { r.event(result.EventStep, "%s", msg) })
+	return r
 }
 
 func newRunID() string {
@@ -518,6 +520,7 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.t0, r.haveT0 = at, true
 			r.mu.Unlock()
 			r.res.T0 = r.env.Clock.Wall(at).UTC().Format(result.T0Layout)
+			r.env.setT0(r.env.Clock.Wall(at))
 		}
 		inj, err := f.fault.Inject(ctx)
 		f.injection = inj

@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/scenarios"
@@ -77,6 +79,42 @@ type Env struct {
 	mu      sync.Mutex
 	values  map[any]any
 	targets map[string][]string
+	note    func(msg string) // set by the runner: records a timeline event
+	t0      time.Time
+	haveT0  bool
+}
+
+// Note records evidence on the drill's timeline (it reaches the JSON result, JUnit and the
+// compliance report), e.g. which snapshot a restore used and how old it was.
+func (e *Env) Note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	e.mu.Lock()
+	note := e.note
+	e.mu.Unlock()
+	if note != nil {
+		note(msg)
+		return
+	}
+	e.Log.Info(msg)
+}
+
+// T0 is the wall-clock instant the first fault's injection started, once it has.
+func (e *Env) T0() (time.Time, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.t0, e.haveT0
+}
+
+func (e *Env) setT0(t time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.t0, e.haveT0 = t, true
+}
+
+func (e *Env) setNote(f func(string)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.note = f
 }
 
 // NewEnv returns an Env for a scenario.

@@ -137,3 +137,56 @@ func TestBinarySIGINTRollsBack(t *testing.T) {
 	}
 	_ = time.Second
 }
+
+// TestBinarySIGINTLeavesNoEtcdBehind interrupts an etcd drill on the built binary right after
+// the fault is injected: the drill must roll back and remove its lab, leaving no etcd process
+// and no temporary directory.
+func TestBinarySIGINTLeavesNoEtcdBehind(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary with a real etcd lab")
+	}
+	etcdBin, _ := filepath.Abs("../../bin/etcd")
+	if _, err := os.Stat(etcdBin); err != nil {
+		t.Skipf("no etcd binary at %s (run `make etcd`)", etcdBin)
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir() // the lab's temporary directory is created under TMPDIR
+	cmd := exec.Command(filepath.Join(bin, "drill"), "run", "--etcd-binary", etcdBin, "../../scenarios/library/etcd/follower-loss.yaml")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp, "DRILL_HISTORY="+filepath.Join(t.TempDir(), "h.db"))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	sent := false
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if !sent && strings.Contains(sc.Text(), "kill-follower injected") {
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			sent = true
+		}
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != result.ExitError || !sent {
+		t.Fatalf("exit %d (signal sent: %v), want 3 (aborted)\n%s", code, sent, log.String())
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "*"))
+	if len(left) != 0 {
+		t.Errorf("left behind in TMPDIR: %v", left)
+	}
+	// No etcd process may still use a data dir under this test's TMPDIR.
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), tmp) {
+			t.Errorf("process still running after the interrupted drill: %s", strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+}

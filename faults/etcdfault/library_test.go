@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,17 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	// it (a busy machine) widens the RPO by that pause, never narrows it much.
 	if measured < age-150*time.Millisecond || measured > age+500*time.Millisecond {
 		t.Errorf("measured RPO %v is not close to the snapshot's age at t0 %v", measured, age)
+	}
+	// The evidence for that judgement must be in the result, not only in a log.
+	want := filepath.Base(last.Path)
+	found := false
+	for _, e := range res.Events {
+		if strings.Contains(e.Message, "restoring every member from snapshot "+want) && strings.Contains(e.Message, "before t0") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no timeline event names the restored snapshot %s; events: %+v", want, res.Events)
 	}
 }
 

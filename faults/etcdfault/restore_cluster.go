@@ -3,7 +3,6 @@ package etcdfault
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -47,7 +46,7 @@ func RestoreClusterType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &restoreCluster{from: c.From, lab: lab, log: env.Log}, nil
+			return &restoreCluster{from: c.From, lab: lab, env: env}, nil
 		},
 	}
 }
@@ -55,7 +54,7 @@ func RestoreClusterType() runner.StepType {
 type restoreCluster struct {
 	from string
 	lab  *etcdlab.Lab
-	log  *slog.Logger
+	env  *runner.Env
 }
 
 // snapshot resolves `from` when the step runs, so "latest" means the newest snapshot then.
@@ -75,7 +74,13 @@ func (s *restoreCluster) snapshot() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.log.Info("restoring etcd from snapshot", "path", latest.Path, "takenAt", latest.TakenAt, "age", time.Since(latest.TakenAt).Round(time.Millisecond))
+	// The snapshot's age at t0 bounds the data a restore can lose: it is the evidence the
+	// measured RPO is judged against, so it goes on the timeline.
+	msg := fmt.Sprintf("restoring every member from snapshot %s taken %s", filepath.Base(latest.Path), latest.TakenAt.UTC().Format(time.RFC3339Nano))
+	if t0, ok := s.env.T0(); ok {
+		msg += fmt.Sprintf(" (%v before t0)", t0.Sub(latest.TakenAt).Round(time.Millisecond))
+	}
+	s.env.Note("%s", msg)
 	return latest.Path, nil
 }
 
