@@ -538,7 +538,7 @@ func runOf(r *result.Result) Run {
 	}
 	for _, e := range r.Events {
 		switch e.Kind {
-		case result.EventSignal, result.EventError, result.EventDataLoss:
+		case result.EventSignal, result.EventError, result.EventDataLoss, result.EventNote:
 			tl.Marks = append(tl.Marks, Event(e))
 		}
 		grow(&e.AtMs)

@@ -194,6 +194,7 @@ const (
 	EventError    = "error"
 	EventVerdict  = "verdict"
 	EventDataLoss = "data"
+	EventNote     = "note" // evidence a step recorded, e.g. which snapshot a restore used
 )
 
 // Int64 returns a pointer to v, for the optional fields.

@@ -125,7 +125,7 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 		Events:         []result.Event{},
 	}
 	r := &run{s: s, opts: opts, env: env, log: log, res: res}
-	env.setNote(func(msg string) { r.event(result.EventStep, "%s", msg) })
+	env.setNote(func(msg string) { r.event(result.EventNote, "%s", msg) })
 	return r
 }
 
