@@ -29,7 +29,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 
 	p("## Systems\n\n")
-	p("| System | Owner | Criticality | Cadence | RTO target | RPO target | Drills in period | Last passing drill | Status |\n")
+	p("| System | Owner | Criticality | Cadence | Strictest RTO target | Strictest RPO target | Drills in period | Last passing drill | Status |\n")
 	p("|---|---|---|---|---|---|---|---|---|\n")
 	for _, s := range rep.Systems {
 		p("| %s | %s | %s | %s | %s | %s | %d | %s | %s %s |\n", cell(s.Name), cell(orDash(s.Owner)), criticalityText(s.Criticality),
