@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -62,5 +63,20 @@ func TestRunAWSDrillThroughCLI(t *testing.T) {
 	items, err := resultstore.ByScenario(ctx, dynamodb.NewFromConfig(cfg), resultstore.DefaultTable, res.Scenario, 0)
 	if err != nil || len(items) != 1 || items[0].RunID != res.RunID {
 		t.Fatalf("DynamoDB holds %d items for %s (%v), want exactly this run", len(items), res.Scenario, err)
+	}
+
+	// drill history reads the same record back from DynamoDB, by system and by scenario.
+	for _, by := range [][]string{{"--system", res.System}, {"--scenario", res.Scenario}} {
+		code, stdout, stderr = runCLI(t, append([]string{"history", "--source", "dynamodb", "--json"}, by...)...)
+		if code != 0 {
+			t.Fatalf("history --source dynamodb %v: exit %d: %s", by, code, stderr)
+		}
+		var runs []result.Result
+		if err := json.Unmarshal([]byte(stdout), &runs); err != nil || len(runs) != 1 || runs[0].RunID != res.RunID {
+			t.Errorf("history --source dynamodb %v = %d runs (%v), want this run", by, len(runs), err)
+		}
+	}
+	if code, _, stderr := runCLI(t, "history", "--source", "dynamodb"); code != 2 || !strings.Contains(stderr, "never a table Scan") {
+		t.Errorf("history --source dynamodb without a key: exit %d, %q; want a usage error", code, stderr)
 	}
 }

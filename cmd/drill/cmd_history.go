@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/report"
 	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/resultstore"
 )
 
 func newHistoryCmd(a *app) *cobra.Command {
@@ -20,6 +22,8 @@ func newHistoryCmd(a *app) *cobra.Command {
 		since, until, runID string
 		asJSON              bool
 		path                string
+		source              string
+		dyn                 dynamoOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "history",
@@ -30,11 +34,16 @@ measured RTO and RPO against their targets, and the acknowledged writes lost.
 
 The store is one file: --history PATH, else $DRILL_HISTORY, else
 $XDG_STATE_HOME/drill/history.db, else ~/.local/state/drill/history.db.
---json prints the full drill.result/v1 documents, e.g. to attach evidence to an audit.`,
+--json prints the full drill.result/v1 documents, e.g. to attach evidence to an audit.
+
+--source dynamodb reads the results 'drill run --dynamodb-table' wrote instead. DynamoDB
+history is a Query per system or per scenario (never a table Scan), so name one with
+--system or --scenario.`,
 		Example: `  drill history
   drill history --system orders-etcd --since 2026-07-01
   drill history --scenario etcd-minority-member-loss --limit 5
-  drill history --run 20260922T093000Z-9e8d7c6b --json`,
+  drill history --run 20260922T093000Z-9e8d7c6b --json
+  drill history --source dynamodb --system orders --table DRTestResults`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -50,26 +59,28 @@ $XDG_STATE_HOME/drill/history.db, else ~/.local/state/drill/history.db.
 			if f.Limit < 0 {
 				return usageErrorf("--limit must not be negative")
 			}
-			store, err := openHistoryReadOnly(a, path)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-
 			var runs []*result.Result
-			if runID != "" {
-				r, ok, err := store.Get(cmd.Context(), runID)
+			where := ""
+			switch source {
+			case "local":
+			case "dynamodb":
+				if runs, err = dynamoHistory(cmd.Context(), a, dyn, f, runID); err != nil {
+					return err
+				}
+				where = "DynamoDB table " + dyn.table
+			default:
+				return usageErrorf("--source must be local or dynamodb, not %q", source)
+			}
+			if source == "local" {
+				store, err := openHistoryReadOnly(a, path)
 				if err != nil {
-					return &exitError{code: result.ExitError, msg: err.Error()}
+					return err
 				}
-				if !ok {
-					return usageErrorf("no run %q in history %s", runID, store.Path())
+				defer store.Close()
+				where = store.Path()
+				if runs, err = localHistory(cmd.Context(), store, f, runID); err != nil {
+					return err
 				}
-				if f.Match(r) {
-					runs = append(runs, r)
-				}
-			} else if runs, err = store.List(cmd.Context(), f); err != nil {
-				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 
 			if asJSON {
@@ -81,13 +92,15 @@ $XDG_STATE_HOME/drill/history.db, else ~/.local/state/drill/history.db.
 				return enc.Encode(runs)
 			}
 			if len(runs) == 0 {
-				fmt.Fprintf(a.stderr, "drill: no runs recorded in %s match\n", store.Path())
+				fmt.Fprintf(a.stderr, "drill: no runs recorded in %s match\n", where)
 				return nil
 			}
 			return writeHistoryTable(a, runs)
 		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&source, "source", "local", "where to read: `local` (the history store) or dynamodb")
+	addDynamoFlags(cmd, &dyn)
 	fl.StringVar(&f.System, "system", "", "only runs of this `SYSTEM`")
 	fl.StringVar(&f.Scenario, "scenario", "", "only runs of this scenario `NAME`")
 	fl.StringVar(&since, "since", "", "only runs started on or after `DATE` (2026-07-01 or RFC 3339)")
@@ -97,6 +110,62 @@ $XDG_STATE_HOME/drill/history.db, else ~/.local/state/drill/history.db.
 	fl.BoolVar(&asJSON, "json", false, "print the full drill.result/v1 documents as a JSON array")
 	fl.StringVar(&path, "history", "", "history store `PATH` (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
 	return cmd
+}
+
+// localHistory lists runs from the local store.
+func localHistory(ctx context.Context, store *history.Store, f history.Filter, runID string) ([]*result.Result, error) {
+	if runID == "" {
+		runs, err := store.List(ctx, f)
+		if err != nil {
+			return nil, &exitError{code: result.ExitError, msg: err.Error()}
+		}
+		return runs, nil
+	}
+	r, ok, err := store.Get(ctx, runID)
+	if err != nil {
+		return nil, &exitError{code: result.ExitError, msg: err.Error()}
+	}
+	if !ok {
+		return nil, usageErrorf("no run %q in history %s", runID, store.Path())
+	}
+	if !f.Match(r) {
+		return nil, nil
+	}
+	return []*result.Result{r}, nil
+}
+
+// dynamoHistory queries the DynamoDB results table by system, else by scenario, newest first.
+func dynamoHistory(ctx context.Context, a *app, o dynamoOptions, f history.Filter, runID string) ([]*result.Result, error) {
+	if f.System == "" && f.Scenario == "" {
+		return nil, usageErrorf("--source dynamodb needs --system or --scenario: DynamoDB history is a Query per system or scenario, never a table Scan")
+	}
+	o, err := o.resolve(a)
+	if err != nil {
+		return nil, err
+	}
+	api, err := o.client(ctx)
+	if err != nil {
+		return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("DynamoDB client: %v", err)}
+	}
+	var all []*result.Result
+	if f.System != "" {
+		all, err = resultstore.BySystem(ctx, api, o.table, f.System, 0)
+	} else {
+		all, err = resultstore.ByScenario(ctx, api, o.table, f.Scenario, 0)
+	}
+	if err != nil {
+		return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("query DynamoDB table %s: %v", o.table, err)}
+	}
+	var runs []*result.Result
+	for _, r := range all {
+		if f.Match(r) && (runID == "" || r.RunID == runID) {
+			runs = append(runs, r)
+		}
+		if f.Limit > 0 && len(runs) == f.Limit {
+			break
+		}
+	}
+	return runs, nil
 }
 
 func writeHistoryTable(a *app, runs []*result.Result) error {
