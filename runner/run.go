@@ -216,6 +216,8 @@ func (r *run) execute(parent context.Context) {
 		return
 	}
 
+	r.announceTargets(timeoutCtx)
+
 	r.event(result.EventPhase, PhaseSteady)
 	r.res.SteadyState.Before = r.steadyState(timeoutCtx, false)
 	if !r.res.SteadyState.Before.Passed {
@@ -349,6 +351,25 @@ func (r *run) plan(ctx context.Context) {
 			f.res.Targets = targets
 		}
 		r.event(result.EventFault, "plan: fault %s (%s) would be injected; targets: %s", f.spec.Name, f.spec.Type, targetList(f.res.Targets))
+	}
+}
+
+// announceTargets shows, before anything is touched, what each fault plans to act on, so an
+// operator watching a drill against a real account sees the blast radius first. AWS selections
+// are fixed per fault, so they are exactly what is injected; role-based picks ("the current
+// leader") are re-resolved at injection, and the fault event then records the actual targets.
+func (r *run) announceTargets(ctx context.Context) {
+	for _, f := range r.faults {
+		p, ok := f.fault.(Planner)
+		if !ok {
+			continue
+		}
+		targets, err := p.Plan(ctx)
+		if err != nil {
+			r.event(result.EventFault, "%s (%s) targets could not be resolved yet: %v", f.spec.Name, f.spec.Type, err)
+			continue
+		}
+		r.event(result.EventFault, "%s (%s) planned targets: %s", f.spec.Name, f.spec.Type, targetList(targets))
 	}
 }
 

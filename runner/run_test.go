@@ -469,3 +469,39 @@ func TestRunSamplesInFlightAtDecisionDoNotOverturnIt(t *testing.T) {
 		}
 	})
 }
+
+type plannedFault struct {
+	outageFault
+	planned bool
+}
+
+func (f *plannedFault) Plan(context.Context) ([]string, error) {
+	f.planned = true
+	return []string{"i-1", "i-2"}, nil
+}
+
+func TestRunAnnouncesTargetsBeforeInjecting(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		reg := testRegistry(svc)
+		reg.AddFault(FaultType{Name: "planned", New: func(cfg any, env *Env) (Fault, error) {
+			return &plannedFault{outageFault: outageFault{name: "p", cfg: outageCfg{For: 100 * time.Millisecond}, svc: svc}}, nil
+		}})
+		s := testScenario(outageCfg{})
+		s.Faults[0].Type = "planned"
+		res := Run(t.Context(), s, Options{Registry: reg})
+		announced, injected := -1, -1
+		for i, e := range res.Events {
+			if strings.Contains(e.Message, "planned targets: i-1, i-2") {
+				announced = i
+			}
+			if e.Kind == result.EventPhase && e.Message == PhaseInject {
+				injected = i
+			}
+		}
+		if announced < 0 || injected < 0 || announced > injected {
+			t.Errorf("targets announced at event %d, inject phase at %d: want the announcement first; events %+v", announced, injected, res.Events)
+		}
+	})
+}

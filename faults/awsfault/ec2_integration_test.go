@@ -35,6 +35,11 @@ func TestStopCountOf300(t *testing.T) {
 	sel, _ := ParseSelection("COUNT(2)")
 	f := newStop(t, env, StopInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "count-of-300"}, Select: sel}})
 	ctx := context.Background()
+	// The drill announces the planned targets before injecting: they must be the ones hit.
+	planned, err := f.Plan(ctx)
+	if err != nil {
+		t.Fatalf("plan: %v", err)
+	}
 	counter.reset()
 	start := time.Now()
 	inj, err := f.Inject(ctx)
@@ -45,6 +50,9 @@ func TestStopCountOf300(t *testing.T) {
 	}
 	if len(inj.Targets) != 2 {
 		t.Fatalf("targets = %v, want 2 instances", inj.Targets)
+	}
+	if !slices.Equal(planned, inj.Targets) {
+		t.Errorf("announced targets %v, injected into %v", planned, inj.Targets)
 	}
 	for _, id := range inj.Targets {
 		if !slices.Contains(all, id) {

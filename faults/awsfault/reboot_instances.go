@@ -30,7 +30,9 @@ func RebootInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &RebootInstances{cfg: *cfg.(*RebootInstancesConfig), clients: c}, nil
+			f := &RebootInstances{cfg: *cfg.(*RebootInstancesConfig), clients: c}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }

@@ -50,7 +50,9 @@ func SendCommandType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &SendCommand{cfg: *cfg.(*SendCommandConfig), clients: c}, nil
+			f := &SendCommand{cfg: *cfg.(*SendCommandConfig), clients: c}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }

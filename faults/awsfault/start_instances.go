@@ -39,7 +39,9 @@ func StartInstancesType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &StartInstances{cfg: *cfg.(*StartInstancesConfig), clients: c, env: env}, nil
+			f := &StartInstances{cfg: *cfg.(*StartInstancesConfig), clients: c, env: env}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }

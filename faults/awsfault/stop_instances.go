@@ -27,7 +27,9 @@ func StopInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c}, nil
+			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }
@@ -44,7 +46,9 @@ func StopInstancesStepType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c, step: true}, nil
+			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c, step: true}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }

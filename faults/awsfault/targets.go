@@ -2,8 +2,10 @@ package awsfault
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"regexp"
 	"slices"
@@ -26,7 +28,15 @@ type Targets struct {
 	Tags    map[string]string `yaml:"tags" doc:"resources carrying all of these tags"`
 	Filters []Filter          `yaml:"filters" doc:"EC2 Describe filters, e.g. {name: availability-zone, values: [us-east-1a]}"`
 	Select  Selection         `yaml:"select" doc:"ALL, COUNT(n) or PERCENT(n) of the matches, chosen at random"`
+
+	// salt makes the random choice stable within one fault: the targets a drill announces
+	// before injecting (Plan) are the ones it then injects into. Zero means a fresh choice
+	// every time.
+	salt uint64
 }
+
+// Stabilize fixes this fault's random choice for its lifetime (see salt).
+func (t *Targets) Stabilize() { t.salt = rand.Uint64() | 1 }
 
 // Filter is one EC2 Describe filter.
 type Filter struct {
@@ -113,11 +123,27 @@ func (s Selection) Count(n int) int {
 }
 
 // Choose picks the selection from ids at random and returns it sorted.
-func (s Selection) Choose(ids []string) []string {
+func (s Selection) Choose(ids []string) []string { return s.choose(ids, 0) }
+
+// choose orders ids by a salted hash (a random order that the same salt reproduces) and takes
+// the first Count; salt 0 shuffles afresh.
+func (s Selection) choose(ids []string, salt uint64) []string {
 	k := s.Count(len(ids))
 	out := slices.Clone(ids)
 	if k < len(out) {
-		rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+		if salt == 0 {
+			rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+		} else {
+			rank := func(id string) uint64 {
+				h := fnv.New64a()
+				var b [8]byte
+				binary.LittleEndian.PutUint64(b[:], salt)
+				h.Write(b[:])
+				h.Write([]byte(id))
+				return h.Sum64()
+			}
+			sort.Slice(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+		}
 		out = out[:k]
 	}
 	sort.Strings(out)
@@ -225,7 +251,7 @@ func ResolveInstances(ctx context.Context, api ec2.DescribeInstancesAPIClient, t
 	for i, f := range found {
 		ids[i] = f.ID
 	}
-	return t.Select.Choose(ids), nil
+	return t.Select.choose(ids, t.salt), nil
 }
 
 func (t Targets) describe() string {

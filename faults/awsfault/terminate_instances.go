@@ -51,7 +51,9 @@ func TerminateInstancesType() runner.FaultType {
 			if err := tc.Validate(); err != nil {
 				return nil, err
 			}
-			return &TerminateInstances{cfg: tc, clients: c}, nil
+			f := &TerminateInstances{cfg: tc, clients: c}
+			f.cfg.Targets.Stabilize()
+			return f, nil
 		},
 	}
 }

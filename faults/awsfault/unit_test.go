@@ -2,6 +2,8 @@ package awsfault
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -207,4 +209,37 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func TestSelectionStableWithinAFault(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 300)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("i-%04d", i)
+	}
+	sel, err := ParseSelection("COUNT(3)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, b Targets
+	a.Select, b.Select = sel, sel
+	a.Stabilize()
+	b.Stabilize()
+	first := a.Select.choose(ids, a.salt)
+	for range 20 {
+		if got := a.Select.choose(ids, a.salt); !slices.Equal(got, first) {
+			t.Fatalf("same fault chose %v, then %v: announced targets would not be the injected ones", first, got)
+		}
+	}
+	// Another fault (another drill) chooses independently: over several salts, not always the same.
+	differs := false
+	for range 10 {
+		b.Stabilize()
+		if !slices.Equal(b.Select.choose(ids, b.salt), first) {
+			differs = true
+		}
+	}
+	if !differs {
+		t.Errorf("ten independent choices of 3 from 300 all equal %v: the choice is not random", first)
+	}
 }
