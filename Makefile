@@ -43,8 +43,8 @@ demo-web: build ## a quicker real drill: SIGKILL a local web service, restart it
 accuracy: build ## 20 drills against a local server down for a known time: error of measured RTO
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkAccuracy -benchtime 1x ./runner/
 
-scale: ## 1,000 http probes at 100ms: sampling-grid lateness and CPU
-	$(GO) test -count=1 -run '^$$' -bench BenchmarkHTTP1000Probes -benchtime 1x ./probes/
+scale: ## 1,000 http probes at 100ms: sampling-grid lateness and CPU (SCALE_FLAGS=-scale.server-nice=19)
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkHTTP1000Probes -benchtime 1x ./probes/ $(SCALE_FLAGS)
 
 clean: ## remove build output and local lab state
 	rm -rf $(BIN) out .lab
