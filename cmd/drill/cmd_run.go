@@ -49,7 +49,7 @@ until every fault has been reverted.
 
 Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran),
 3 error or aborted. With several scenarios the worst code wins.`,
-		Example: `  drill run scenarios/library/local/http-outage.yaml
+		Example: `  drill run scenarios/library/etcd/follower-loss.yaml
   drill run --json result.json --junit junit.xml scenarios/library/local/*.yaml
   drill run --dry-run scenarios/library/local/web-outage.yaml
   drill run --suite examples/suites/lab.yaml --due-only --junit junit.xml`,

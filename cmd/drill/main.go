@@ -94,8 +94,9 @@ and reports a verdict on the console, as JSON and as JUnit XML.
 
 Exit codes: 0 pass, 1 an objective was missed, 2 invalid input (nothing ran),
 3 error or aborted (not in steady state, injection or rollback failed, interrupted).`,
-		Example: `  drill validate scenarios/library/local/http-outage.yaml
-  drill run scenarios/library/local/http-outage.yaml --json out.json --junit junit.xml
+		Example: `  drill validate scenarios/library/*/*.yaml
+  drill run scenarios/library/etcd/follower-loss.yaml --json out.json --junit junit.xml
+  drill lab up --members 3
   drill list`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
