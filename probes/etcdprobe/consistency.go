@@ -31,15 +31,7 @@ func ConsistencyType() runner.ProbeType {
 			if !ok || c == nil {
 				return nil, fmt.Errorf("probe %s: want *ConsistencyConfig, got %T", spec.Name, spec.With)
 			}
-			cl, err := etcdlab.ClusterFrom(env)
-			if err != nil {
-				return nil, err
-			}
-			eps, err := cl.ResolveMembers(c.Members)
-			if err != nil {
-				return nil, scenarios.FieldErrorf("members", "%v", err)
-			}
-			client, err := cl.Client()
+			client, eps, err := memberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}

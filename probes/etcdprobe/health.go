@@ -51,15 +51,7 @@ func HealthType() runner.ProbeType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			cl, err := etcdlab.ClusterFrom(env)
-			if err != nil {
-				return nil, err
-			}
-			eps, err := cl.ResolveMembers(c.Members)
-			if err != nil {
-				return nil, scenarios.FieldErrorf("members", "%v", err)
-			}
-			client, err := cl.Client()
+			client, eps, err := memberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}
