@@ -52,28 +52,11 @@ func startLab(t *testing.T, opts Options) *Lab {
 	return l
 }
 
-// assertNoMembers fails if a live process has a data dir inside dir (labtest has the same check;
-// it cannot be imported here without a cycle).
+// assertNoMembers fails if a live process has a data dir inside dir.
 func assertNoMembers(t *testing.T, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(cmdline), "--data-dir\x00"+dir+"/") {
-			continue
-		}
-		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			continue
-		}
-		t.Errorf("etcd process %d still running for %s", pid, dir)
+	for _, m := range MembersUnder(dir) {
+		t.Errorf("etcd process still running for %s: %s", dir, m)
 	}
 }
 

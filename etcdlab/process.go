@@ -211,3 +211,29 @@ func waitGone(p *proc, pid int, dataDir string, timeout time.Duration) bool {
 	}
 	return true
 }
+
+// MembersUnder lists the etcd processes still alive (zombies excluded) whose data dir lies
+// inside dir, each as "pid: command line": what a lab would have left behind. It scans /proc
+// and finds nothing where there is none.
+func MembersUnder(dir string) []string {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var left []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !strings.Contains(string(cmdline), "--data-dir\x00"+dir+"/") {
+			continue
+		}
+		if statState(pid) == ProcExited {
+			continue
+		}
+		left = append(left, fmt.Sprintf("%d: %s", pid, strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))))
+	}
+	return left
+}

@@ -5,9 +5,7 @@ package labtest
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -69,22 +67,7 @@ func Env(t testing.TB, l *etcdlab.Lab, faults ...string) *runner.Env {
 // AssertNoMembers fails if a live process has a data dir inside dir.
 func AssertNoMembers(t testing.TB, dir string) {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return // not Linux: nothing to scan
-	}
-	for _, e := range entries {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err != nil || !strings.Contains(string(cmdline), "--data-dir\x00"+dir+"/") {
-			continue
-		}
-		stat, _ := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			continue // exited, waiting to be reaped
-		}
-		t.Errorf("etcd process %s still running for %s: %q", e.Name(), dir, strings.ReplaceAll(string(cmdline), "\x00", " "))
+	for _, m := range etcdlab.MembersUnder(dir) {
+		t.Errorf("etcd process still running for %s: %s", dir, m)
 	}
 }
