@@ -540,8 +540,9 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.mu.Lock()
 			r.t0, r.haveT0 = at, true
 			r.mu.Unlock()
-			r.res.T0 = r.env.Clock.Wall(at).UTC().Format(result.T0Layout)
-			r.env.setT0(r.env.Clock.Wall(at))
+			wall := r.env.Clock.Wall(at)
+			r.res.T0 = wall.UTC().Format(result.T0Layout)
+			r.env.setT0(wall)
 		}
 		inj, err := f.fault.Inject(ctx)
 		f.injection = inj

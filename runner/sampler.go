@@ -65,7 +65,6 @@ type Sampler struct {
 	samples  []measure.Sample
 	lateness []time.Duration
 	skipped  int // grid points missed because the scheduler itself ran late by over an interval
-	inFlight int
 	// running holds the start of every sample in flight, by launch number.
 	running  map[uint64]time.Duration
 	launched uint64
@@ -138,7 +137,7 @@ func (s *Sampler) loop(ctx context.Context) {
 func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 	s.mu.Lock()
 	s.lateness = append(s.lateness, start-due)
-	if s.inFlight >= s.cfg.MaxInFlight {
+	if len(s.running) >= s.cfg.MaxInFlight {
 		sm := measure.Sample{Start: start, End: start, Err: ErrInFlightLimit.Error()}
 		s.samples = append(s.samples, sm)
 		s.mu.Unlock()
@@ -147,7 +146,6 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 		}
 		return
 	}
-	s.inFlight++
 	s.launched++
 	id := s.launched
 	s.running[id] = start
@@ -169,7 +167,6 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 			sm.Err = err.Error()
 		}
 		s.mu.Lock()
-		s.inFlight--
 		delete(s.running, id)
 		s.samples = append(s.samples, sm)
 		s.mu.Unlock()
