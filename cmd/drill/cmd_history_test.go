@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,39 +17,14 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// runProgrammeCLI runs the CLI in-process like execute does, with the history, due and report
-// verbs added when commands.go does not list them yet, and with its own environment.
+// runProgrammeCLI runs the CLI in-process with its own environment (so history locations come
+// from env, never the developer's real store).
 func runProgrammeCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	a := &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: discardLogger(),
 		getenv: func(k string) string { return env[k] }}
-	root := newRootCmd(a)
-	have := map[string]bool{}
-	for _, c := range root.Commands() {
-		have[c.Name()] = true
-	}
-	for _, c := range []*cobra.Command{newHistoryCmd(a), newDueCmd(a), newReportCmd(a)} {
-		if !have[c.Name()] {
-			root.AddCommand(c)
-		}
-	}
-	root.SetArgs(args)
-	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
-	code := 0
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		var ee *exitError
-		if errors.As(err, &ee) {
-			if ee.msg != "" {
-				fmt.Fprintln(a.stderr, "drill: "+ee.msg)
-			}
-			code = ee.code
-		} else {
-			fmt.Fprintln(a.stderr, "drill: "+err.Error())
-			code = result.ExitUsage
-		}
-	}
+	code := execute(context.Background(), a, args)
 	if strings.Contains(errb.String(), "goroutine ") || strings.Contains(errb.String(), "panic") {
 		t.Fatalf("stack trace on stderr:\n%s", errb.String())
 	}
