@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -25,6 +26,8 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	code := execute(context.Background(), a, args)
 	return code, out.String(), errb.String()
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // positioned matches "file:line:col: message".
 var positioned = regexp.MustCompile(`^[^:\s]+:\d+:\d+: \S`)

@@ -234,7 +234,7 @@ func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
 	step := 3
 	if len(s.Prepare) > 0 {
 		fmt.Fprintf(w, "  %d. prepare:\n", step)
-		printSteps(w, s.Prepare, "")
+		printSteps(w, s.Prepare, " at %v")
 		step++
 	}
 	fmt.Fprintf(w, "  %d. inject (t0 = start of the first):\n", step)
@@ -247,19 +247,19 @@ func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
 				targets = strings.Join(res.Faults[i].Targets, ", ")
 			}
 		}
-		fmt.Fprintf(w, "       %s (%s)%s targets: %s\n", fs.Name, fs.Type, afterText(fs.After, "after previous"), targets)
+		fmt.Fprintf(w, "       %s (%s)%s targets: %s\n", fs.Name, fs.Type, delayText(fs.After, " after %v,"), targets)
 	}
 	step++
 	if len(s.Recovery) > 0 {
 		fmt.Fprintf(w, "  %d. recovery:\n", step)
-		printSteps(w, s.Recovery, "t0 + ")
+		printSteps(w, s.Recovery, " at t0 + %v")
 		step++
 	}
 	fmt.Fprintf(w, "  %d. observe until every availability probe is healthy for %v (give up at %v)\n", step, s.Limits.Observe, s.Limits.Timeout)
 	fmt.Fprintf(w, "  %d. rollback: revert faults in reverse order", step+1)
 	if len(s.Rollback) > 0 {
 		fmt.Fprintf(w, ", then:\n")
-		printSteps(w, s.Rollback, "")
+		printSteps(w, s.Rollback, " at %v")
 	} else {
 		fmt.Fprintln(w)
 	}
@@ -268,20 +268,18 @@ func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
 	}
 }
 
-func printSteps(w io.Writer, steps []scenarios.StepSpec, afterPrefix string) {
+func printSteps(w io.Writer, steps []scenarios.StepSpec, delayFormat string) {
 	for _, st := range steps {
-		fmt.Fprintf(w, "       %s (%s)%s\n", st.Name, st.Type, afterText(st.After, afterPrefix))
+		fmt.Fprintf(w, "       %s (%s)%s\n", st.Name, st.Type, delayText(st.After, delayFormat))
 	}
 }
 
-func afterText(d interface{ String() string }, prefix string) string {
-	if d.String() == "0s" {
+// delayText formats a step's `after:` delay, or nothing when there is none.
+func delayText(d time.Duration, format string) string {
+	if d == 0 {
 		return ""
 	}
-	if prefix == "after previous" {
-		return " after " + d.String() + ","
-	}
-	return " at " + prefix + d.String()
+	return fmt.Sprintf(format, d)
 }
 
 func orNone(s string) string {

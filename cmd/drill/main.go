@@ -111,5 +111,3 @@ Exit codes: 0 pass, 1 an objective was missed, 2 invalid input (nothing ran),
 	}
 	return root
 }
-
-func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
