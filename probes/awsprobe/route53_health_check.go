@@ -22,6 +22,15 @@ const (
 	FromConfig = "config" // the stored config: an inverted check is unhealthy
 )
 
+// checkFrom validates a health-source key (from, healthFrom).
+func checkFrom(field, v string) error {
+	switch v {
+	case FromAuto, FromStatus, FromConfig:
+		return nil
+	}
+	return scenarios.FieldErrorf(field, "want auto, status or config, got %q", v)
+}
+
 // Route53HealthCheckConfig is the `with:` block of the aws-route53-health-check probe.
 type Route53HealthCheckConfig struct {
 	HealthCheckID string             `yaml:"healthCheckId" doc:"health check id (or give record)"`
@@ -41,11 +50,7 @@ func (c *Route53HealthCheckConfig) Validate() error {
 	case hasRecord:
 		errs = append(errs, c.Record.Validate("record."))
 	}
-	switch c.From {
-	case FromAuto, FromStatus, FromConfig:
-	default:
-		errs = append(errs, scenarios.FieldErrorf("from", "want auto, status or config, got %q", c.From))
-	}
+	errs = append(errs, checkFrom("from", c.From))
 	return errors.Join(errs...)
 }
 

@@ -51,11 +51,7 @@ func (c *Route53RecordConfig) Validate() error {
 	if c.Method == MethodTestDNSAnswer && c.SetIdentifier != "" {
 		errs = append(errs, scenarios.FieldErrorf("setIdentifier", "TestDNSAnswer answers for the name, not one set: use method record"))
 	}
-	switch c.HealthFrom {
-	case FromAuto, FromStatus, FromConfig:
-	default:
-		errs = append(errs, scenarios.FieldErrorf("healthFrom", "want auto, status or config, got %q", c.HealthFrom))
-	}
+	errs = append(errs, checkFrom("healthFrom", c.HealthFrom))
 	return errors.Join(errs...)
 }
 

@@ -264,6 +264,7 @@ func TestProbeConfigValidation(t *testing.T) {
 		{"record needs expect", &Route53RecordConfig{Zone: "z", Name: "n", Method: MethodAuto, HealthFrom: FromAuto}, false},
 		{"record bad method", &Route53RecordConfig{Zone: "z", Name: "n", Expect: []string{"x"}, Method: "dig", HealthFrom: FromAuto}, false},
 		{"record ok", &Route53RecordConfig{Zone: "z", Name: "n", Expect: []string{"x"}, Method: MethodAuto, HealthFrom: FromAuto}, true},
+		{"record healthFrom", &Route53RecordConfig{Zone: "z", Name: "n", Expect: []string{"x"}, Method: MethodAuto, HealthFrom: "guess"}, false},
 		{"health check from", &Route53HealthCheckConfig{HealthCheckID: "x", From: "guess"}, false},
 		{"dns type", &DNSConfig{Name: "x", Type: "MX"}, false},
 		{"asg min", &ASGInServiceConfig{Group: "g"}, false},
