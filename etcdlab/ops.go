@@ -98,13 +98,22 @@ func (l *Lab) Freeze(name string) error {
 	}
 	// Signal delivery is asynchronous; return once the kernel shows the process stopped, so a
 	// probe sample started after Freeze sees a frozen member.
-	for deadline := time.Now().Add(killGrace); l.ProcessState(name) != ProcStopped; {
+	if !l.waitProcess(name, func(st ProcState) bool { return st == ProcStopped }) {
+		return fmt.Errorf("freeze member %s: process %d not stopped after %v", name, m.PID, killGrace)
+	}
+	return nil
+}
+
+// waitProcess polls a member's process state until done holds, for at most killGrace: signal
+// delivery is asynchronous, and callers must not return before the kernel shows its effect.
+func (l *Lab) waitProcess(name string, done func(ProcState) bool) bool {
+	for deadline := time.Now().Add(killGrace); !done(l.ProcessState(name)); {
 		if time.Now().After(deadline) {
-			return fmt.Errorf("freeze member %s: process %d not stopped after %v", name, m.PID, killGrace)
+			return false
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return nil
+	return true
 }
 
 // Resume sends SIGCONT to a frozen member.
@@ -125,11 +134,8 @@ func (l *Lab) resumeLocked(name string) error {
 	if err := sendSignal(m.PID, syscall.SIGCONT); err != nil {
 		return fmt.Errorf("resume member %s: %w", name, err)
 	}
-	for deadline := time.Now().Add(killGrace); l.ProcessState(name) == ProcStopped; {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("resume member %s: process %d still stopped after %v", name, m.PID, killGrace)
-		}
-		time.Sleep(time.Millisecond)
+	if !l.waitProcess(name, func(st ProcState) bool { return st != ProcStopped }) {
+		return fmt.Errorf("resume member %s: process %d still stopped after %v", name, m.PID, killGrace)
 	}
 	return nil
 }
