@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/drillhq/drill/backends/etcdenv"
 	"log/slog"
 	"os"
 	"strings"
@@ -120,12 +121,12 @@ func (*Connector) Name() string { return "etcd" }
 
 // Wants implements runner.Connector.
 func (*Connector) Wants(s *scenarios.Scenario) bool {
-	return s != nil && s.Environment.Etcd != nil
+	return etcdenv.Of(s) != nil
 }
 
 // Connect implements runner.Connector.
 func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	e := env.Scenario.Environment.Etcd
+	e := etcdenv.Of(env.Scenario)
 	log := env.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -167,7 +168,7 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 		Binary:        bin,
 		Etcdutl:       k.opts.Etcdutl,
 		DieWithParent: !k.opts.KeepLab,
-		SnapshotEvery: e.Lab.SnapshotEvery,
+		SnapshotEvery: e.Lab.SnapshotEvery.D(),
 		SnapshotKeep:  e.Lab.SnapshotKeep,
 		Fsync:         k.opts.LabFsync,
 		Log:           log,

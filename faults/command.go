@@ -66,44 +66,24 @@ func validateTimeout(d scenarios.Duration) error {
 // CommandFaultType is the `command` fault: inject by running a shell command, revert by running
 // another. The command is opaque, so the fault reports no targets and has no dry-run plan.
 func CommandFaultType() runner.FaultType {
-	return runner.FaultType{
-		Name:    "command",
-		Summary: "run a shell command to inject a fault, and another to revert it",
-		NewConfig: func() any {
+	return runner.NewFaultType("command", "run a shell command to inject a fault, and another to revert it",
+		func() *CommandFaultConfig {
 			return &CommandFaultConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, ok := cfg.(*CommandFaultConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("command fault: want *CommandFaultConfig, got %T", cfg)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
+		func(c *CommandFaultConfig, env *runner.Env) (runner.Fault, error) {
 			return &commandFault{run: c.Run, revert: c.Revert, cmd: newCommander(env, c.Timeout.D())}, nil
-		},
-	}
+		})
 }
 
 // CommandStepType is the `command` step for prepare, recovery and rollback.
 func CommandStepType() runner.StepType {
-	return runner.StepType{
-		Name:    "command",
-		Summary: "run a shell command",
-		NewConfig: func() any {
+	return runner.NewStepType("command", "run a shell command",
+		func() *CommandStepConfig {
 			return &CommandStepConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, ok := cfg.(*CommandStepConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("command step: want *CommandStepConfig, got %T", cfg)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
+		func(c *CommandStepConfig, env *runner.Env) (runner.Step, error) {
 			return &commandStep{run: c.Run, cmd: newCommander(env, c.Timeout.D())}, nil
-		},
-	}
+		})
 }
 
 type commandFault struct {

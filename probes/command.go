@@ -28,21 +28,11 @@ func (c *CommandConfig) Validate() error {
 // CommandType is the `command` probe: healthy when a shell command exits 0. The command's whole
 // process group is killed when the sample's timeout ends, so a hung command cannot pile up.
 func CommandType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "command",
-		Summary:   "shell command; healthy on exit 0",
-		NewConfig: func() any { return &CommandConfig{} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, ok := spec.With.(*CommandConfig)
-			if !ok || cfg == nil {
-				return nil, fmt.Errorf("probe %s: want *CommandConfig, got %T", spec.Name, spec.With)
-			}
-			if err := cfg.Validate(); err != nil {
-				return nil, err
-			}
+	return runner.NewProbeType("command", "shell command; healthy on exit 0",
+		func() *CommandConfig { return &CommandConfig{} },
+		func(cfg *CommandConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			return &commandProbe{run: cfg.Run, timeout: spec.Timeout}, nil
-		},
-	}
+		})
 }
 
 type commandProbe struct {

@@ -108,20 +108,11 @@ func HTTPType(client *http.Client) runner.ProbeType {
 	if client == nil {
 		client = NewHTTPClient()
 	}
-	return runner.ProbeType{
-		Name:    "http",
-		Summary: "HTTP request; healthy when the status (and optionally the body) matches",
-		NewConfig: func() any {
-			return &HTTPConfig{Method: http.MethodGet, ExpectStatus: http.StatusOK}
-		},
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, ok := spec.With.(*HTTPConfig)
-			if !ok || cfg == nil {
-				return nil, fmt.Errorf("probe %s: want *HTTPConfig, got %T", spec.Name, spec.With)
-			}
+	return runner.NewProbeType("http", "HTTP request; healthy when the status (and optionally the body) matches",
+		func() *HTTPConfig { return &HTTPConfig{Method: http.MethodGet, ExpectStatus: http.StatusOK} },
+		func(cfg *HTTPConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			return newHTTPProbe(client, cfg, spec.Timeout)
-		},
-	}
+		})
 }
 
 type httpProbe struct {

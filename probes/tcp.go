@@ -37,21 +37,11 @@ func (c *TCPConfig) Validate() error {
 
 // TCPType is the `tcp` probe: healthy when a TCP connection can be opened.
 func TCPType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "tcp",
-		Summary:   "TCP connect; healthy when the connection is accepted",
-		NewConfig: func() any { return &TCPConfig{} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, ok := spec.With.(*TCPConfig)
-			if !ok || cfg == nil {
-				return nil, fmt.Errorf("probe %s: want *TCPConfig, got %T", spec.Name, spec.With)
-			}
-			if err := cfg.Validate(); err != nil {
-				return nil, err
-			}
+	return runner.NewProbeType("tcp", "TCP connect; healthy when the connection is accepted",
+		func() *TCPConfig { return &TCPConfig{} },
+		func(cfg *TCPConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			return &tcpProbe{address: cfg.Address, timeout: spec.Timeout}, nil
-		},
-	}
+		})
 }
 
 type tcpProbe struct {

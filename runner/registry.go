@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 
 	"github.com/drillhq/drill/scenarios"
 )
@@ -19,16 +18,16 @@ type TypeDoc struct {
 	Config any
 }
 
-// FaultType registers a fault. NewConfig returns a pointer to a defaulted `with:` struct (nil
-// for none); New builds the fault from the decoded config.
+// FaultType registers a fault. Build one with NewFaultType, which ties the `with:` struct to
+// the constructor so no type unpacks its config by hand.
 type FaultType struct {
 	Name      string
 	Summary   string
-	NewConfig func() any
+	NewConfig func() any // a fresh, defaulted `with:` struct; nil when the type takes none
 	New       func(cfg any, env *Env) (Fault, error)
 }
 
-// StepType registers a prepare/recovery/rollback step type.
+// StepType registers a prepare/recovery/rollback step type (see NewStepType).
 type StepType struct {
 	Name      string
 	Summary   string
@@ -36,7 +35,8 @@ type StepType struct {
 	New       func(cfg any, env *Env) (Step, error)
 }
 
-// ProbeType registers a probe. New gets the probe's full spec (interval, timeout, role) too.
+// ProbeType registers a probe (see NewProbeType). New gets the probe's full spec (interval,
+// timeout, role) too.
 type ProbeType struct {
 	Name      string
 	Summary   string
@@ -44,17 +44,108 @@ type ProbeType struct {
 	New       func(spec scenarios.ProbeSpec, env *Env) (Probe, error)
 }
 
+// EnvironmentType registers an `environment:` block a backend reads (see NewEnvironmentType).
+type EnvironmentType struct {
+	Name      string
+	Summary   string
+	NewConfig func() any
+}
+
+// NewFaultType registers a fault whose `with:` block decodes into C. defaults returns a fresh,
+// defaulted config; nil means the type takes no `with:` (build then gets nil).
+func NewFaultType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Fault, error)) FaultType {
+	return FaultType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+		New: func(cfg any, env *Env) (Fault, error) {
+			c, err := configAs(name, cfg, defaults)
+			if err != nil {
+				return nil, err
+			}
+			return build(c, env)
+		}}
+}
+
+// NewStepType registers a step whose `with:` block decodes into C (see NewFaultType).
+func NewStepType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Step, error)) StepType {
+	return StepType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+		New: func(cfg any, env *Env) (Step, error) {
+			c, err := configAs(name, cfg, defaults)
+			if err != nil {
+				return nil, err
+			}
+			return build(c, env)
+		}}
+}
+
+// NewProbeType registers a probe whose `with:` block decodes into C (see NewFaultType).
+func NewProbeType[C any](name, summary string, defaults func() *C, build func(cfg *C, spec scenarios.ProbeSpec, env *Env) (Probe, error)) ProbeType {
+	return ProbeType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+		New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) {
+			c, err := configAs(name, spec.With, defaults)
+			if err != nil {
+				return nil, err
+			}
+			return build(c, spec, env)
+		}}
+}
+
+// NewEnvironmentType registers the `environment.<name>` block, decoded into C like a `with:`
+// block (yaml and doc tags, optional Validate). Read it back with EnvironmentOf.
+func NewEnvironmentType[C any](name, summary string, defaults func() *C) EnvironmentType {
+	return EnvironmentType{Name: name, Summary: summary, NewConfig: newConfig(defaults)}
+}
+
+// EnvironmentOf returns the scenario's decoded `environment.<name>` block, or nil when the
+// scenario has none (or it was registered with another config type).
+func EnvironmentOf[C any](s *scenarios.Scenario, name string) *C {
+	if s == nil {
+		return nil
+	}
+	c, _ := s.Environment[name].(*C)
+	return c
+}
+
+func newConfig[C any](defaults func() *C) func() any {
+	if defaults == nil {
+		return nil
+	}
+	return func() any { return defaults() }
+}
+
+// configAs unpacks a decoded config and validates it again: a spec built in code rather than
+// loaded skipped the loader's checks (and one with no config gets the defaults).
+func configAs[C any](typ string, cfg any, defaults func() *C) (*C, error) {
+	if defaults == nil {
+		return nil, nil
+	}
+	var c *C
+	if cfg == nil {
+		c = defaults()
+	} else {
+		var ok bool
+		if c, ok = cfg.(*C); !ok || c == nil {
+			return nil, fmt.Errorf("%s: config is %T, want %T", typ, cfg, (*C)(nil))
+		}
+	}
+	if v, ok := any(c).(scenarios.Validator); ok {
+		if err := v.Validate(); err != nil {
+			return nil, fmt.Errorf("%s: %w", typ, err)
+		}
+	}
+	return c, nil
+}
+
 // Registry holds the types and connectors a build knows. cmd/drill fills it explicitly.
 type Registry struct {
-	faults     map[string]FaultType
-	steps      map[string]StepType
-	probes     map[string]ProbeType
-	connectors []Connector
+	faults       map[string]FaultType
+	steps        map[string]StepType
+	probes       map[string]ProbeType
+	environments map[string]EnvironmentType
+	connectors   []Connector
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{faults: map[string]FaultType{}, steps: map[string]StepType{}, probes: map[string]ProbeType{}}
+	return &Registry{faults: map[string]FaultType{}, steps: map[string]StepType{}, probes: map[string]ProbeType{}, environments: map[string]EnvironmentType{}}
 }
 
 // AddFault registers a fault type; registering a name twice panics (a programming error).
@@ -73,6 +164,12 @@ func (r *Registry) AddStep(t StepType) {
 func (r *Registry) AddProbe(t ProbeType) {
 	mustNew(r.probes, t.Name)
 	r.probes[t.Name] = t
+}
+
+// AddEnvironment registers an `environment:` block.
+func (r *Registry) AddEnvironment(t EnvironmentType) {
+	mustNew(r.environments, t.Name)
+	r.environments[t.Name] = t
 }
 
 // AddConnector registers an environment connector.
@@ -109,6 +206,12 @@ func (r *Registry) NewConfig(kind scenarios.Kind, name string) (any, bool) {
 			return nil, false
 		}
 		newCfg = t.NewConfig
+	case scenarios.KindEnvironment:
+		t, ok := r.environments[name]
+		if !ok {
+			return nil, false
+		}
+		newCfg = t.NewConfig
 	default:
 		return nil, false
 	}
@@ -128,6 +231,8 @@ func (r *Registry) TypeNames(kind scenarios.Kind) []string {
 		names = keys(r.steps)
 	case scenarios.KindProbe:
 		names = keys(r.probes)
+	case scenarios.KindEnvironment:
+		names = keys(r.environments)
 	}
 	sort.Strings(names)
 	return names
@@ -174,8 +279,9 @@ type Field struct {
 	Doc     string
 }
 
-// ConfigFields reflects over a `with:` struct pointer: the `yaml` tag names the key, the `doc`
-// tag describes it, and non-zero values in cfg are shown as defaults.
+// ConfigFields documents a config struct pointer's keys, by the loader's own rules
+// (scenarios.ConfigFields): the `doc` tag describes a key, and non-zero values in cfg are shown
+// as defaults.
 func ConfigFields(cfg any) []Field {
 	if cfg == nil {
 		return nil
@@ -190,42 +296,19 @@ func ConfigFields(cfg any) []Field {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
-	var out []Field
-	t := v.Type()
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		if !sf.IsExported() {
-			continue
-		}
-		key := yamlKey(sf)
-		if key == "-" {
-			continue
-		}
-		f := Field{Key: key, Type: typeName(sf.Type), Doc: sf.Tag.Get("doc")}
-		if fv := v.Field(i); !fv.IsZero() {
+	keys, err := scenarios.ConfigFields(v.Type())
+	if err != nil {
+		return nil
+	}
+	out := make([]Field, 0, len(keys))
+	for _, k := range keys {
+		f := Field{Key: k.Key, Type: typeName(k.Field.Type), Doc: k.Field.Tag.Get("doc")}
+		if fv, err := v.FieldByIndexErr(k.Index); err == nil && !fv.IsZero() {
 			f.Default = fmt.Sprint(defaultString(fv))
 		}
 		out = append(out, f)
 	}
 	return out
-}
-
-// yamlKey mirrors yaml.v3: the tag's name, else the field name lower-cased.
-func yamlKey(sf reflect.StructField) string {
-	tag := sf.Tag.Get("yaml")
-	if tag == "" {
-		return strings.ToLower(sf.Name)
-	}
-	for i := range len(tag) {
-		if tag[i] == ',' {
-			tag = tag[:i]
-			break
-		}
-	}
-	if tag == "" {
-		return strings.ToLower(sf.Name)
-	}
-	return tag
 }
 
 var durationType = reflect.TypeFor[scenarios.Duration]()

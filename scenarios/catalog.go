@@ -15,6 +15,9 @@ const (
 	KindProbe Kind = "probe" // entries of probes:
 	KindFault Kind = "fault" // entries of faults:
 	KindStep  Kind = "step"  // entries of prepare:, recovery: and rollback:
+	// KindEnvironment names the blocks of `environment:`; each backend declares its block's
+	// config like a type's `with:` struct.
+	KindEnvironment Kind = "environment"
 )
 
 // Catalog is what the loader needs to know about registered types. runner.Registry implements it;
@@ -34,9 +37,12 @@ type Validator interface {
 }
 
 // FieldError is a validation error about one key of a `with:` block, e.g. {Field: "url"}.
+// The error points at the key, or at the key's value when AtValue is set (a bad value rather
+// than a bad combination of keys).
 type FieldError struct {
-	Field string
-	Msg   string
+	Field   string
+	Msg     string
+	AtValue bool
 }
 
 func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
@@ -44,6 +50,19 @@ func (e FieldError) Error() string { return e.Field + ": " + e.Msg }
 // FieldErrorf builds a FieldError.
 func FieldErrorf(field, format string, args ...any) error {
 	return FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// ValueErrorf builds a FieldError that points at the field's value.
+func ValueErrorf(field, format string, args ...any) error {
+	return FieldError{Field: field, Msg: fmt.Sprintf(format, args...), AtValue: true}
+}
+
+// Defaulter is implemented by config structs nested in a block (a `lab:` inside
+// `environment.etcd`) that have defaults of their own. The decoder calls SetDefaults on every
+// one it allocates, and a key written with no value (`lab:`) still allocates one: for such a
+// struct, naming the key means "on, with defaults" rather than "off".
+type Defaulter interface {
+	SetDefaults()
 }
 
 // AsFieldErrors splits a joined validation error into its FieldErrors; anything else is

@@ -125,7 +125,7 @@ func checkAccepted(t *testing.T, sc *Scenario) {
 	if sc.Objectives.RTO < 0 || (sc.Objectives.RPO != nil && *sc.Objectives.RPO < 0) {
 		t.Errorf("accepted negative objectives %+v", sc.Objectives)
 	}
-	if e := sc.Environment.Etcd; e != nil && (e.Lab == nil) == (len(e.Endpoints) == 0) {
+	if e, _ := sc.Environment["etcd"].(*etcdEnvStub); e != nil && (e.Lab == nil) == (len(e.Endpoints) == 0) {
 		t.Errorf("accepted etcd environment %+v", e)
 	}
 }

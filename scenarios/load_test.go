@@ -102,8 +102,8 @@ func TestDesignExample(t *testing.T) {
 		Cadence:     "quarterly",
 		Objectives:  Objectives{RTO: 10 * time.Second, RPO: &zero},
 		Environment: Environment{
-			Etcd: &EtcdEnv{Lab: &EtcdLab{Members: 3}},
-			AWS:  &AWSEnv{Region: "us-east-1", Endpoint: "", AllowAccounts: nil},
+			"etcd": &etcdEnvStub{Lab: &etcdLabStub{Members: 3}},
+			"aws":  &awsEnvStub{Region: "us-east-1", Endpoint: "", AllowAccounts: []string{}},
 		},
 		Probes: []ProbeSpec{
 			{Name: "health", Type: "http", Role: RoleAvailability, Interval: 50 * time.Millisecond, Timeout: 500 * time.Millisecond,
@@ -144,7 +144,7 @@ func TestDefaults(t *testing.T) {
 	if sc.Objectives.RPO != nil {
 		t.Errorf("RPO = %v, want nil when absent", *sc.Objectives.RPO)
 	}
-	if sc.Environment.Etcd != nil || sc.Environment.AWS != nil {
+	if len(sc.Environment) != 0 {
 		t.Errorf("environment = %+v, want empty", sc.Environment)
 	}
 }

@@ -37,31 +37,10 @@ type Objectives struct {
 	RPO *time.Duration
 }
 
-// Environment says what the drill runs against. Each part is nil when absent.
-type Environment struct {
-	Etcd *EtcdEnv
-	AWS  *AWSEnv
-}
-
-// EtcdEnv selects either a local lab cluster started for the drill or existing endpoints.
-type EtcdEnv struct {
-	Lab       *EtcdLab
-	Endpoints []string
-}
-
-// EtcdLab asks for a local cluster of real etcd processes.
-type EtcdLab struct {
-	Members       int
-	SnapshotEvery time.Duration
-	SnapshotKeep  int
-}
-
-// AWSEnv configures AWS clients. An empty Endpoint means real AWS.
-type AWSEnv struct {
-	Region        string
-	Endpoint      string
-	AllowAccounts []string
-}
+// Environment holds the decoded `environment:` blocks keyed by block name ("etcd", "aws"). Each
+// backend declares its block's config to the Catalog (KindEnvironment) and reads it back with
+// runner.EnvironmentOf, so this package knows no backend and a new backend needs no change here.
+type Environment map[string]any
 
 // Probe roles (DESIGN section 3).
 const (

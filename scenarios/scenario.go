@@ -15,10 +15,6 @@ import (
 var (
 	topKeys         = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
 	objectiveKeys   = []string{"rto", "rpo"}
-	environmentKeys = []string{"etcd", "aws"}
-	etcdKeys        = []string{"lab", "endpoints"}
-	labKeys         = []string{"members", "snapshotEvery", "snapshotKeep"}
-	awsKeys         = []string{"region", "endpoint", "allowAccounts"}
 	probeKeys       = []string{"name", "type", "role", "interval", "timeout", "with"}
 	stepKeys        = []string{"name", "type", "after", "with"}
 	limitKeys       = []string{"timeout", "observe", "rollback"}
@@ -32,15 +28,9 @@ const (
 	SupportedVersion = 1
 	// MaxNameLen keeps scenario names usable as DNS labels, file names and table keys.
 	MaxNameLen = 63
-	// DefaultLabMembers is the lab cluster size when `lab:` gives no members.
-	DefaultLabMembers = 3
-	maxLabMembers     = 9
 )
 
-var (
-	nameRE      = regexp.MustCompile(`^[a-z0-9-]+$`)
-	accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
-)
+var nameRE = regexp.MustCompile(`^[a-z0-9-]+$`)
 
 // named records where an entry's name was defined, for the whole-scenario uniqueness check.
 type named struct {
@@ -165,118 +155,31 @@ func (p *parser) objectives(s *Scenario, top map[string]pair, root *yaml.Node) {
 	}
 }
 
+// environment decodes each `environment:` block into the config its backend declared, like a
+// `with:` block; the block names are whatever backends are registered.
 func (p *parser) environment(s *Scenario, pr pair) {
-	m := p.fields(pr.at(), "environment", environmentKeys)
+	m := p.fields(pr.at(), "environment", p.cat.TypeNames(KindEnvironment))
 	if m == nil {
 		return
 	}
-	if etcd, ok := m["etcd"]; ok {
-		s.Environment.Etcd = p.etcd(etcd)
-	}
-	if aws, ok := m["aws"]; ok {
-		s.Environment.AWS = p.aws(aws)
+	s.Environment = Environment{}
+	for _, name := range p.cat.TypeNames(KindEnvironment) {
+		block, ok := m[name]
+		if !ok {
+			continue
+		}
+		cfg, _ := p.cat.NewConfig(KindEnvironment, name)
+		path := "environment." + name
+		// A half-decoded block is still validated: its checks are about values that did decode
+		// (a lab size, an account ID), so reporting them saves the user a second round.
+		if v := p.block(KindEnvironment, name, cfg, block, true, block.key, path, true); v != nil {
+			s.Environment[name] = v
+		}
 	}
 }
 
-func (p *parser) etcd(pr pair) *EtcdEnv {
-	const path = "environment.etcd"
-	m := p.fields(pr.at(), path, etcdKeys)
-	if m == nil {
-		return nil
-	}
-	env := &EtcdEnv{}
-	// `lab:` with nothing after it still asks for a lab, with defaults.
-	lab, hasLab := m["lab"]
-	endpoints, hasEndpoints := m["endpoints"]
-	switch {
-	case hasLab && hasEndpoints:
-		p.errorf(endpoints.key, path, "set either lab (start a local cluster) or endpoints (use an existing one), not both")
-	case !hasLab && !hasEndpoints:
-		p.errorf(pr.key, path, "set lab (start a local cluster) or endpoints (use an existing one)")
-	}
-	if hasLab {
-		env.Lab = p.lab(lab)
-	}
-	if hasEndpoints {
-		const epath = path + ".endpoints"
-		items := p.strList(endpoints, epath)
-		for _, it := range items {
-			if msg := checkURL(it.value); msg != "" {
-				p.errorf(it.node, it.path, "%s", msg)
-			}
-		}
-		switch list := endpoints.val; {
-		case isNull(list):
-			p.errorf(endpoints.key, epath, "list at least one endpoint")
-		case list.Kind == yaml.SequenceNode && len(list.Content) == 0:
-			p.errorf(endpoints.at(), epath, "list at least one endpoint")
-		}
-		env.Endpoints = values(items)
-	}
-	return env
-}
-
-func (p *parser) lab(pr pair) *EtcdLab {
-	const path = "environment.etcd.lab"
-	m := p.fields(pr.at(), path, labKeys)
-	if m == nil {
-		return nil
-	}
-	lab := &EtcdLab{Members: DefaultLabMembers}
-	if v, ok := get(m, "members"); ok {
-		if n, ok := p.integer(v, path+".members"); ok {
-			if n < 1 || n > maxLabMembers {
-				p.errorf(v.at(), path+".members", "must be between 1 and %d, got %d", maxLabMembers, n)
-			}
-			lab.Members = n
-		}
-	}
-	if v, ok := get(m, "snapshotEvery"); ok {
-		lab.SnapshotEvery, _ = p.duration(v, path+".snapshotEvery")
-	}
-	if v, ok := get(m, "snapshotKeep"); ok {
-		if n, ok := p.integer(v, path+".snapshotKeep"); ok {
-			if n < 0 {
-				p.errorf(v.at(), path+".snapshotKeep", "must not be negative, got %d", n)
-			}
-			lab.SnapshotKeep = n
-		}
-	}
-	return lab
-}
-
-func (p *parser) aws(pr pair) *AWSEnv {
-	const path = "environment.aws"
-	m := p.fields(pr.at(), path, awsKeys)
-	if m == nil {
-		return nil
-	}
-	env := &AWSEnv{}
-	if v, ok := get(m, "region"); ok {
-		env.Region, _ = p.str(v, path+".region")
-	}
-	if v, ok := get(m, "endpoint"); ok {
-		if s, ok := p.str(v, path+".endpoint"); ok {
-			if msg := checkURL(s); s != "" && msg != "" {
-				p.errorf(v.at(), path+".endpoint", "%s", msg)
-			}
-			env.Endpoint = s
-		}
-	}
-	if v, ok := get(m, "allowAccounts"); ok {
-		items := p.strList(v, path+".allowAccounts")
-		for _, it := range items {
-			if !accountIDRE.MatchString(it.value) {
-				p.errorf(it.node, it.path, "want a 12-digit AWS account ID, got %s", quote(it.value))
-			}
-		}
-		env.AllowAccounts = values(items)
-	}
-	return env
-}
-
-// checkURL returns why s is not an absolute http(s) URL, or "".
-func checkURL(s string) string {
+// CheckURL returns why s is not an absolute http(s) URL, or "" (for configs that take endpoints).
+func CheckURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Sprintf("want a URL like http://127.0.0.1:2379, got %s", quote(s))
@@ -429,20 +332,26 @@ func knownTypes(cat Catalog, kind Kind) string {
 
 // with decodes the entry's `with:` block into cfg, the type's fresh config, and validates it.
 func (p *parser) with(kind Kind, typ string, cfg any, m map[string]pair, entry *yaml.Node, path string) any {
-	wpath := path + ".with"
 	w, has := m["with"]
+	return p.block(kind, typ, cfg, w, has, entry, path+".with", false)
+}
+
+// block decodes one configuration block (a `with:`, an `environment.<name>`) into cfg, a fresh
+// config from the catalog, and runs its Validate. validatePartial validates even when decoding
+// reported errors.
+func (p *parser) block(kind Kind, typ string, cfg any, w pair, has bool, entry *yaml.Node, path string, validatePartial bool) any {
 	given := has && !isNull(w.val) && !(w.val.Kind == yaml.MappingNode && len(w.val.Content) == 0)
 	if cfg == nil {
 		if given {
-			p.errorf(w.key, wpath, "%s type %s takes no with: settings", kind, quote(typ))
+			p.errorf(w.key, path, "%s type %s takes no with: settings", kind, quote(typ))
 		}
 		return nil
 	}
 	if rv := reflect.ValueOf(cfg); rv.Kind() != reflect.Pointer || rv.IsNil() {
-		p.errorf(entry, wpath, "internal error: %s type %s returned a config that is not a non-nil pointer (%T)", kind, quote(typ), cfg)
+		p.errorf(entry, path, "internal error: %s type %s returned a config that is not a non-nil pointer (%T)", kind, quote(typ), cfg)
 		return nil
 	}
-	if has && !isNull(w.val) && (!p.decodeWith(cfg, w.raw, wpath) || p.hasTainted(w.val)) {
+	if has && !isNull(w.val) && (!p.decodeWith(cfg, w.raw, path) || p.hasTainted(w.val)) && !validatePartial {
 		// Half-decoded values, or values whose ${VAR} failed: validating them would only add
 		// noise to the errors already reported.
 		return cfg
@@ -452,13 +361,13 @@ func (p *parser) with(kind Kind, typ string, cfg any, m map[string]pair, entry *
 			at := entry
 			if has {
 				at = w.key
-				if found := p.locateField(w.val, fe.Field); found != nil {
+				if found := p.locateField(w.val, fe.Field, fe.AtValue); found != nil {
 					at = found
 				}
 			}
-			fpath := wpath
+			fpath := path
 			if fe.Field != "" {
-				fpath = join(wpath, fe.Field)
+				fpath = join(path, fe.Field)
 			}
 			p.errorf(at, fpath, "%s", fe.Msg)
 		}
@@ -466,10 +375,10 @@ func (p *parser) with(kind Kind, typ string, cfg any, m map[string]pair, entry *
 	return cfg
 }
 
-// locateField finds the key node for a FieldError's field ("url", "retry.backoff",
-// "targets[1].port") inside a `with:` node, or the deepest part of it that exists; nil when
-// not even the first part does.
-func (p *parser) locateField(n *yaml.Node, field string) *yaml.Node {
+// locateField finds the key node (the value node, with atValue) for a FieldError's field ("url",
+// "retry.backoff", "targets[1].port") inside a `with:` node, or the deepest part of it that
+// exists; nil when not even the first part does.
+func (p *parser) locateField(n *yaml.Node, field string, atValue bool) *yaml.Node {
 	if field == "" {
 		return nil
 	}
@@ -483,6 +392,9 @@ func (p *parser) locateField(n *yaml.Node, field string) *yaml.Node {
 				return found
 			}
 			found, cur = keyNode, next
+			if atValue && rest == "" && next != nil {
+				found = next
+			}
 		}
 		for rest != "" {
 			num, after, ok := strings.Cut(rest, "]")

@@ -48,6 +48,10 @@ func testCatalog() stubCatalog {
 			"command":             func() any { return &commandConfig{} },
 			"sleep":               nil,
 		},
+		KindEnvironment: {
+			"etcd": func() any { return &etcdEnvStub{} },
+			"aws":  func() any { return &awsEnvStub{} },
+		},
 	}
 }
 

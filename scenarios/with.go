@@ -26,6 +26,7 @@ var (
 		UnmarshalYAML(func(any) error) error
 	}]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	defaulterType       = reflect.TypeFor[Defaulter]()
 	durationType        = reflect.TypeFor[Duration]()
 	timeDurationType    = reflect.TypeFor[time.Duration]()
 )
@@ -65,6 +66,10 @@ func (p *parser) decode(v reflect.Value, n *yaml.Node, path string, active map[*
 		n = target
 	}
 	if isNull(n) {
+		if v.Kind() == reflect.Pointer && reflect.PointerTo(v.Type().Elem()).Implements(defaulterType) {
+			v.Set(newDefaulted(v.Type().Elem()))
+			return
+		}
 		// As in yaml.v3: null clears pointers, maps, slices and interfaces and leaves other
 		// values (with their defaults) alone.
 		switch v.Kind() {
@@ -80,7 +85,7 @@ func (p *parser) decode(v reflect.Value, n *yaml.Node, path string, active map[*
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
+			v.Set(newDefaulted(v.Type().Elem()))
 		}
 		p.decode(v.Elem(), n, path, active)
 	case reflect.Struct:
@@ -109,6 +114,15 @@ func (p *parser) decode(v reflect.Value, n *yaml.Node, path string, active map[*
 	default:
 		p.decodeLeaf(v, n, at, path)
 	}
+}
+
+// newDefaulted allocates a *t, with its own defaults when it has any.
+func newDefaulted(t reflect.Type) reflect.Value {
+	v := reflect.New(t)
+	if d, ok := v.Interface().(Defaulter); ok {
+		d.SetDefaults()
+	}
+	return v
 }
 
 // isLeaf reports whether yaml.v3 should decode a value of type t in one piece: scalars,
@@ -400,4 +414,29 @@ func collectFields(t reflect.Type, prefix []int, info *structInfo, seen map[refl
 		info.keys = append(info.keys, name)
 	}
 	return nil
+}
+
+// ConfigField is one key of a config struct, as the loader decodes it.
+type ConfigField struct {
+	Key   string
+	Index []int // field index path, through inlined structs
+	Field reflect.StructField
+}
+
+// ConfigFields lists the keys of config struct type t (or a pointer to one) in field order, by
+// the rules the loader decodes with, so what `drill list` documents is what the loader accepts.
+func ConfigFields(t reflect.Type) ([]ConfigField, error) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	info := &structInfo{fields: map[string][]int{}}
+	if err := collectFields(t, nil, info, map[reflect.Type]bool{}); err != nil {
+		return nil, err
+	}
+	out := make([]ConfigField, 0, len(info.keys))
+	for _, k := range info.keys {
+		idx := info.fields[k]
+		out = append(out, ConfigField{Key: k, Index: idx, Field: t.FieldByIndex(idx)})
+	}
+	return out, nil
 }

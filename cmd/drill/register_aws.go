@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/faults/awsfault"
 	"github.com/drillhq/drill/probes/awsprobe"
 	"github.com/drillhq/drill/runner"
@@ -15,6 +16,7 @@ type awsOptions struct {
 // endpoint from the scenario or AWS_ENDPOINT_URL, and refuses real AWS accounts not in
 // allowAccounts unless --yes) and every AWS fault, step and probe type.
 func registerAWS(r *runner.Registry, a *app, o awsOptions) {
+	r.AddEnvironment(awsenv.EnvironmentType())
 	r.AddConnector(awsfault.NewConnector(awsfault.ConnectorOptions{Yes: o.yes, Getenv: a.getenv}))
 
 	r.AddFault(awsfault.StopInstancesType())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/faults/etcdfault"
 	"github.com/drillhq/drill/probes/etcdprobe"
@@ -18,6 +19,7 @@ type etcdOptions struct {
 // environment.etcd.endpoints) and every etcd fault, step and probe type. Nothing is started
 // here: the connector acts only when a scenario asks for etcd.
 func registerEtcd(r *runner.Registry, o etcdOptions) {
+	r.AddEnvironment(etcdenv.EnvironmentType())
 	r.AddConnector(etcdlab.NewConnector(etcdlab.ConnectorOptions{KeepLab: o.keepLab, Binary: o.etcdBinary, LabFsync: o.labFsync}))
 
 	r.AddFault(etcdfault.KillMemberType())

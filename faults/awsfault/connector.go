@@ -3,6 +3,7 @@ package awsfault
 import (
 	"context"
 	"fmt"
+	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"slices"
 	"time"
@@ -45,12 +46,12 @@ func NewConnector(o ConnectorOptions) *Connector {
 func (c *Connector) Name() string { return "aws" }
 
 // Wants implements runner.Connector.
-func (c *Connector) Wants(s *scenarios.Scenario) bool { return s != nil && s.Environment.AWS != nil }
+func (c *Connector) Wants(s *scenarios.Scenario) bool { return awsenv.Of(s) != nil }
 
 // Connect resolves the endpoint, builds the clients, checks the caller's account with STS and
 // stores the clients in env.
 func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	clients, err := c.Clients(ctx, env.Scenario.Environment.AWS)
+	clients, err := c.Clients(ctx, awsenv.Of(env.Scenario))
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 
 // Clients builds the clients for an environment.aws block and applies the safety rule: real
 // AWS (no endpoint) requires the STS caller account in allowAccounts, or Yes.
-func (c *Connector) Clients(ctx context.Context, a *scenarios.AWSEnv) (*Clients, error) {
+func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error) {
 	if a == nil {
 		return nil, ErrNoAWS
 	}

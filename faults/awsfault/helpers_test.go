@@ -3,6 +3,7 @@ package awsfault
 import (
 	"context"
 	"fmt"
+	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"sort"
 	"strings"
@@ -88,7 +89,7 @@ func connect(t *testing.T, name string, counter *callCounter, pageSize int32) (*
 	if counter != nil {
 		o.APIOptions = append(o.APIOptions, counter.option)
 	}
-	s := &scenarios.Scenario{Name: name, System: "test", Environment: scenarios.Environment{AWS: &scenarios.AWSEnv{Region: "us-east-1", Endpoint: e.Endpoint}}}
+	s := &scenarios.Scenario{Name: name, System: "test", Environment: scenarios.Environment{"aws": &awsenv.Env{Region: "us-east-1", Endpoint: e.Endpoint}}}
 	env := runner.NewEnv(s, nil)
 	c := NewConnector(o)
 	if !c.Wants(s) {

@@ -3,6 +3,7 @@ package etcdfault
 import (
 	"context"
 	"fmt"
+	"github.com/drillhq/drill/backends/etcdenv"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 // registry holds what cmd/drill's registerEtcd adds.
 func registry(opts etcdlab.ConnectorOptions) *runner.Registry {
 	r := runner.NewRegistry()
+	r.AddEnvironment(etcdenv.EnvironmentType())
 	r.AddConnector(etcdlab.NewConnector(opts))
 	r.AddFault(KillMemberType())
 	r.AddFault(KillQuorumType())
@@ -49,7 +51,7 @@ func TestShippedDrillsLoad(t *testing.T) {
 			continue
 		}
 		names = append(names, s.Name)
-		if s.Environment.Etcd == nil || s.Environment.Etcd.Lab == nil {
+		if e := etcdenv.Of(s); e == nil || e.Lab == nil {
 			t.Errorf("%s: shipped drills run on the lab", f)
 		}
 	}
@@ -111,7 +113,7 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Environment.Etcd.Lab.SnapshotKeep = 1000 // keep the snapshot the restore used
+	etcdenv.Of(s).Lab.SnapshotKeep = 1000 // keep the snapshot the restore used
 	res := runner.Run(context.Background(), s, runner.Options{Registry: reg})
 	dirs, _ := filepath.Glob(filepath.Join(root, "drill-lab-*"))
 	for _, d := range dirs {

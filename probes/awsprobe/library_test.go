@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ const libraryDir = "../../scenarios/library/aws"
 // probe the DRS drill uses.
 func awsRegistry(endpoint string) *runner.Registry {
 	r := runner.NewRegistry()
+	r.AddEnvironment(awsenv.EnvironmentType())
 	r.AddConnector(awsfault.NewConnector(awsfault.ConnectorOptions{Getenv: func(k string) string {
 		if k == "AWS_ENDPOINT_URL" {
 			return endpoint

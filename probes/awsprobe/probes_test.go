@@ -2,6 +2,7 @@ package awsprobe
 
 import (
 	"context"
+	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"strings"
 	"sync"
@@ -36,7 +37,7 @@ var (
 func labEnv(t *testing.T) (*runner.Env, *awsfault.Clients, *localstack.Topology) {
 	t.Helper()
 	e := emu.Get(t)
-	s := &scenarios.Scenario{Name: "probe-test", Environment: scenarios.Environment{AWS: &scenarios.AWSEnv{Region: "us-east-1", Endpoint: e.Endpoint}}}
+	s := &scenarios.Scenario{Name: "probe-test", Environment: scenarios.Environment{"aws": &awsenv.Env{Region: "us-east-1", Endpoint: e.Endpoint}}}
 	env := runner.NewEnv(s, nil)
 	c := awsfault.NewConnector(awsfault.ConnectorOptions{Getenv: func(string) string { return "" }, PollInterval: 20 * time.Millisecond})
 	if _, err := c.Connect(context.Background(), env); err != nil {
