@@ -15,7 +15,7 @@ import (
 
 var base = time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
 
-func run(id, scenario, system string, startedAt time.Time, verdict string) *result.Result {
+func run(id, scenario, system string, startedAt time.Time, verdict result.Verdict) *result.Result {
 	rto := int64(1200)
 	return &result.Result{
 		Schema:      result.Schema,

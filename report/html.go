@@ -3,6 +3,7 @@ package report
 import (
 	_ "embed"
 	"fmt"
+	"github.com/drillhq/drill/result"
 	"html/template"
 	"io"
 	"regexp"
@@ -63,12 +64,10 @@ func anchor(prefix, name string) string {
 	return prefix + "-" + strings.Trim(nonAnchor.ReplaceAllString(strings.ToLower(name), "-"), "-")
 }
 
-func verdictClass(v string) string {
+func verdictClass(v result.Verdict) string {
 	switch v {
-	case "pass":
-		return "pass"
-	case "fail":
-		return "fail"
+	case result.VerdictPass, result.VerdictFail:
+		return string(v)
 	}
 	return "error"
 }
@@ -88,7 +87,7 @@ func scenarioTrend(rep *Report, sc Scenario, metric string) string {
 		target = sc.RPOTargetMs
 	}
 	for _, r := range sc.Runs {
-		p := trendPoint{at: r.StartedAt, verdict: r.Verdict, runID: r.RunID}
+		p := trendPoint{at: r.StartedAt, verdict: string(r.Verdict), runID: r.RunID}
 		if metric == "RPO" {
 			p.ms, p.met = r.RPOMeasuredMs, r.RPOMet
 		} else {

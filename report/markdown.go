@@ -78,7 +78,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			p("| Date (UTC) | Run | Verdict | RTO measured / target | RPO measured / target | Lost writes |\n")
 			p("|---|---|---|---|---|---|\n")
 			for _, r := range sc.Runs {
-				verdict := r.Verdict
+				verdict := string(r.Verdict)
 				if r.NoDisruption {
 					verdict += " (no disruption observed)"
 				}

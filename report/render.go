@@ -163,11 +163,7 @@ func spanText(s Span) string {
 }
 
 func laneText(l Lane) string {
-	role := l.Role
-	if role == "" {
-		role = "availability"
-	}
-	out := fmt.Sprintf("%s (%s)", l.Name, role)
+	out := fmt.Sprintf("%s (%s)", l.Name, l.Role)
 	switch {
 	case l.NoDisruption:
 		return out + " no disruption observed"

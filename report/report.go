@@ -149,27 +149,27 @@ type Scenario struct {
 
 // RunRef cites one run with its headline numbers.
 type RunRef struct {
-	RunID         string    `json:"runId"`
-	StartedAt     time.Time `json:"startedAt"`
-	Verdict       string    `json:"verdict"`
-	RTOMeasuredMs *int64    `json:"rtoMeasuredMs"`
-	RPOMeasuredMs *int64    `json:"rpoMeasuredMs"`
+	RunID         string         `json:"runId"`
+	StartedAt     time.Time      `json:"startedAt"`
+	Verdict       result.Verdict `json:"verdict"`
+	RTOMeasuredMs *int64         `json:"rtoMeasuredMs"`
+	RPOMeasuredMs *int64         `json:"rpoMeasuredMs"`
 }
 
 // RunRow is one run in a scenario's table.
 type RunRow struct {
-	RunID         string    `json:"runId"`
-	StartedAt     time.Time `json:"startedAt"`
-	Verdict       string    `json:"verdict"`
-	Reason        string    `json:"reason,omitempty"`
-	RTOTargetMs   int64     `json:"rtoTargetMs"`
-	RTOMeasuredMs *int64    `json:"rtoMeasuredMs"`
-	RTOMet        bool      `json:"rtoMet"`
-	ResolutionMs  int64     `json:"resolutionMs"`
-	RPOTargetMs   *int64    `json:"rpoTargetMs"`
-	RPOMeasuredMs *int64    `json:"rpoMeasuredMs"`
-	RPOMet        bool      `json:"rpoMet"`
-	LostWrites    int       `json:"lostWrites"`
+	RunID         string         `json:"runId"`
+	StartedAt     time.Time      `json:"startedAt"`
+	Verdict       result.Verdict `json:"verdict"`
+	Reason        string         `json:"reason,omitempty"`
+	RTOTargetMs   int64          `json:"rtoTargetMs"`
+	RTOMeasuredMs *int64         `json:"rtoMeasuredMs"`
+	RTOMet        bool           `json:"rtoMet"`
+	ResolutionMs  int64          `json:"resolutionMs"`
+	RPOTargetMs   *int64         `json:"rpoTargetMs"`
+	RPOMeasuredMs *int64         `json:"rpoMeasuredMs"`
+	RPOMet        bool           `json:"rpoMet"`
+	LostWrites    int            `json:"lostWrites"`
 	// NoDisruption: no availability probe saw the fault; the drill may not have tested anything.
 	NoDisruption bool `json:"noDisruption,omitempty"`
 }
@@ -224,17 +224,17 @@ type Event struct {
 
 // Evidence traces a claim to a stored result.
 type Evidence struct {
-	RunID          string    `json:"runId"`
-	Scenario       string    `json:"scenario"`
-	System         string    `json:"system"`
-	StartedAt      time.Time `json:"startedAt"`
-	FinishedAt     time.Time `json:"finishedAt"`
-	T0             string    `json:"t0"`
-	Verdict        string    `json:"verdict"`
-	ToolVersion    string    `json:"toolVersion"`
-	ScenarioFile   string    `json:"scenarioFile"`
-	ScenarioSHA256 string    `json:"scenarioSha256"`
-	InPeriod       bool      `json:"inPeriod"`
+	RunID          string         `json:"runId"`
+	Scenario       string         `json:"scenario"`
+	System         string         `json:"system"`
+	StartedAt      time.Time      `json:"startedAt"`
+	FinishedAt     time.Time      `json:"finishedAt"`
+	T0             string         `json:"t0"`
+	Verdict        result.Verdict `json:"verdict"`
+	ToolVersion    string         `json:"toolVersion"`
+	ScenarioFile   string         `json:"scenarioFile"`
+	ScenarioSHA256 string         `json:"scenarioSha256"`
+	InPeriod       bool           `json:"inPeriod"`
 	// ScenarioChanged: the scenario file hashes differently today than when this run used it.
 	ScenarioChanged bool `json:"scenarioChanged,omitempty"`
 }
@@ -486,7 +486,7 @@ func rowOf(r *result.Result) RunRow {
 	}
 	avail, quiet := 0, 0
 	for _, p := range r.Probes {
-		if p.Role == "" || p.Role == "availability" {
+		if p.IsAvailability() {
 			avail++
 			if p.NoDisruption {
 				quiet++
@@ -525,7 +525,7 @@ func runOf(r *result.Result) Run {
 		if down == nil {
 			down = []result.Interval{}
 		}
-		lane := Lane{Name: p.Name, Role: p.Role, RecoveredMs: p.RecoveredMs, DowntimeMs: p.DowntimeMs, NoDisruption: p.NoDisruption, Down: down}
+		lane := Lane{Name: p.Name, Role: p.RoleOrDefault(), RecoveredMs: p.RecoveredMs, DowntimeMs: p.DowntimeMs, NoDisruption: p.NoDisruption, Down: down}
 		if p.Data != nil {
 			lost := p.Data.Lost
 			lane.Lost = &lost

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"github.com/drillhq/drill/result"
 	"html"
 	"math"
 	"strings"
@@ -319,13 +320,10 @@ func timelineChart(r Run) string {
 	}
 	for _, p := range tl.Probes {
 		p := p
-		role := p.Role
-		if role == "" {
-			role = "availability"
-		}
+		role := p.Role // defaulted when the lane was built
 		sub := "probe · " + role
 		switch {
-		case role == "data" && p.Lost != nil:
+		case role == result.RoleData && p.Lost != nil:
 			if *p.Lost == 0 {
 				sub += " · no write lost"
 			} else {

@@ -108,7 +108,7 @@ func injected(r *result.Result) bool {
 
 // notEvaluated reports whether the drill ended without a judgement (DESIGN section 4: error or
 // aborted), so unmeasured objectives are reported as errors, not as failures of the system.
-func notEvaluated(verdict string) bool {
+func notEvaluated(verdict result.Verdict) bool {
 	return verdict == result.VerdictError || verdict == result.VerdictAborted
 }
 
@@ -125,7 +125,7 @@ func undisturbed(r *result.Result) []string {
 	}
 	var names []string
 	for _, p := range r.Probes {
-		if p.NoDisruption && isAvailability(p.Role) {
+		if p.NoDisruption && p.IsAvailability() {
 			names = append(names, p.Name)
 		}
 	}
@@ -134,8 +134,8 @@ func undisturbed(r *result.Result) []string {
 
 // verdictCounts is the "2 pass, 1 fail" line: known verdicts in severity order, then any other.
 func verdictCounts(rs []*result.Result) string {
-	counts := map[string]int{}
-	var extra []string
+	counts := map[result.Verdict]int{}
+	var extra []result.Verdict
 	for _, r := range rs {
 		if counts[r.Verdict] == 0 {
 			switch r.Verdict {
@@ -147,9 +147,9 @@ func verdictCounts(rs []*result.Result) string {
 		counts[r.Verdict]++
 	}
 	var parts []string
-	for _, v := range append([]string{result.VerdictPass, result.VerdictFail, result.VerdictError, result.VerdictAborted}, extra...) {
+	for _, v := range append([]result.Verdict{result.VerdictPass, result.VerdictFail, result.VerdictError, result.VerdictAborted}, extra...) {
 		if counts[v] > 0 {
-			name := v
+			name := string(v)
 			if name == "" {
 				name = "(no verdict)"
 			}
@@ -169,5 +169,3 @@ func verdictCounts(rs []*result.Result) string {
 	return line
 }
 
-// isAvailability treats an empty role as the default role (DESIGN section 2).
-func isAvailability(role string) bool { return role == "" || role == "availability" }

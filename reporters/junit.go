@@ -139,7 +139,7 @@ func junitSuiteFor(r *result.Result) (junitSuite, int64) {
 		{"system", r.System},
 		{"owner", r.Owner},
 		{"runId", r.RunID},
-		{"verdict", r.Verdict},
+		{"verdict", string(r.Verdict)},
 		{"reason", oneLine(r.Reason)},
 		{"t0", r.T0},
 		{"scenarioFile", r.ScenarioFile},
@@ -197,7 +197,7 @@ func notRunReason(r *result.Result) string {
 	if r.Reason != "" {
 		return oneLine(r.Reason)
 	}
-	return "drill ended with verdict " + r.Verdict
+	return "drill ended with verdict " + string(r.Verdict)
 }
 
 const notSteady = "not measured: system not in steady state"
@@ -219,7 +219,7 @@ func steadyCase(r *result.Result) junitCase {
 			which, skipped = "before the drill", before.Skipped
 		}
 		msg := "steady state " + which + " not checked: " + notRunReason(r)
-		c.Error = failure(r.Verdict, msg, skippedNote(skipped))
+		c.Error = failure(string(r.Verdict), msg, skippedNote(skipped))
 	case !before.Ran && !after.Ran:
 		msg := "no steady-state check"
 		if before.Skipped != "" {
@@ -255,7 +255,7 @@ func rtoCase(r *result.Result) junitCase {
 	case steadyBeforeFailed(r):
 		c.Skipped = &junitSkipped{Message: notSteady}
 	case notEvaluated(r.Verdict):
-		c.Error = failure(r.Verdict, "RTO not measured: "+notRunReason(r), rtoBody(r))
+		c.Error = failure(string(r.Verdict), "RTO not measured: "+notRunReason(r), rtoBody(r))
 	case !injected(r):
 		c.Skipped = &junitSkipped{Message: "not measured: no fault injected"}
 	default:
@@ -282,7 +282,7 @@ func rtoBody(r *result.Result) string {
 		fmt.Fprintf(&b, "t0: %s\n", r.T0)
 	}
 	for _, p := range r.Probes {
-		if !isAvailability(p.Role) {
+		if !p.IsAvailability() {
 			continue
 		}
 		fmt.Fprintf(&b, "probe %s: %s\n", p.Name, probeStory(p))
@@ -319,7 +319,7 @@ func rpoCase(r *result.Result) junitCase {
 	case steadyBeforeFailed(r):
 		c.Skipped = &junitSkipped{Message: notSteady}
 	case rpo.MeasuredMs == nil && notEvaluated(r.Verdict):
-		c.Error = failure(r.Verdict, "RPO not measured: "+notRunReason(r), rpoBody(r))
+		c.Error = failure(string(r.Verdict), "RPO not measured: "+notRunReason(r), rpoBody(r))
 	case rpo.MeasuredMs == nil && rpo.TargetMs == nil:
 		c.Skipped = &junitSkipped{Message: "no RPO objective; RPO not measured"}
 	case rpo.MeasuredMs == nil:
@@ -376,7 +376,7 @@ func rollbackCase(r *result.Result) junitCase {
 	case !injected(r):
 		c.Skipped = &junitSkipped{Message: "nothing to roll back: no fault injected"}
 	default:
-		c.Error = failure(r.Verdict, "rollback did not run: injected faults may still be active", notRunReason(r))
+		c.Error = failure(string(r.Verdict), "rollback did not run: injected faults may still be active", notRunReason(r))
 	}
 	return c
 }

@@ -191,7 +191,7 @@ func TestJUnitCounts(t *testing.T) {
 					props[p.Name] = p.Value
 				}
 				for name, want := range map[string]string{
-					"system": r.System, "owner": r.Owner, "runId": r.RunID, "verdict": r.Verdict,
+					"system": r.System, "owner": r.Owner, "runId": r.RunID, "verdict": string(r.Verdict),
 					"t0": r.T0, "scenarioSha256": r.ScenarioSHA256,
 				} {
 					if props[name] != want {

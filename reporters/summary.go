@@ -80,7 +80,7 @@ func summarize(buf *bytes.Buffer, r *result.Result) error {
 
 func headerLine(r *result.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), strings.ToUpper(r.Verdict))
+	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), strings.ToUpper(string(r.Verdict)))
 	if r.Reason != "" {
 		fmt.Fprintf(&b, " (%s)", oneLine(r.Reason))
 	}
@@ -162,10 +162,7 @@ func objectiveRows(r *result.Result) [][]string {
 func probeRows(r *result.Result) [][]string {
 	rows := make([][]string, 0, len(r.Probes))
 	for _, p := range r.Probes {
-		role := p.Role
-		if role == "" {
-			role = "availability"
-		}
+		role := p.RoleOrDefault()
 		downFrom, recovered, downtime := relPtr(p.FirstFailureMs), "-", "-"
 		switch {
 		case p.NoDisruption:

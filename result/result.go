@@ -7,13 +7,47 @@ import "time"
 // Schema identifies the document format.
 const Schema = "drill.result/v1"
 
-// Verdicts (DESIGN section 4).
+// Verdict is a run's outcome (DESIGN section 4).
+type Verdict string
+
+// Verdicts.
 const (
-	VerdictPass    = "pass"
-	VerdictFail    = "fail"
-	VerdictError   = "error"
-	VerdictAborted = "aborted"
+	VerdictPass    Verdict = "pass"
+	VerdictFail    Verdict = "fail"
+	VerdictError   Verdict = "error"
+	VerdictAborted Verdict = "aborted"
 )
+
+// AbortReason says why an aborted run stopped early, so callers act on a type, never on the
+// prose of Reason.
+type AbortReason string
+
+// Abort reasons.
+const (
+	AbortInterrupted AbortReason = "interrupted" // a signal (Ctrl-C, SIGTERM...) stopped the drill
+	AbortGuard       AbortReason = "guard"       // a guard probe failed
+)
+
+// Probe roles (DESIGN section 3); an empty role is availability.
+const (
+	RoleAvailability = "availability"
+	RoleData         = "data"
+	RoleGuard        = "guard"
+)
+
+// IsAvailability reports whether the probe's recovery counts towards RTO.
+func (p Probe) IsAvailability() bool { return p.Role == "" || p.Role == RoleAvailability }
+
+// IsData reports whether the probe measures RPO.
+func (p Probe) IsData() bool { return p.Role == RoleData }
+
+// RoleOrDefault is the probe's role with the default spelled out, for display.
+func (p Probe) RoleOrDefault() string {
+	if p.Role == "" {
+		return RoleAvailability
+	}
+	return p.Role
+}
 
 // Exit codes (DESIGN section 4).
 const (
@@ -24,7 +58,7 @@ const (
 )
 
 // ExitCode maps a verdict to the process exit code.
-func ExitCode(verdict string) int {
+func ExitCode(verdict Verdict) int {
 	switch verdict {
 	case VerdictPass:
 		return ExitPass
@@ -42,30 +76,32 @@ const T0Layout = "2006-01-02T15:04:05.000000000Z07:00"
 // fault's injection started), negative before it. When no fault was injected, T0 is empty and
 // times are relative to the start of the run.
 type Result struct {
-	Schema         string     `json:"schema"`
-	RunID          string     `json:"runId"`
-	Scenario       string     `json:"scenario"`
-	ScenarioFile   string     `json:"scenarioFile"`
-	ScenarioSHA256 string     `json:"scenarioSha256"`
-	Description    string     `json:"description,omitempty"`
-	System         string     `json:"system"`
-	Owner          string     `json:"owner,omitempty"`
-	Tags           []string   `json:"tags,omitempty"`
-	Cadence        string     `json:"cadence,omitempty"`
-	ToolVersion    string     `json:"toolVersion"`
-	DryRun         bool       `json:"dryRun,omitempty"`
-	StartedAt      time.Time  `json:"startedAt"`
-	FinishedAt     time.Time  `json:"finishedAt"`
-	T0             string     `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
-	Verdict        string     `json:"verdict"`
-	Reason         string     `json:"reason,omitempty"` // one line: why the verdict is not pass
-	Objectives     Objectives `json:"objectives"`
-	SteadyState    Steady     `json:"steadyState"`
-	Rollback       Rollback   `json:"rollback"`
-	Probes         []Probe    `json:"probes"`
-	Faults         []Fault    `json:"faults"`
-	Steps          []Step     `json:"steps"`
-	Events         []Event    `json:"events"`
+	Schema         string    `json:"schema"`
+	RunID          string    `json:"runId"`
+	Scenario       string    `json:"scenario"`
+	ScenarioFile   string    `json:"scenarioFile"`
+	ScenarioSHA256 string    `json:"scenarioSha256"`
+	Description    string    `json:"description,omitempty"`
+	System         string    `json:"system"`
+	Owner          string    `json:"owner,omitempty"`
+	Tags           []string  `json:"tags,omitempty"`
+	Cadence        string    `json:"cadence,omitempty"`
+	ToolVersion    string    `json:"toolVersion"`
+	DryRun         bool      `json:"dryRun,omitempty"`
+	StartedAt      time.Time `json:"startedAt"`
+	FinishedAt     time.Time `json:"finishedAt"`
+	T0             string    `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
+	Verdict        Verdict   `json:"verdict"`
+	Reason         string    `json:"reason,omitempty"` // one line: why the verdict is not pass
+	// Abort is set with verdict aborted: why the run stopped early.
+	Abort       AbortReason `json:"abort,omitempty"`
+	Objectives  Objectives  `json:"objectives"`
+	SteadyState Steady      `json:"steadyState"`
+	Rollback    Rollback    `json:"rollback"`
+	Probes      []Probe     `json:"probes"`
+	Faults      []Fault     `json:"faults"`
+	Steps       []Step      `json:"steps"`
+	Events      []Event     `json:"events"`
 }
 
 // Objectives holds the RTO and RPO judgements.

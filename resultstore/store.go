@@ -94,7 +94,7 @@ func Item(r *result.Result) (map[string]types.AttributeValue, error) {
 		AttrRunID:     &types.AttributeValueMemberS{Value: r.RunID},
 		"scenario":    &types.AttributeValueMemberS{Value: r.Scenario},
 		"system":      &types.AttributeValueMemberS{Value: r.System},
-		"verdict":     &types.AttributeValueMemberS{Value: r.Verdict},
+		"verdict":     &types.AttributeValueMemberS{Value: string(r.Verdict)},
 		"startedAt":   &types.AttributeValueMemberS{Value: r.StartedAt.UTC().Format(time.RFC3339Nano)},
 		"finishedAt":  &types.AttributeValueMemberS{Value: r.FinishedAt.UTC().Format(time.RFC3339Nano)},
 		"schema":      &types.AttributeValueMemberS{Value: result.Schema},

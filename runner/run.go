@@ -54,8 +54,11 @@ type run struct {
 	t0         time.Duration
 	haveT0     bool
 	phase      string
-	aborted    string // why the drill was aborted (signal, guard)
-	touched    bool   // prepare or injection started: rollback steps must run
+	aborted    string             // why the drill was aborted, as the timeline tells it
+	abortKind  result.AbortReason // the same, typed
+	abortPhase string             // the phase the drill was in when it was aborted
+	abortSig   os.Signal          // the signal, for AbortInterrupted
+	touched    bool               // prepare or injection started: rollback steps must run
 	errs       []string
 	inRollback bool
 	observed   string // how observation ended: "held", "timeout" or "stopped"
@@ -172,16 +175,41 @@ func (r *run) fail(format string, args ...any) {
 	r.event(result.EventError, "%s", msg)
 }
 
-func (r *run) abort(why string) {
+func (r *run) abort(kind result.AbortReason, sig os.Signal, why string) {
 	r.mu.Lock()
 	first := r.aborted == ""
 	if first {
-		r.aborted = why
+		r.aborted, r.abortKind, r.abortSig, r.abortPhase = why, kind, sig, r.phase
 	}
 	r.mu.Unlock()
 	if first {
 		r.event(result.EventSignal, "%s", why)
 	}
+}
+
+// abortedSummary is the reason of an aborted run: what happened and how rollback went, not the
+// progress message the user saw when it happened.
+func (r *run) abortedSummary() string {
+	r.mu.Lock()
+	why, kind, sig, phase := r.aborted, r.abortKind, r.abortSig, r.abortPhase
+	r.mu.Unlock()
+	if kind != result.AbortInterrupted {
+		return why
+	}
+	rb := r.res.Rollback
+	outcome := "rollback clean"
+	switch {
+	case !rb.Ran:
+		outcome = "nothing to roll back"
+	case !rb.Clean && len(rb.Errors) > 0:
+		outcome = "rollback failed: " + rb.Errors[0]
+	case !rb.Clean:
+		outcome = "rollback failed"
+	}
+	if phase == "" {
+		return fmt.Sprintf("interrupted by %v; %s", sig, outcome)
+	}
+	return fmt.Sprintf("interrupted by %v during %s; %s", sig, phase, outcome)
 }
 
 func (r *run) abortedReason() string {
@@ -258,7 +286,7 @@ func (r *run) watchInterrupts(cancel context.CancelCauseFunc) (stop func()) {
 			case sig := <-r.opts.Interrupts:
 				count++
 				if count == 1 {
-					r.abort(fmt.Sprintf("interrupted by %v: stopping the drill and rolling back (faults will be reverted; a second signal will not stop rollback)", sig))
+					r.abort(result.AbortInterrupted, sig, fmt.Sprintf("interrupted by %v: stopping the drill and rolling back (faults will be reverted; a second signal will not stop rollback)", sig))
 					cancel(fmt.Errorf("interrupted by %v", sig))
 					continue
 				}
@@ -465,7 +493,7 @@ func (r *run) onSample(pr *probeRun, sm measure.Sample, cancelDrill context.Canc
 	}
 	if !sm.OK && pr.spec.Role == scenarios.RoleGuard {
 		why := fmt.Sprintf("guard probe %s tripped: %s", pr.spec.Name, sm.Err)
-		r.abort(why)
+		r.abort(result.AbortGuard, nil, why)
 		cancelDrill(errors.New(why))
 	}
 	r.publishStatus()
@@ -909,7 +937,7 @@ func (r *run) verdict() {
 	obj := res.Objectives
 	switch {
 	case r.abortedReason() != "":
-		res.Verdict, res.Reason = result.VerdictAborted, r.abortedReason()
+		res.Verdict, res.Reason, res.Abort = result.VerdictAborted, r.abortedSummary(), r.abortKind
 	case len(errs) > 0:
 		res.Verdict, res.Reason = result.VerdictError, errs[0]
 	case r.opts.DryRun:

@@ -273,6 +273,10 @@ func TestRunInterruptRollsBackAndRefusesSecondSignal(t *testing.T) {
 		if res.Verdict != result.VerdictAborted || result.ExitCode(res.Verdict) != 3 {
 			t.Errorf("verdict %s (%s), want aborted", res.Verdict, res.Reason)
 		}
+		// The reason says what happened, not what the progress line said at the time.
+		if res.Abort != result.AbortInterrupted || res.Reason != "interrupted by interrupt during observe; rollback clean" {
+			t.Errorf("abort %q reason %q, want interrupted during observe with a clean rollback", res.Abort, res.Reason)
+		}
 		if len(svc.reverted) != 1 {
 			t.Errorf("fault not reverted after Ctrl-C: %v", svc.reverted)
 		}
@@ -311,7 +315,7 @@ func TestRunGuardTripAborts(t *testing.T) {
 		s := testScenario(outageCfg{Forever: true})
 		s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: "guard", Type: "svc", Role: scenarios.RoleGuard, Interval: 50 * time.Millisecond, Timeout: 50 * time.Millisecond})
 		res := Run(t.Context(), s, Options{Registry: testRegistry(svc)})
-		if res.Verdict != result.VerdictAborted || !strings.Contains(res.Reason, "guard probe guard tripped") {
+		if res.Verdict != result.VerdictAborted || res.Abort != result.AbortGuard || !strings.Contains(res.Reason, "guard probe guard tripped") {
 			t.Errorf("verdict %s (%s), want aborted by guard", res.Verdict, res.Reason)
 		}
 		if len(svc.reverted) != 1 {

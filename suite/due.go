@@ -31,9 +31,9 @@ const (
 
 // RunRef points at a stored run.
 type RunRef struct {
-	RunID     string    `json:"runId"`
-	StartedAt time.Time `json:"startedAt"`
-	Verdict   string    `json:"verdict"`
+	RunID     string         `json:"runId"`
+	StartedAt time.Time      `json:"startedAt"`
+	Verdict   result.Verdict `json:"verdict"`
 }
 
 // Item is the due state of one entry.

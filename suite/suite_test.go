@@ -175,7 +175,7 @@ var now = time.Date(2026, 9, 15, 12, 0, 0, 0, time.UTC)
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 12, 0, 0, 0, time.UTC) }
 
-func res(id, scenario string, at time.Time, verdict string) *result.Result {
+func res(id, scenario string, at time.Time, verdict result.Verdict) *result.Result {
 	return &result.Result{Schema: result.Schema, RunID: id, Scenario: scenario, System: "sys", StartedAt: at, FinishedAt: at.Add(time.Minute), Verdict: verdict}
 }
 

@@ -95,12 +95,12 @@ func dueDetail(it suite.Item) string {
 	case suite.StatusOverdue:
 		d := "overdue by " + report.Days(it.Overdue)
 		if it.LastRun != nil && it.LastRun.Verdict != result.VerdictPass {
-			d += "; last run " + it.LastRun.Verdict
+			d += "; last run " + string(it.LastRun.Verdict)
 		}
 		return d
 	case suite.StatusNeverRun:
 		if it.LastRun != nil {
-			return "never passed (last run " + it.LastRun.Verdict + ")"
+			return "never passed (last run " + string(it.LastRun.Verdict) + ")"
 		}
 		return "never run"
 	case suite.StatusDueSoon, suite.StatusCompliant:

@@ -31,7 +31,7 @@ func runProgrammeCLI(t *testing.T, env map[string]string, args ...string) (int, 
 	return code, out.String(), errb.String()
 }
 
-func runAt(id, scenario, system string, at time.Time, verdict string, rtoMs int64) *result.Result {
+func runAt(id, scenario, system string, at time.Time, verdict result.Verdict, rtoMs int64) *result.Result {
 	r := &result.Result{
 		Schema: result.Schema, RunID: id, Scenario: scenario, System: system, Cadence: "monthly",
 		ScenarioFile: scenario + ".yaml", ToolVersion: "test", StartedAt: at, FinishedAt: at.Add(time.Minute),

@@ -161,7 +161,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 				fmt.Fprintf(a.stderr, "drill: warning: result %s not saved to history: %v (it is still in --json output)\n", res.RunID, err)
 			}
 		}
-		if res.Verdict == result.VerdictAborted && strings.HasPrefix(res.Reason, "interrupted") && i < len(ss)-1 {
+		if res.Abort == result.AbortInterrupted && i < len(ss)-1 {
 			fmt.Fprintf(a.stderr, "drill: interrupted: %d remaining scenario(s) not run\n", len(ss)-1-i)
 			break
 		}
