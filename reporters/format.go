@@ -168,4 +168,3 @@ func verdictCounts(rs []*result.Result) string {
 	}
 	return line
 }
-

@@ -13,11 +13,11 @@ import (
 
 // Keys of each mapping in the scenario format (DESIGN section 2).
 var (
-	topKeys         = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
-	objectiveKeys   = []string{"rto", "rpo"}
-	probeKeys       = []string{"name", "type", "role", "interval", "timeout", "with"}
-	stepKeys        = []string{"name", "type", "after", "with"}
-	limitKeys       = []string{"timeout", "observe", "rollback"}
+	topKeys       = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
+	objectiveKeys = []string{"rto", "rpo"}
+	probeKeys     = []string{"name", "type", "role", "interval", "timeout", "with"}
+	stepKeys      = []string{"name", "type", "after", "with"}
+	limitKeys     = []string{"timeout", "observe", "rollback"}
 
 	cadences = []string{"weekly", "monthly", "quarterly", "semiannual", "annual"}
 	roles    = []string{RoleAvailability, RoleData, RoleGuard}
