@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/history"
-	"github.com/drillhq/drill/report"
+	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -93,7 +93,7 @@ that is the command a cron job, a Kubernetes CronJob or a CI schedule calls.`,
 func dueDetail(it suite.Item) string {
 	switch it.Status {
 	case suite.StatusOverdue:
-		d := "overdue by " + report.Days(it.Overdue)
+		d := "overdue by " + compliance.Days(it.Overdue)
 		if it.LastRun != nil && it.LastRun.Verdict != result.VerdictPass {
 			d += "; last run " + string(it.LastRun.Verdict)
 		}
@@ -104,7 +104,7 @@ func dueDetail(it suite.Item) string {
 		}
 		return "never run"
 	case suite.StatusDueSoon, suite.StatusCompliant:
-		return "due in " + report.Days(it.DueIn)
+		return "due in " + compliance.Days(it.DueIn)
 	}
 	return "no cadence set"
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/history"
-	"github.com/drillhq/drill/report"
+	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
 )
@@ -176,17 +176,17 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 		rto := "not recovered"
 		switch {
 		case o.RTO.MeasuredMs != nil:
-			rto = report.Millis(*o.RTO.MeasuredMs)
+			rto = compliance.Millis(*o.RTO.MeasuredMs)
 		case r.Verdict != result.VerdictFail:
 			rto = "-"
 		}
 		rpo := "-"
 		if o.RPO.MeasuredMs != nil {
-			rpo = report.Millis(*o.RPO.MeasuredMs)
+			rpo = compliance.Millis(*o.RPO.MeasuredMs)
 		}
 		rpoTarget := "none"
 		if o.RPO.TargetMs != nil {
-			rpoTarget = report.Millis(*o.RPO.TargetMs)
+			rpoTarget = compliance.Millis(*o.RPO.TargetMs)
 		}
 		verdict := r.Verdict
 		if r.DryRun {
@@ -194,7 +194,7 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 		}
 		if err := t.Append(
 			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
-			rto+" / "+report.Millis(o.RTO.TargetMs), rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
+			rto+" / "+compliance.Millis(o.RTO.TargetMs), rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
 		); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history table: %v", err)}
 		}
@@ -247,7 +247,7 @@ func dateFlag(name, v string, endOfDay bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	t, dateOnly, err := report.ParseDate(v)
+	t, dateOnly, err := compliance.ParseDate(v)
 	if err != nil {
 		return time.Time{}, usageErrorf("%s: %v", name, err)
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/history"
-	"github.com/drillhq/drill/report"
+	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
@@ -50,7 +50,7 @@ Without --suite the report covers every scenario found in history.`,
 				format = formatFromName(out)
 			}
 			if !validFormat(format) {
-				return usageErrorf("--format must be %s, not %q", strings.Join(report.Formats(), ", "), format)
+				return usageErrorf("--format must be %s, not %q", strings.Join(compliance.Formats(), ", "), format)
 			}
 			var s *suite.Suite
 			if suitePath != "" {
@@ -68,12 +68,12 @@ Without --suite the report covers every scenario found in history.`,
 			if err != nil {
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
-			in := report.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
+			in := compliance.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
 			if s != nil {
 				in.Entries, in.SuiteFile, in.SuiteName = s.Entries, s.File, s.Name
 			}
-			rep := report.Build(in)
-			write := func(w io.Writer) error { return report.Write(w, format, rep) }
+			rep := compliance.Build(in)
+			write := func(w io.Writer) error { return compliance.Write(w, format, rep) }
 			if out == "" || out == "-" {
 				if err := write(a.stdout); err != nil {
 					return &exitError{code: result.ExitError, msg: err.Error()}
@@ -100,23 +100,23 @@ Without --suite the report covers every scenario found in history.`,
 	return cmd
 }
 
-func reportPeriod(period, since, until string, now time.Time) (report.Period, error) {
+func reportPeriod(period, since, until string, now time.Time) (compliance.Period, error) {
 	if period != "" && (since != "" || until != "") {
-		return report.Period{}, usageErrorf("use either --period or --since/--until, not both")
+		return compliance.Period{}, usageErrorf("use either --period or --since/--until, not both")
 	}
 	if since != "" || until != "" {
-		p, err := report.RangePeriod(since, until, now)
+		p, err := compliance.RangePeriod(since, until, now)
 		if err != nil {
-			return report.Period{}, usageErrorf("%v", err)
+			return compliance.Period{}, usageErrorf("%v", err)
 		}
 		return p, nil
 	}
 	if period == "" {
 		period = fmt.Sprintf("%d-Q%d", now.Year(), (int(now.Month())+2)/3)
 	}
-	p, err := report.ParsePeriod(period)
+	p, err := compliance.ParsePeriod(period)
 	if err != nil {
-		return report.Period{}, usageErrorf("--period: %v", err)
+		return compliance.Period{}, usageErrorf("--period: %v", err)
 	}
 	return p, nil
 }
@@ -124,15 +124,15 @@ func reportPeriod(period, since, until string, now time.Time) (report.Period, er
 func formatFromName(name string) string {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".md", ".markdown":
-		return report.FormatMarkdown
+		return compliance.FormatMarkdown
 	case ".json":
-		return report.FormatJSON
+		return compliance.FormatJSON
 	}
-	return report.FormatHTML
+	return compliance.FormatHTML
 }
 
 func validFormat(f string) bool {
-	for _, v := range report.Formats() {
+	for _, v := range compliance.Formats() {
 		if f == v {
 			return true
 		}

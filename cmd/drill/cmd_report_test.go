@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drillhq/drill/report"
+	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/result"
 )
 
@@ -44,18 +44,18 @@ func TestReportVerb(t *testing.T) {
 		outs[name] = string(b)
 	}
 
-	var rep report.Report
+	var rep compliance.Report
 	if err := json.Unmarshal([]byte(outs["r.json"]), &rep); err != nil {
 		t.Fatalf("json output: %v", err)
 	}
-	if rep.Schema != report.Schema || rep.Period.Label != "2026-Q3" || rep.Suite == nil || rep.Suite.Name != "prod" {
+	if rep.Schema != compliance.Schema || rep.Period.Label != "2026-Q3" || rep.Suite == nil || rep.Suite.Name != "prod" {
 		t.Errorf("json header: %+v", rep)
 	}
-	status := map[string]report.Status{}
+	status := map[string]compliance.Status{}
 	for _, s := range rep.Systems {
 		status[s.Name] = s.Status
 	}
-	if status["orders-etcd"] != report.StatusCompliant || status["web"] != report.StatusFailing || status["billing"] != report.StatusNeverDrilled {
+	if status["orders-etcd"] != compliance.StatusCompliant || status["web"] != compliance.StatusFailing || status["billing"] != compliance.StatusNeverDrilled {
 		t.Errorf("statuses %v", status)
 	}
 	for _, e := range rep.Evidence {

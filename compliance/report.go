@@ -1,7 +1,7 @@
 // Package report builds the compliance report of a drill programme (which systems were proven
 // recoverable, when, against which targets) from stored drill results, and renders it as a
 // self-contained HTML page, Markdown or JSON.
-package report
+package compliance
 
 import (
 	"fmt"
