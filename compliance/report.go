@@ -1,4 +1,4 @@
-// Package report builds the compliance report of a drill programme (which systems were proven
+// Package compliance builds the compliance report of a drill programme (which systems were proven
 // recoverable, when, against which targets) from stored drill results, and renders it as a
 // self-contained HTML page, Markdown or JSON.
 package compliance
