@@ -35,8 +35,8 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// Sink receives finished results. Store is the local sink; a remote one (DynamoDB) implements
-// the same method so the run verb can fan a result out with Tee.
+// Sink receives finished results: the run verb appends each result to it as soon as the run
+// ends. Store and FileSink implement it.
 type Sink interface {
 	Append(ctx context.Context, r *result.Result) error
 }
@@ -388,21 +388,4 @@ func (p fileSink) Append(ctx context.Context, r *result.Result) error {
 		return err
 	}
 	return s.Close()
-}
-
-// Tee returns a Sink that appends to every sink in order. A failing sink does not stop the
-// others, so a result always reaches the local store even when a remote one is unreachable;
-// the errors are joined.
-func Tee(sinks ...Sink) Sink { return tee(sinks) }
-
-type tee []Sink
-
-func (t tee) Append(ctx context.Context, r *result.Result) error {
-	var errs []error
-	for _, s := range t {
-		if err := s.Append(ctx, r); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

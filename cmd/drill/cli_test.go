@@ -173,3 +173,32 @@ faults:
 		t.Errorf("plan not printed:\n%s", stdout)
 	}
 }
+
+func TestLogLevelFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want slog.Level
+		code int
+	}{
+		{args: nil, want: slog.LevelWarn},
+		{args: []string{"-v"}, want: slog.LevelInfo},
+		{args: []string{"-vv"}, want: slog.LevelDebug},
+		{args: []string{"--log-level", "error"}, want: slog.LevelError},
+		{args: []string{"-vv", "--log-level", "warn"}, want: slog.LevelWarn},
+		{args: []string{"--log-level", "loud"}, want: slog.LevelWarn, code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			level := new(slog.LevelVar)
+			level.Set(slog.LevelWarn)
+			var out, errb bytes.Buffer
+			a := &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: discardLogger(), logLevel: level, getenv: func(string) string { return "" }}
+			code := execute(context.Background(), a, append(tt.args, "version"))
+			if code != tt.code || level.Level() != tt.want {
+				t.Errorf("exit %d level %v, want exit %d level %v (stderr %q)", code, level.Level(), tt.code, tt.want, errb.String())
+			}
+		})
+	}
+}

@@ -121,9 +121,8 @@ func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
 
 func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
 	reg := newRegistry(a, registryOptions{
-		dryRun: f.dryRun,
-		aws:    awsOptions{yes: f.yes},
-		etcd:   etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
+		aws:  awsOptions{yes: f.yes},
+		etcd: etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
 	})
 	ss, err := loadAll(a, reg, paths)
 	if err != nil {

@@ -26,6 +26,8 @@ type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	log            *slog.Logger
+	// logLevel is the level of log; nil in tests that discard logs. Set by -v / --log-level.
+	logLevel *slog.LevelVar
 	// interrupts delivers SIGINT/SIGTERM; the run verb uses it to cancel the drill while
 	// keeping rollback alive.
 	interrupts <-chan os.Signal
@@ -48,11 +50,14 @@ func main() {
 	runner.TuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
 	a := &app{
 		stdout:     os.Stdout,
 		stderr:     os.Stderr,
 		stdin:      os.Stdin,
-		log:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		log:        slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		logLevel:   level,
 		interrupts: sigs,
 		getenv:     os.Getenv,
 	}
@@ -82,6 +87,26 @@ func execute(ctx context.Context, a *app, args []string) int {
 	return result.ExitUsage
 }
 
+// setLogLevel applies -v / --log-level. Logs (SDK retries, lab processes, probe errors) go to
+// stderr and never mix with results on stdout.
+func (a *app) setLogLevel(verbose int, name string) error {
+	level := slog.LevelWarn
+	switch {
+	case name != "":
+		if err := level.UnmarshalText([]byte(name)); err != nil {
+			return usageErrorf("--log-level must be debug, info, warn or error, not %q", name)
+		}
+	case verbose == 1:
+		level = slog.LevelInfo
+	case verbose >= 2:
+		level = slog.LevelDebug
+	}
+	if a.logLevel != nil {
+		a.logLevel.Set(level)
+	}
+	return nil
+}
+
 func newRootCmd(a *app) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "drill",
@@ -103,6 +128,13 @@ Exit codes: 0 pass, 1 an objective was missed, 2 invalid input (nothing ran),
 		Version:       version,
 	}
 	root.SetVersionTemplate("drill {{.Version}}\n")
+	var verbose int
+	var logLevel string
+	root.PersistentFlags().CountVarP(&verbose, "verbose", "v", "log more to stderr: -v info, -vv debug (default: warnings only)")
+	root.PersistentFlags().StringVar(&logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (overrides -v)")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		return a.setLogLevel(verbose, logLevel)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see 'drill %s --help')", err, c.Name())
 	})

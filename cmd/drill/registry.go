@@ -8,9 +8,8 @@ import (
 
 // registryOptions carries run-time flags that some types and connectors need.
 type registryOptions struct {
-	dryRun bool
-	aws    awsOptions
-	etcd   etcdOptions
+	aws  awsOptions
+	etcd etcdOptions
 }
 
 // newRegistry lists every fault, step, probe and connector this build knows. Registration is
