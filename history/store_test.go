@@ -264,10 +264,6 @@ func TestDefaultPath(t *testing.T) {
 	}
 }
 
-type sinkFunc func(context.Context, *result.Result) error
-
-func (f sinkFunc) Append(ctx context.Context, r *result.Result) error { return f(ctx, r) }
-
 func TestFileSinkReleasesTheLock(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "h.db")
