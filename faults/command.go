@@ -1,4 +1,4 @@
-// Package faults holds the generic fault and step types every build has (DESIGN section 2).
+// Package faults holds the generic fault and step types every build has (docs/DESIGN.md §2).
 package faults
 
 import (

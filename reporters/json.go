@@ -11,7 +11,7 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// WriteJSON writes the drill.result/v1 document (DESIGN section 5): one result as a JSON
+// WriteJSON writes the drill.result/v1 document (docs/DESIGN.md §5): one result as a JSON
 // object, several as a JSON array. Output is indented and deterministic (field order is the
 // struct order), and lists that are empty are written as [] rather than null so consumers such
 // as jq can iterate them without a guard.

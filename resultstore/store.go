@@ -1,4 +1,4 @@
-// Package resultstore keeps drill results in DynamoDB (DESIGN section 5): one item per run,
+// Package resultstore keeps drill results in DynamoDB (docs/DESIGN.md §5): one item per run,
 // keyed so that history per system and per scenario in time order is a Query, never a Scan,
 // with the full drill.result/v1 JSON inside. A result that cannot be written (DynamoDB
 // unreachable, throttled, table missing) is spooled to a local directory and written later by
@@ -28,7 +28,7 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// DefaultTable is the table name when none is given (DESIGN section 5).
+// DefaultTable is the table name when none is given (docs/DESIGN.md §5).
 const DefaultTable = "DRTestResults"
 
 // Key layout. The table key is (PK, SK); the scenario index is (GSI1PK, SK).

@@ -1,4 +1,4 @@
-// Package runner is the drill engine: it walks the phases of DESIGN section 1, samples probes
+// Package runner is the drill engine: it walks the phases of docs/DESIGN.md §1, samples probes
 // open-loop, measures recovery, and always rolls back.
 package runner
 
@@ -743,7 +743,7 @@ func (r *run) stopProbes() {
 	wg.Wait()
 }
 
-// measure computes per-probe recovery and the RTO (DESIGN section 3).
+// measure computes per-probe recovery and the RTO (docs/DESIGN.md §3).
 func (r *run) measure(end time.Duration) {
 	rto := result.RTO{TargetMs: result.Ms(r.s.Objectives.RTO)}
 	var worst time.Duration

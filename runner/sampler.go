@@ -53,7 +53,7 @@ func GridPhase(i, n int, interval time.Duration) time.Duration {
 // ErrInFlightLimit marks a grid slot skipped because earlier samples had not returned.
 var ErrInFlightLimit = errors.New("earlier samples still running (in-flight limit reached)")
 
-// Sampler runs one probe open-loop (DESIGN section 3): a sample is launched at every grid point
+// Sampler runs one probe open-loop (docs/DESIGN.md §3): a sample is launched at every grid point
 // start + k*Interval whether or not earlier samples returned, so a hung target cannot stretch
 // the grid, and each sample is attributed to the instant it started.
 type Sampler struct {

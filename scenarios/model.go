@@ -1,4 +1,4 @@
-// Package scenarios holds the drill scenario model (format version 1, see DESIGN section 2),
+// Package scenarios holds the drill scenario model (format version 1, see docs/DESIGN.md §2),
 // loads it from YAML with positioned errors, and validates it against the registered types.
 package scenarios
 
@@ -42,7 +42,7 @@ type Objectives struct {
 // runner.EnvironmentOf, so this package knows no backend and a new backend needs no change here.
 type Environment map[string]any
 
-// Probe roles (DESIGN section 3).
+// Probe roles (docs/DESIGN.md §3).
 const (
 	RoleAvailability = "availability"
 	RoleData         = "data"

@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Keys of each mapping in the scenario format (DESIGN section 2).
+// Keys of each mapping in the scenario format (docs/DESIGN.md §2).
 var (
 	topKeys       = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
 	objectiveKeys = []string{"rto", "rpo"}

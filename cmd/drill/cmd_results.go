@@ -64,7 +64,7 @@ func (o dynamoOptions) store(ctx context.Context) (*resultstore.Store, *dynamodb
 }
 
 // saveResultsToDynamo writes one item per result to the table, spooling any that cannot be
-// written (DESIGN section 5: never lost), and says on stderr what happened. The returned error
+// written (docs/DESIGN.md §5: never lost), and says on stderr what happened. The returned error
 // means a result could be neither written nor spooled.
 func saveResultsToDynamo(ctx context.Context, a *app, o dynamoOptions, results []*result.Result) error {
 	o, err := o.resolve(a)

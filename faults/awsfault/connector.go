@@ -31,7 +31,7 @@ type ConnectorOptions struct {
 }
 
 // Connector builds the AWS clients for scenarios with environment.aws and enforces the real-AWS
-// safety rule (DESIGN section 7).
+// safety rule (docs/DESIGN.md §7).
 type Connector struct{ o ConnectorOptions }
 
 // NewConnector returns the AWS connector.
