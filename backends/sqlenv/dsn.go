@@ -39,7 +39,14 @@ func Redact(driver Driver, dsn string) string {
 		if err != nil {
 			return "<unparseable postgres URL>"
 		}
-		return u.Redacted()
+		// Redacted covers user:password@ only; libpq also takes ?password=.
+		out := u.Redacted()
+		for _, v := range queryValues(out, "password") {
+			if v != "" {
+				out = strings.ReplaceAll(out, "password="+v, "password="+redacted)
+			}
+		}
+		return out
 	}
 	secrets, err := passwords(driver, dsn)
 	if err != nil {
