@@ -247,21 +247,28 @@ func (s *Server) waitReady(exited <-chan struct{}) error {
 	}
 }
 
-// Stop shuts the server down cleanly (SIGTERM), killing it if it takes over 20 s.
+// Stop shuts the server down cleanly, killing it if it takes over 20 s. PostgreSQL gets
+// SIGINT (fast shutdown: SIGTERM would wait for every client to disconnect), MariaDB SIGTERM.
 func (s *Server) Stop(t testing.TB) {
 	t.Helper()
 	if s.proc == nil {
 		return
 	}
-	s.signal(syscall.SIGCONT) // a frozen server cannot act on SIGTERM
-	s.signal(syscall.SIGTERM)
+	s.signal(syscall.SIGCONT) // a frozen server cannot act on a shutdown signal
+	if s.Driver == sqlenv.Postgres {
+		_ = s.proc.Signal(syscall.SIGINT)
+	} else {
+		_ = s.proc.Signal(syscall.SIGTERM)
+	}
 	select {
 	case <-s.exited:
 	case <-time.After(20 * time.Second):
 		s.signal(syscall.SIGKILL)
 		<-s.exited
-		t.Errorf("%s did not stop within 20s of SIGTERM; killed", s.Driver)
+		t.Errorf("%s did not stop within 20s; killed", s.Driver)
 	}
+	// PostgreSQL backends may outlive the postmaster for a moment; none may linger.
+	s.signal(syscall.SIGKILL)
 	s.proc = nil
 }
 
@@ -272,10 +279,42 @@ func (s *Server) Freeze() { s.signal(syscall.SIGSTOP) }
 // Thaw resumes a frozen server.
 func (s *Server) Thaw() { s.signal(syscall.SIGCONT) }
 
+// signal signals the server and all its child processes. PostgreSQL serves each connection
+// from a child that calls setsid, so neither the process nor its group reaches them.
 func (s *Server) signal(sig syscall.Signal) {
-	if s.proc != nil {
-		_ = s.proc.Signal(sig)
+	if s.proc == nil {
+		return
 	}
+	_ = syscall.Kill(s.proc.Pid, sig)
+	for _, pid := range children(s.proc.Pid) {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
+// children lists the direct children of pid from /proc (PostgreSQL backends are never nested).
+func children(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// "pid (comm) state ppid ...": comm may contain spaces and parentheses.
+		i := strings.LastIndexByte(string(stat), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
 }
 
 // Pid is the server's process id (0 when stopped), e.g. to read its CPU time.
