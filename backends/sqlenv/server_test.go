@@ -125,6 +125,23 @@ func TestTableOnRealServers(t *testing.T) {
 				}
 			})
 
+			t.Run("existing empty table kept", func(t *testing.T) {
+				s.Exec(t, "CREATE TABLE empty_writes (run_id VARCHAR(191) NOT NULL, seq BIGINT NOT NULL, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+				tb, _ := sqlenv.NewTable(db, nil, "empty_writes", "run-i")
+				if err := tb.Insert(ctxT(t), 1); err != nil {
+					t.Fatal(err)
+				}
+				if err := tb.Cleanup(ctxT(t)); err != nil {
+					t.Fatal(err)
+				}
+				if !tableExists(t, db, "empty_writes") {
+					t.Fatal("pre-existing table dropped once it was empty again")
+				}
+				if n := count(t, db, "SELECT COUNT(*) FROM empty_writes"); n != 0 {
+					t.Errorf("%d rows left", n)
+				}
+			})
+
 			t.Run("created table with another run's rows is not dropped", func(t *testing.T) {
 				tb, _ := sqlenv.NewTable(db, nil, "shared_writes", "run-c")
 				if err := tb.Insert(ctxT(t), 1); err != nil {

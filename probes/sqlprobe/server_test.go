@@ -225,6 +225,18 @@ func TestProbesOnRealServers(t *testing.T) {
 				}
 			})
 
+			t.Run("sql-writes never drops an existing empty table", func(t *testing.T) {
+				s.Exec(t, "CREATE TABLE kept_empty (run_id VARCHAR(191) NOT NULL, seq BIGINT NOT NULL, written_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)")
+				w := newProbe(t, WritesType(), &WritesConfig{Driver: driver, DSN: s.DSN(), Table: "kept_empty"}).(*Writes)
+				writeGrid(t, w, 3)
+				if err := w.Close(); err != nil {
+					t.Fatal(err)
+				}
+				if !exists(t, s, "kept_empty") {
+					t.Fatal("the probe dropped an existing table it had emptied of its own rows")
+				}
+			})
+
 			t.Run("samples end with their ctx on a frozen server", func(t *testing.T) {
 				p := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1", Writable: true})
 				w := newProbe(t, WritesType(), &WritesConfig{Driver: driver, DSN: s.DSN(), Table: "frozen_writes"}).(*Writes)
