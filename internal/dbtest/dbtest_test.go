@@ -2,8 +2,11 @@ package dbtest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,6 +56,44 @@ func TestServersStartStopRestart(t *testing.T) {
 			}
 			if dir == "" || !filepath.IsAbs(dir) {
 				t.Errorf("server dir %q", dir)
+			}
+		})
+	}
+}
+
+// recorder stands in for a test so need's Skip and Fatal can be observed.
+type recorder struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (r *recorder) Helper()                   {}
+func (r *recorder) Skip(args ...any)          { r.skipped = fmt.Sprint(args...); runtime.Goexit() }
+func (r *recorder) Fatal(args ...any)         { r.failed = fmt.Sprint(args...); runtime.Goexit() }
+func (r *recorder) Skipf(f string, a ...any)  { r.Skip(fmt.Sprintf(f, a...)) }
+func (r *recorder) Fatalf(f string, a ...any) { r.Fatal(fmt.Sprintf(f, a...)) }
+
+// Missing server binaries skip the test with the reason, except under CI=true, where they fail
+// it: CI installs them, and a skip there would hide a broken setup.
+func TestMissingBinariesSkipOrFailUnderCI(t *testing.T) {
+	for _, ci := range []string{"", "true"} {
+		t.Run("CI="+ci, func(t *testing.T) {
+			t.Setenv("CI", ci)
+			r := &recorder{TB: t}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				need(r, "PostgreSQL server", "/nonexistent/postgres", "no-such-binary-on-path")
+			}()
+			<-done
+			switch {
+			case ci == "true" && (r.failed == "" || r.skipped != ""):
+				t.Errorf("CI=true: failed %q skipped %q, want a failure", r.failed, r.skipped)
+			case ci == "" && (r.skipped == "" || r.failed != ""):
+				t.Errorf("no CI: failed %q skipped %q, want a skip", r.failed, r.skipped)
+			}
+			if msg := r.failed + r.skipped; !strings.Contains(msg, "PostgreSQL server not found") || !strings.Contains(msg, "ci-deps.sh") {
+				t.Errorf("reason %q does not say what is missing and how to install it", msg)
 			}
 		})
 	}
