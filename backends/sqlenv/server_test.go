@@ -217,9 +217,14 @@ func TestTableOnRealServers(t *testing.T) {
 				errs := []error{bad.Query(ctxT(t), "SELECT 1"), bad.Writable(ctxT(t))}
 				tb, _ := sqlenv.NewTable(bad, nil, "drill_writes", "run-h")
 				errs = append(errs, tb.Insert(ctxT(t), 1), tb.Cleanup(ctxT(t)))
-				short, cancel := context.WithTimeout(context.Background(), time.Second)
+				// Rejected credentials are not retried until the deadline: the error comes back
+				// before the ctx ends (generous deadline; no timing is asserted).
+				long, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 				defer cancel()
-				_, rerr := tb.ReadBack(short)
+				_, rerr := tb.ReadBack(long)
+				if long.Err() != nil {
+					t.Errorf("read-back with a wrong password retried until its deadline: %v", rerr)
+				}
 				errs = append(errs, rerr)
 				for i, err := range errs {
 					if err == nil {

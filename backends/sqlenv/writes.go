@@ -263,7 +263,7 @@ func (t *Table) ReadBack(ctx context.Context) (map[uint64]bool, error) {
 			return present, nil
 		}
 		var bad badSeqError
-		if errors.As(err, &bad) || ctx.Err() != nil {
+		if errors.As(err, &bad) || permanent(err) || ctx.Err() != nil {
 			return nil, fmt.Errorf("read back table %s: %w", t.name, err)
 		}
 		select {
@@ -272,6 +272,30 @@ func (t *Table) ReadBack(ctx context.Context) (map[uint64]bool, error) {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// permanent reports errors that waiting will not cure, so the read-back fails at once instead
+// of retrying until its deadline: rejected credentials, missing privileges, a wrong column or
+// database. A server still starting up (PostgreSQL 57P03, connection errors) is retried.
+func permanent(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "28"): // invalid authorization
+			return true
+		case pgErr.Code == "42501", pgErr.Code == "42703", pgErr.Code == "3D000": // privilege, column, database
+			return true
+		}
+		return false
+	}
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) {
+		switch myErr.Number {
+		case 1044, 1045, 1142, 1054, 1049: // access denied (db, user), table privilege, column, database
+			return true
+		}
+	}
+	return false
 }
 
 type badSeqError struct{ seq int64 }
