@@ -18,6 +18,9 @@ func TestRedact(t *testing.T) {
 		{Postgres, "postgres://app:hunter2@db:5432/shop?sslmode=disable", "postgres://app:xxxxx@db:5432/shop?sslmode=disable", "hunter2"},
 		{Postgres, "postgresql://app:p%40ss%3Aw0rd@db/shop", "postgresql://app:xxxxx@db/shop", "p%40ss"},
 		{Postgres, "postgres://app@db/shop?password=qwerty99", "postgres://app@db/shop?password=xxxxx", "qwerty99"},
+		// Multi-host with target_session_attrs, as a failover lab or a client-side HA setup uses.
+		{Postgres, "postgres://app:hunter2@127.0.0.1:5432,127.0.0.1:5433/postgres?target_session_attrs=read-write",
+			"postgres://app:xxxxx@127.0.0.1:5432,127.0.0.1:5433/postgres?target_session_attrs=read-write", "hunter2"},
 		{Postgres, "host=db user=app password=hunter2 dbname=shop", "host=db user=app password=xxxxx dbname=shop", "hunter2"},
 		{Postgres, `host=db password='with space\'q' dbname=shop`, "host=db password=xxxxx dbname=shop", "with space"},
 		{Postgres, "host=db user=app dbname=shop", "host=db user=app dbname=shop", ""},

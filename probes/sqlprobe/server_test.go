@@ -342,3 +342,51 @@ func TestPostgresStandby(t *testing.T) {
 		t.Errorf("insert refused by a standby classified %v, want failed", got)
 	}
 }
+
+// Failover without a replication lab: a multi-host DSN with target_session_attrs=read-write
+// over a primary A and an independent standby B. When A stops, the sql probe fails (no
+// read-write server) until B is promoted, then reconnects to B by itself. sql-writes follows
+// the same DSN, and reading back from B shows every write acknowledged by A as lost (B never
+// had them), which is what a failover to a replica without those writes looks like.
+func TestPostgresFailoverMultiHost(t *testing.T) {
+	t.Parallel()
+	a := dbtest.Postgres(t, dbtest.PostgresOptions{})
+	b := dbtest.Postgres(t, dbtest.PostgresOptions{})
+	b.RestartAsStandby(t)
+	dsn := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d,127.0.0.1:%d/postgres?sslmode=disable&connect_timeout=2&target_session_attrs=read-write",
+		dbtest.Password, a.Port, b.Port)
+	p := newProbe(t, SQLType(), &SQLConfig{Driver: "postgres", DSN: dsn, Query: "SELECT 1", Writable: true})
+	w := newProbe(t, WritesType(), &WritesConfig{Driver: "postgres", DSN: dsn, Table: "failover_writes", ReadBackDSN: b.DSN()}).(*Writes)
+	if err := check(p, 5*time.Second); err != nil {
+		t.Fatalf("before failover: %v", err)
+	}
+	writeGrid(t, w, 10)
+
+	a.Stop(t)
+	var err error
+	for range 10 {
+		if err = check(p, 3*time.Second); err == nil {
+			t.Fatal("healthy with the primary stopped and only a standby left")
+		}
+		noPassword(t, "no read-write server", err)
+	}
+	b.Exec(t, "SELECT pg_promote()")
+	eventually(t, p, 30*time.Second)
+	eventually(t, w, 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	present, err := w.ReadBack(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := measure.ClassifyWrites(w.Writes(), present)
+	if loss.Lost < 10 || len(present) == 0 || loss.Unexpected != 0 {
+		t.Fatalf("after failover to a replica without A's writes: %+v (present %d), want A's 10 lost and B's present", loss, len(present))
+	}
+	for seq := uint64(1); seq <= 10; seq++ {
+		if present[seq] {
+			t.Errorf("seq %d, written to A, read back from B", seq)
+		}
+	}
+}
