@@ -22,10 +22,13 @@ func rusageSelf() time.Duration {
 
 func benchWrites(b *testing.B) (*dbtest.Server, *Writes) {
 	// fsync and synchronous_commit on, as in production: each insert waits for its WAL flush.
-	s := dbtest.Postgres(b, dbtest.PostgresOptions{Fsync: true})
+	return benchWritesOn(b, dbtest.Postgres(b, dbtest.PostgresOptions{Fsync: true}))
+}
+
+func benchWritesOn(b *testing.B, s *dbtest.Server) (*dbtest.Server, *Writes) {
 	env := runner.NewEnv(&scenarios.Scenario{Name: "bench"}, nil)
 	p, err := WritesType().New(scenarios.ProbeSpec{Name: "w", Type: "sql-writes", Interval: 10 * time.Millisecond, Timeout: time.Second,
-		With: &WritesConfig{Driver: "postgres", DSN: s.DSN(), Table: "bench_writes"}}, env)
+		With: &WritesConfig{Driver: string(s.Driver), DSN: s.DSN(), Table: "bench_writes"}}, env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -46,6 +49,17 @@ func benchWrites(b *testing.B) (*dbtest.Server, *Writes) {
 // one core.
 func BenchmarkWritesPostgres10ms(b *testing.B) {
 	s, w := benchWrites(b)
+	run10ms(b, s, w)
+}
+
+// BenchmarkWritesMariaDB10ms is the same against MariaDB (InnoDB flushes its log at every
+// commit by default, the production setting).
+func BenchmarkWritesMariaDB10ms(b *testing.B) {
+	s, w := benchWritesOn(b, dbtest.MariaDB(b))
+	run10ms(b, s, w)
+}
+
+func run10ms(b *testing.B, s *dbtest.Server, w *Writes) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var wg sync.WaitGroup
