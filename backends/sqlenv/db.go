@@ -68,11 +68,15 @@ type DB struct {
 	secrets []string // every spelling of the password, scrubbed from errors
 }
 
-// CheckDSN reports whether the driver can parse dsn, without connecting. The error never
-// contains the DSN or its password: parse errors often quote their input.
+// CheckDSN reports whether the driver can parse dsn, without connecting. The error shows the
+// DSN redacted, never its password (parse errors often quote their input).
 func CheckDSN(driver Driver, dsn string) error {
-	_, err := connector(driver, dsn)
-	return err
+	db, err := connector(driver, dsn)
+	if err != nil {
+		return err
+	}
+	// Closed at once: an open sql.DB keeps a goroutine, and validation runs per scenario load.
+	return db.Close()
 }
 
 // Open returns a pool for dsn. It does not connect: the first query does, so building a
