@@ -134,11 +134,17 @@ func TestProbesOnRealServers(t *testing.T) {
 					s.Exec(t, "ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
 					defer s.Exec(t, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
 				}
-				// A fresh probe: new sessions see the setting at once.
 				rw := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1", Writable: true})
 				anyServer := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1"})
-				err := check(rw, 5*time.Second)
+				// pg_reload_conf only signals the postmaster: poll (bounded) until sessions see it.
+				var err error
 				var ro *sqlenv.ReadOnlyError
+				for range 50 {
+					if err = check(rw, 5*time.Second); errors.As(err, &ro) {
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
 				if !errors.As(err, &ro) {
 					t.Fatalf("writable probe on a read-only server: %v, want ReadOnlyError", err)
 				}
