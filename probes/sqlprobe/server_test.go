@@ -132,7 +132,12 @@ func TestProbesOnRealServers(t *testing.T) {
 					defer s.Exec(t, "SET GLOBAL read_only = 0")
 				} else {
 					s.Exec(t, "ALTER SYSTEM SET default_transaction_read_only = on", "SELECT pg_reload_conf()")
-					defer s.Exec(t, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
+					defer func() {
+						s.Exec(t, "ALTER SYSTEM RESET default_transaction_read_only", "SELECT pg_reload_conf()")
+						// The next subtests write: wait (bounded) until new sessions may.
+						again := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1", Writable: true})
+						eventually(t, again, 10*time.Second)
+					}()
 				}
 				rw := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1", Writable: true})
 				anyServer := newProbe(t, SQLType(), &SQLConfig{Driver: driver, DSN: s.DSN(), Query: "SELECT 1"})
