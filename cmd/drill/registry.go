@@ -26,5 +26,6 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 
 	registerAWS(r, a, o.aws)
 	registerEtcd(r, o.etcd)
+	registerSQL(r)
 	return r
 }
