@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -31,24 +32,22 @@ func (c *FailoverDBClusterConfig) Validate() error {
 // FailoverDBClusterType is the aws:rds:failover-db-cluster fault: a reader becomes the writer.
 // With failBack, revert makes the previous writer the writer again.
 func FailoverDBClusterType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:rds:failover-db-cluster",
-		Summary:   "Fail over an Aurora/Multi-AZ DB cluster to a reader; optional fail-back on revert",
-		NewConfig: func() any { return &FailoverDBClusterConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:rds:failover-db-cluster",
+		"Fail over an Aurora/Multi-AZ DB cluster to a reader; optional fail-back on revert",
+		func() *FailoverDBClusterConfig { return &FailoverDBClusterConfig{} },
+		func(cfg *FailoverDBClusterConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &FailoverDBCluster{cfg: *cfg.(*FailoverDBClusterConfig), clients: c}, nil
-		},
-	}
+			return &FailoverDBCluster{cfg: *cfg, clients: c}, nil
+		})
 }
 
 // FailoverDBCluster is the fault.
 type FailoverDBCluster struct {
 	cfg     FailoverDBClusterConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 func (f *FailoverDBCluster) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {

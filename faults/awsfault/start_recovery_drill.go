@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/drs"
 	drstypes "github.com/aws/aws-sdk-go-v2/service/drs/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -54,23 +55,23 @@ func (c *StartRecoveryDrillConfig) Validate() error {
 // Recovery launches drill recovery instances for the source servers (StartRecovery with
 // isDrill). Revert terminates exactly the recovery instances that drill job launched.
 func StartRecoveryDrillType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:drs:start-recovery-drill",
-		Summary:   "Start an Elastic Disaster Recovery drill (isDrill); revert terminates the drill's recovery instances",
-		NewConfig: func() any { return &StartRecoveryDrillConfig{RevertTimeout: scenarios.Duration(30 * time.Minute)} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:drs:start-recovery-drill",
+		"Start an Elastic Disaster Recovery drill (isDrill); revert terminates the drill's recovery instances",
+		func() *StartRecoveryDrillConfig {
+			return &StartRecoveryDrillConfig{RevertTimeout: scenarios.Duration(30 * time.Minute)}
+		},
+		func(cfg *StartRecoveryDrillConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			sc := *cfg.(*StartRecoveryDrillConfig)
+			sc := *cfg
 			name := ""
 			if env.Scenario != nil {
 				name = env.Scenario.Name
 			}
-			return NewStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.pollInterval()), nil
-		},
-	}
+			return NewStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery()), nil
+		})
 }
 
 // StartRecoveryDrill is the fault.
@@ -98,7 +99,7 @@ func (f *StartRecoveryDrill) Plan(ctx context.Context) ([]string, error) {
 		sort.Strings(out)
 		return out, nil
 	}
-	servers, err := DescribeSourceServers(ctx, f.api, f.cfg.SourceServerIDs)
+	servers, err := awsenv.DescribeSourceServers(ctx, f.api, f.cfg.SourceServerIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -127,23 +128,6 @@ func matchTags(have, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// DescribeSourceServers pages through DescribeSourceServers, limited to ids when given.
-func DescribeSourceServers(ctx context.Context, api drs.DescribeSourceServersAPIClient, ids []string) ([]drstypes.SourceServer, error) {
-	in := &drs.DescribeSourceServersInput{}
-	if len(ids) > 0 {
-		in.Filters = &drstypes.DescribeSourceServersRequestFilters{SourceServerIDs: ids}
-	}
-	var out []drstypes.SourceServer
-	for p := drs.NewDescribeSourceServersPaginator(api, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("drs describe source servers: %w", err)
-		}
-		out = append(out, page.Items...)
-	}
-	return out, nil
 }
 
 // Inject implements runner.Fault.
@@ -194,7 +178,7 @@ func (f *StartRecoveryDrill) revert(ctx context.Context, jobID string) error {
 	}
 	sort.Strings(instances)
 	var errs []error
-	for _, b := range batches(instances, 10) { // the API takes at most 10 ids per call
+	for _, b := range awsenv.Batches(instances, 10) { // the API takes at most 10 ids per call
 		if _, err := f.api.TerminateRecoveryInstances(ctx, &drs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: b}); err != nil {
 			errs = append(errs, fmt.Errorf("drs terminate recovery instances %v: %w", b, err))
 		}

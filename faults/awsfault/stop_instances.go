@@ -2,14 +2,16 @@ package awsfault
 
 import (
 	"context"
+
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 )
 
 // StopInstancesConfig is the `with:` block of aws:ec2:stop-instances.
 type StopInstancesConfig struct {
-	Targets Targets `yaml:"targets" doc:"instances to stop: ids, tags, filters and select (only running instances match)"`
-	Region  string  `yaml:"region" doc:"region (default: environment.aws.region)"`
-	Force   bool    `yaml:"force" doc:"force the stop, skipping a clean OS shutdown"`
+	Targets awsenv.Targets `yaml:"targets" doc:"instances to stop: ids, tags, filters and select (only running instances match)"`
+	Region  string         `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Force   bool           `yaml:"force" doc:"force the stop, skipping a clean OS shutdown"`
 }
 
 // Validate implements scenarios.Validator.
@@ -18,52 +20,48 @@ func (c *StopInstancesConfig) Validate() error { return c.Targets.Validate("targ
 // StopInstancesType is the aws:ec2:stop-instances fault: it stops the selected running
 // instances in batches; revert starts exactly the instances it stopped.
 func StopInstancesType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:ec2:stop-instances",
-		Summary:   "Stop EC2 instances (batched); revert starts exactly the instances it stopped",
-		NewConfig: func() any { return &StopInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:ec2:stop-instances",
+		"Stop EC2 instances (batched); revert starts exactly the instances it stopped",
+		func() *StopInstancesConfig { return &StopInstancesConfig{} },
+		func(cfg *StopInstancesConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c}
+			f := &StopInstances{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
 // StopInstancesStepType is aws:ec2:stop-instances as a step, for rollback of a runbook that
 // started standby instances (pilot light). It has no revert of its own.
 func StopInstancesStepType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:ec2:stop-instances",
-		Summary:   "Stop EC2 instances (batched), e.g. to put pilot-light instances back to sleep",
-		NewConfig: func() any { return &StopInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:ec2:stop-instances",
+		"Stop EC2 instances (batched), e.g. to put pilot-light instances back to sleep",
+		func() *StopInstancesConfig { return &StopInstancesConfig{} },
+		func(cfg *StopInstancesConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c, step: true}
+			f := &StopInstances{cfg: *cfg, clients: c, step: true}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
 // StopInstances is the fault (and step).
 type StopInstances struct {
 	cfg     StopInstancesConfig
-	clients *Clients
+	clients *awsenv.Clients
 	step    bool
 }
 
 // Plan implements runner.Planner.
 func (f *StopInstances) Plan(ctx context.Context) ([]string, error) {
 	api := f.clients.EC2(f.cfg.Region)
-	return ResolveInstances(ctx, api, f.cfg.Targets, f.clients.pageSize(describePageMax), "running")
+	return awsenv.ResolveInstances(ctx, api, f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.

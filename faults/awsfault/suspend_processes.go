@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -32,42 +33,29 @@ func (c *SuspendProcessesConfig) Validate() error {
 // replacing or launching capacity. Revert resumes only the processes this fault suspended, so
 // a process the team had suspended before the drill stays suspended.
 func SuspendProcessesType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:autoscaling:suspend-processes",
-		Summary:   "Suspend auto-scaling processes of a group; revert resumes those it suspended",
-		NewConfig: func() any { return &SuspendProcessesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:autoscaling:suspend-processes",
+		"Suspend auto-scaling processes of a group; revert resumes those it suspended",
+		func() *SuspendProcessesConfig { return &SuspendProcessesConfig{} },
+		func(cfg *SuspendProcessesConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &SuspendProcesses{cfg: *cfg.(*SuspendProcessesConfig), clients: c}, nil
-		},
-	}
+			return &SuspendProcesses{cfg: *cfg, clients: c}, nil
+		})
 }
 
 // SuspendProcesses is the fault.
 type SuspendProcesses struct {
 	cfg     SuspendProcessesConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // allScalingProcesses is what SuspendProcesses without a list suspends.
 var allScalingProcesses = []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
 
 func (f *SuspendProcesses) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
-	return describeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
-}
-
-func describeGroup(ctx context.Context, api *autoscaling.Client, name string) (*astypes.AutoScalingGroup, error) {
-	out, err := api.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
-	if err != nil {
-		return nil, fmt.Errorf("describe auto-scaling group %s: %w", name, err)
-	}
-	if len(out.AutoScalingGroups) == 0 {
-		return nil, fmt.Errorf("auto-scaling group %s not found", name)
-	}
-	return &out.AutoScalingGroups[0], nil
+	return awsenv.DescribeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
 }
 
 // Plan implements runner.Planner.

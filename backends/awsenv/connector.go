@@ -1,9 +1,8 @@
-package awsfault
+package awsenv
 
 import (
 	"context"
 	"fmt"
-	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"slices"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -46,12 +44,12 @@ func NewConnector(o ConnectorOptions) *Connector {
 func (c *Connector) Name() string { return "aws" }
 
 // Wants implements runner.Connector.
-func (c *Connector) Wants(s *scenarios.Scenario) bool { return awsenv.Of(s) != nil }
+func (c *Connector) Wants(s *scenarios.Scenario) bool { return Of(s) != nil }
 
 // Connect resolves the endpoint, builds the clients, checks the caller's account with STS and
 // stores the clients in env.
 func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	clients, err := c.Clients(ctx, awsenv.Of(env.Scenario))
+	clients, err := c.clients(ctx, Of(env.Scenario))
 	if err != nil {
 		return nil, err
 	}
@@ -60,15 +58,15 @@ func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 		where = "emulator " + clients.Endpoint
 	}
 	env.Log.Info("aws connected", "where", where, "account", clients.Account, "region", clients.Config.Region)
-	SetClients(env, clients)
+	setClients(env, clients)
 	return func(context.Context) error { return nil }, nil
 }
 
-// Clients builds the clients for an environment.aws block and applies the safety rule: real
+// clients builds the clients for an environment.aws block and applies the safety rule: real
 // AWS (no endpoint) requires the STS caller account in allowAccounts, or Yes.
-func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error) {
+func (c *Connector) clients(ctx context.Context, a *Env) (*Clients, error) {
 	if a == nil {
-		return nil, ErrNoAWS
+		return nil, errNoAWS
 	}
 	region := a.Region
 	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
@@ -79,12 +77,12 @@ func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error
 	if region == "" {
 		return nil, fmt.Errorf("no AWS region: set environment.aws.region or AWS_REGION")
 	}
-	endpoint := localstack.ResolveEndpoint(a.Endpoint, c.o.Getenv)
-	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions})
+	endpoint := ResolveEndpoint(a.Endpoint, c.o.Getenv)
+	cfg, err := LoadConfig(ctx, ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions})
 	if err != nil {
 		return nil, err
 	}
-	clients := NewClients(cfg, endpoint)
+	clients := newClients(cfg, endpoint)
 	if c.o.PageSize > 0 {
 		clients.PageSize = c.o.PageSize
 	}

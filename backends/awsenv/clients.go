@@ -1,7 +1,4 @@
-// Package awsfault holds the AWS faults (named after AWS FIS actions where FIS has one) and the
-// AWS runbook steps, plus the connector that builds the SDK clients they share. One file per
-// type; target selection is in targets.go.
-package awsfault
+package awsenv
 
 import (
 	"errors"
@@ -41,8 +38,8 @@ type Clients struct {
 
 type clientKey struct{ service, region string }
 
-// NewClients returns Clients for a configuration and endpoint ("" = real AWS).
-func NewClients(cfg aws.Config, endpoint string) *Clients {
+// newClients returns Clients for a configuration and endpoint ("" = real AWS).
+func newClients(cfg aws.Config, endpoint string) *Clients {
 	c := &Clients{Config: cfg, Endpoint: endpoint, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
 	if endpoint != "" {
 		c.PollInterval = 200 * time.Millisecond
@@ -111,14 +108,17 @@ func (c *Clients) DRS(region string) *drs.Client {
 	return client(c, "drs", region, func(cfg aws.Config) *drs.Client { return drs.NewFromConfig(cfg) })
 }
 
-func (c *Clients) pageSize(max int32) int32 {
+// PageLimit is the page size to ask of a Describe call whose API allows at most max: PageSize
+// when a test lowered it, else max.
+func (c *Clients) PageLimit(max int32) int32 {
 	if c.PageSize > 0 && c.PageSize < max {
 		return c.PageSize
 	}
 	return max
 }
 
-func (c *Clients) pollInterval() time.Duration {
+// PollEvery is the pause between two looks at a state change.
+func (c *Clients) PollEvery() time.Duration {
 	if c.PollInterval <= 0 {
 		return 5 * time.Second
 	}
@@ -127,11 +127,10 @@ func (c *Clients) pollInterval() time.Duration {
 
 type clientsKey struct{}
 
-// SetClients stores the clients in env for the type constructors.
-func SetClients(env *runner.Env, c *Clients) { env.Set(clientsKey{}, c) }
+func setClients(env *runner.Env, c *Clients) { env.Set(clientsKey{}, c) }
 
-// ErrNoAWS is returned by constructors of AWS types when the scenario has no environment.aws.
-var ErrNoAWS = errors.New("this type needs environment.aws in the scenario")
+// errNoAWS is returned by constructors of AWS types when the scenario has no environment.aws.
+var errNoAWS = errors.New("this type needs environment.aws in the scenario")
 
 // ClientsFrom returns the clients the AWS connector stored in env.
 func ClientsFrom(env *runner.Env) (*Clients, error) {
@@ -140,5 +139,5 @@ func ClientsFrom(env *runner.Env) (*Clients, error) {
 			return c, nil
 		}
 	}
-	return nil, ErrNoAWS
+	return nil, errNoAWS
 }
