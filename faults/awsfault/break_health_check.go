@@ -46,24 +46,24 @@ func BreakHealthCheckType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &BreakHealthCheck{cfg: *cfg, clients: c}, nil
+			return &breakHealthCheckFault{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// BreakHealthCheck is the fault.
-type BreakHealthCheck struct {
+// breakHealthCheckFault is the fault.
+type breakHealthCheckFault struct {
 	cfg     BreakHealthCheckConfig
 	clients *awsenv.Clients
 }
 
-// HealthCheckID resolves the configured health check id.
-func (f *BreakHealthCheck) HealthCheckID(ctx context.Context) (string, error) {
+// healthCheckID resolves the configured health check id.
+func (f *breakHealthCheckFault) healthCheckID(ctx context.Context) (string, error) {
 	return awsenv.ResolveHealthCheckID(ctx, f.clients.Route53(), f.cfg.HealthCheckID, f.cfg.Record)
 }
 
 // Plan implements runner.Planner.
-func (f *BreakHealthCheck) Plan(ctx context.Context) ([]string, error) {
-	id, err := f.HealthCheckID(ctx)
+func (f *breakHealthCheckFault) Plan(ctx context.Context) ([]string, error) {
+	id, err := f.healthCheckID(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -74,8 +74,8 @@ func (f *BreakHealthCheck) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *BreakHealthCheck) Inject(ctx context.Context) (runner.Injection, error) {
-	id, err := f.HealthCheckID(ctx)
+func (f *breakHealthCheckFault) Inject(ctx context.Context) (runner.Injection, error) {
+	id, err := f.healthCheckID(ctx)
 	if err != nil {
 		return runner.Injection{}, err
 	}

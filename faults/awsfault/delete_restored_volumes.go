@@ -33,23 +33,23 @@ func DeleteRestoredVolumesType() runner.StepType {
 			if env.Scenario == nil || env.Scenario.Name == "" {
 				return nil, errors.New("aws:ec2:delete-restored-volumes needs a named scenario")
 			}
-			return &DeleteRestoredVolumes{cfg: *cfg, clients: c, scenario: env.Scenario.Name}, nil
+			return &deleteRestoredVolumesStep{cfg: *cfg, clients: c, scenario: env.Scenario.Name}, nil
 		})
 }
 
-// DeleteRestoredVolumes is the step.
-type DeleteRestoredVolumes struct {
+// deleteRestoredVolumesStep is the step.
+type deleteRestoredVolumesStep struct {
 	cfg      DeleteRestoredVolumesConfig
 	clients  *awsenv.Clients
 	scenario string
 }
 
 // Run implements runner.Step.
-func (s *DeleteRestoredVolumes) Run(ctx context.Context) error {
+func (s *deleteRestoredVolumesStep) Run(ctx context.Context) error {
 	api := s.clients.EC2(s.cfg.Region)
 	in := &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + TagScenario), Values: []string{s.scenario}},
-		{Name: aws.String("tag-key"), Values: []string{TagRestoredFrom}},
+		{Name: aws.String("tag:" + tagScenario), Values: []string{s.scenario}},
+		{Name: aws.String("tag-key"), Values: []string{tagRestoredFrom}},
 	}}
 	var errs []error
 	for p := ec2.NewDescribeVolumesPaginator(api, in); p.HasMorePages(); {

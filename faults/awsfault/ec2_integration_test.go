@@ -12,7 +12,7 @@ import (
 	"github.com/drillhq/drill/runner"
 )
 
-func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *StopInstances {
+func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *stopInstancesFault {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
@@ -21,7 +21,7 @@ func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *StopInstan
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.(*StopInstances)
+	return f.(*stopInstancesFault)
 }
 
 // TestStopCountOf300 selects COUNT(2) of 300 tagged instances: exactly 2 stop, and revert
@@ -181,7 +181,7 @@ func TestTerminateRefusesWithoutAllowIrreversible(t *testing.T) {
 		t.Error("New accepted terminate without allowIrreversible")
 	}
 	// A fault value built around the check must still refuse at injection time.
-	f := &TerminateInstances{cfg: *cfg, clients: clients}
+	f := &terminateInstancesFault{cfg: *cfg, clients: clients}
 	if _, err := f.Inject(context.Background()); err == nil {
 		t.Error("Inject terminated without allowIrreversible")
 	}

@@ -40,17 +40,17 @@ func FailoverDBClusterType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &FailoverDBCluster{cfg: *cfg, clients: c}, nil
+			return &failoverDBClusterFault{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// FailoverDBCluster is the fault.
-type FailoverDBCluster struct {
+// failoverDBClusterFault is the fault.
+type failoverDBClusterFault struct {
 	cfg     FailoverDBClusterConfig
 	clients *awsenv.Clients
 }
 
-func (f *FailoverDBCluster) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
+func (f *failoverDBClusterFault) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
 	return describeCluster(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Cluster)
 }
 
@@ -65,8 +65,8 @@ func describeCluster(ctx context.Context, api *rds.Client, id string) (*rdstypes
 	return &out.DBClusters[0], nil
 }
 
-// ClusterWriter returns the writer member of a cluster, or "".
-func ClusterWriter(c *rdstypes.DBCluster) string {
+// clusterWriter returns the writer member of a cluster, or "".
+func clusterWriter(c *rdstypes.DBCluster) string {
 	for _, m := range c.DBClusterMembers {
 		if aws.ToBool(m.IsClusterWriter) {
 			return aws.ToString(m.DBInstanceIdentifier)
@@ -76,7 +76,7 @@ func ClusterWriter(c *rdstypes.DBCluster) string {
 }
 
 // Plan implements runner.Planner.
-func (f *FailoverDBCluster) Plan(ctx context.Context) ([]string, error) {
+func (f *failoverDBClusterFault) Plan(ctx context.Context) ([]string, error) {
 	c, err := f.cluster(ctx)
 	if err != nil {
 		return nil, err
@@ -88,12 +88,12 @@ func (f *FailoverDBCluster) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *FailoverDBCluster) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *failoverDBClusterFault) Inject(ctx context.Context) (runner.Injection, error) {
 	c, err := f.cluster(ctx)
 	if err != nil {
 		return runner.Injection{}, err
 	}
-	writer := ClusterWriter(c)
+	writer := clusterWriter(c)
 	api := f.clients.RDS(f.cfg.Region)
 	in := &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster}
 	if f.cfg.TargetInstance != "" {
@@ -109,7 +109,7 @@ func (f *FailoverDBCluster) Inject(ctx context.Context) (runner.Injection, error
 			if err != nil {
 				return err
 			}
-			if ClusterWriter(c) == writer {
+			if clusterWriter(c) == writer {
 				return nil
 			}
 			if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster, TargetDBInstanceIdentifier: &writer}); err != nil {

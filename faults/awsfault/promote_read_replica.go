@@ -44,18 +44,18 @@ func PromoteReadReplicaType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &PromoteReadReplica{cfg: *cfg, clients: c}, nil
+			return &promoteReadReplicaStep{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// PromoteReadReplica is the step.
-type PromoteReadReplica struct {
+// promoteReadReplicaStep is the step.
+type promoteReadReplicaStep struct {
 	cfg     PromoteReadReplicaConfig
 	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *PromoteReadReplica) Run(ctx context.Context) error {
+func (s *promoteReadReplicaStep) Run(ctx context.Context) error {
 	api := s.clients.RDS(s.cfg.Region)
 	if _, err := api.PromoteReadReplica(ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: &s.cfg.Instance}); err != nil {
 		return fmt.Errorf("promote read replica %s: %w", s.cfg.Instance, err)

@@ -38,18 +38,18 @@ func RebootDBInstanceType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &RebootDBInstance{cfg: *cfg, clients: c}, nil
+			return &rebootDBInstanceFault{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// RebootDBInstance is the fault.
-type RebootDBInstance struct {
+// rebootDBInstanceFault is the fault.
+type rebootDBInstanceFault struct {
 	cfg     RebootDBInstanceConfig
 	clients *awsenv.Clients
 }
 
 // Plan implements runner.Planner.
-func (f *RebootDBInstance) Plan(ctx context.Context) ([]string, error) {
+func (f *rebootDBInstanceFault) Plan(ctx context.Context) ([]string, error) {
 	db, err := awsenv.DescribeDBInstance(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Instance)
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func (f *RebootDBInstance) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *RebootDBInstance) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *rebootDBInstanceFault) Inject(ctx context.Context) (runner.Injection, error) {
 	targets, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err

@@ -30,25 +30,25 @@ func RebootInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &RebootInstances{cfg: *cfg, clients: c}
+			f := &rebootInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
 }
 
-// RebootInstances is the fault.
-type RebootInstances struct {
+// rebootInstancesFault is the fault.
+type rebootInstancesFault struct {
 	cfg     RebootInstancesConfig
 	clients *awsenv.Clients
 }
 
 // Plan implements runner.Planner.
-func (f *RebootInstances) Plan(ctx context.Context) ([]string, error) {
+func (f *rebootInstancesFault) Plan(ctx context.Context) ([]string, error) {
 	return awsenv.ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.
-func (f *RebootInstances) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *rebootInstancesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	chosen, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err

@@ -17,8 +17,8 @@ import (
 
 // Tags drill puts on what it creates, so rollback can find exactly that and nothing else.
 const (
-	TagScenario     = "drill:scenario"
-	TagRestoredFrom = "drill:restored-from"
+	tagScenario     = "drill:scenario"
+	tagRestoredFrom = "drill:restored-from"
 )
 
 // RestoreVolumeConfig is the `with:` block of the aws:ec2:restore-volume step.
@@ -55,27 +55,27 @@ func RestoreVolumeType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &RestoreVolume{cfg: *cfg, clients: c, env: env}, nil
+			return &restoreVolumeStep{cfg: *cfg, clients: c, env: env}, nil
 		})
 }
 
-// RestoreVolume is the step.
-type RestoreVolume struct {
+// restoreVolumeStep is the step.
+type restoreVolumeStep struct {
 	cfg     RestoreVolumeConfig
 	clients *awsenv.Clients
 	env     *runner.Env
 }
 
 // Run implements runner.Step.
-func (s *RestoreVolume) Run(ctx context.Context) error {
+func (s *restoreVolumeStep) Run(ctx context.Context) error {
 	api := s.clients.EC2(s.cfg.Region)
 	snap, err := awsenv.LatestSnapshot(ctx, api, s.cfg.Snapshots, s.clients.PageLimit(1000))
 	if err != nil {
 		return err
 	}
 	tags := []ec2types.Tag{
-		{Key: aws.String(TagScenario), Value: aws.String(s.scenario())},
-		{Key: aws.String(TagRestoredFrom), Value: snap.SnapshotId},
+		{Key: aws.String(tagScenario), Value: aws.String(s.scenario())},
+		{Key: aws.String(tagRestoredFrom), Value: snap.SnapshotId},
 	}
 	keys := make([]string, 0, len(s.cfg.Tags))
 	for k := range s.cfg.Tags {
@@ -121,7 +121,7 @@ func (s *RestoreVolume) Run(ctx context.Context) error {
 	}
 }
 
-func (s *RestoreVolume) scenario() string {
+func (s *restoreVolumeStep) scenario() string {
 	if s.env.Scenario == nil {
 		return ""
 	}

@@ -50,14 +50,14 @@ func SendCommandType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &SendCommand{cfg: *cfg, clients: c}
+			f := &sendCommandFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
 }
 
-// SendCommand is the fault.
-type SendCommand struct {
+// sendCommandFault is the fault.
+type sendCommandFault struct {
 	cfg     SendCommandConfig
 	clients *awsenv.Clients
 }
@@ -66,12 +66,12 @@ type SendCommand struct {
 const ssmMaxInstances = 50
 
 // Plan implements runner.Planner.
-func (f *SendCommand) Plan(ctx context.Context) ([]string, error) {
+func (f *sendCommandFault) Plan(ctx context.Context) ([]string, error) {
 	return awsenv.ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.
-func (f *SendCommand) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *sendCommandFault) Inject(ctx context.Context) (runner.Injection, error) {
 	ids, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -83,7 +83,7 @@ func (f *SendCommand) Inject(ctx context.Context) (runner.Injection, error) {
 	return inj, f.run(ctx, ids, f.cfg.Commands, "inject")
 }
 
-func (f *SendCommand) run(ctx context.Context, ids, commands []string, what string) error {
+func (f *sendCommandFault) run(ctx context.Context, ids, commands []string, what string) error {
 	api := f.clients.SSM(f.cfg.Region)
 	params := map[string][]string{}
 	for k, v := range f.cfg.Parameters {
@@ -126,7 +126,7 @@ func (f *SendCommand) run(ctx context.Context, ids, commands []string, what stri
 }
 
 // waitInvocation polls GetCommandInvocation until the invocation on one instance ends.
-func (f *SendCommand) waitInvocation(ctx context.Context, api *ssm.Client, command, instance string) error {
+func (f *sendCommandFault) waitInvocation(ctx context.Context, api *ssm.Client, command, instance string) error {
 	for {
 		out, err := api.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: &command, InstanceId: &instance})
 		var notYet *ssmtypes.InvocationDoesNotExist

@@ -45,18 +45,18 @@ func SetDesiredCapacityType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &SetDesiredCapacity{cfg: *cfg, clients: c}, nil
+			return &setDesiredCapacityStep{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// SetDesiredCapacity is the step.
-type SetDesiredCapacity struct {
+// setDesiredCapacityStep is the step.
+type setDesiredCapacityStep struct {
 	cfg     SetDesiredCapacityConfig
 	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *SetDesiredCapacity) Run(ctx context.Context) error {
+func (s *setDesiredCapacityStep) Run(ctx context.Context) error {
 	api := s.clients.AutoScaling(s.cfg.Region)
 	in := &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &s.cfg.Group, DesiredCapacity: s.cfg.Capacity}
 	if s.cfg.HonorCooldown {

@@ -43,18 +43,18 @@ func PublishType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &Publish{cfg: *cfg, clients: c, env: env}, nil
+			return &publishStep{cfg: *cfg, clients: c, env: env}, nil
 		})
 }
 
-// Publish is the step.
-type Publish struct {
+// publishStep is the step.
+type publishStep struct {
 	cfg     PublishConfig
 	clients *awsenv.Clients
 	env     *runner.Env
 }
 
-func (s *Publish) expand(t string) string {
+func (s *publishStep) expand(t string) string {
 	sc := s.env.Scenario
 	var name, system, owner string
 	if sc != nil {
@@ -65,7 +65,7 @@ func (s *Publish) expand(t string) string {
 }
 
 // Run implements runner.Step.
-func (s *Publish) Run(ctx context.Context) error {
+func (s *publishStep) Run(ctx context.Context) error {
 	region := s.cfg.Region
 	if region == "" {
 		if parts := strings.Split(s.cfg.TopicArn, ":"); len(parts) > 3 {

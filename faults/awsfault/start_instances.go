@@ -39,21 +39,21 @@ func StartInstancesType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			f := &StartInstances{cfg: *cfg, clients: c, env: env}
+			f := &startInstancesStep{cfg: *cfg, clients: c, env: env}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
 }
 
-// StartInstances is the step.
-type StartInstances struct {
+// startInstancesStep is the step.
+type startInstancesStep struct {
 	cfg     StartInstancesConfig
 	clients *awsenv.Clients
 	env     *runner.Env
 }
 
 // Run implements runner.Step.
-func (s *StartInstances) Run(ctx context.Context) error {
+func (s *startInstancesStep) Run(ctx context.Context) error {
 	api := s.clients.EC2(s.cfg.Region)
 	var ids []string
 	if s.cfg.Fault != "" {

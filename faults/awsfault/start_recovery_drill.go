@@ -26,8 +26,8 @@ type (
 	drsTerminateRecoveryInstances interface {
 		TerminateRecoveryInstances(context.Context, *drs.TerminateRecoveryInstancesInput, ...func(*drs.Options)) (*drs.TerminateRecoveryInstancesOutput, error)
 	}
-	// DRSAPI is what the DRS fault and probe call.
-	DRSAPI interface {
+	// drsAPI is what the DRS fault and probe call.
+	drsAPI interface {
 		drsStartRecovery
 		drsTerminateRecoveryInstances
 		drs.DescribeJobsAPIClient
@@ -70,30 +70,30 @@ func StartRecoveryDrillType() runner.FaultType {
 			if env.Scenario != nil {
 				name = env.Scenario.Name
 			}
-			return NewStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery()), nil
+			return newStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery()), nil
 		})
 }
 
-// StartRecoveryDrill is the fault.
-type StartRecoveryDrill struct {
+// startRecoveryDrillFault is the fault.
+type startRecoveryDrillFault struct {
 	cfg      StartRecoveryDrillConfig
-	api      DRSAPI
+	api      drsAPI
 	scenario string
 	emulator bool
 	poll     time.Duration
 }
 
-// NewStartRecoveryDrill builds the fault on any DRSAPI (tests pass a stub).
-func NewStartRecoveryDrill(cfg StartRecoveryDrillConfig, api DRSAPI, scenario string, emulator bool, poll time.Duration) *StartRecoveryDrill {
+// newStartRecoveryDrill builds the fault on any drsAPI (tests pass a stub).
+func newStartRecoveryDrill(cfg StartRecoveryDrillConfig, api drsAPI, scenario string, emulator bool, poll time.Duration) *startRecoveryDrillFault {
 	if cfg.RevertTimeout <= 0 {
 		cfg.RevertTimeout = scenarios.Duration(30 * time.Minute)
 	}
-	return &StartRecoveryDrill{cfg: cfg, api: api, scenario: scenario, emulator: emulator, poll: poll}
+	return &startRecoveryDrillFault{cfg: cfg, api: api, scenario: scenario, emulator: emulator, poll: poll}
 }
 
 // Plan implements runner.Planner. Against an emulator listed ids are returned unchecked: no
 // emulator implements DRS, so there is nothing to check them against.
-func (f *StartRecoveryDrill) Plan(ctx context.Context) ([]string, error) {
+func (f *startRecoveryDrillFault) Plan(ctx context.Context) ([]string, error) {
 	if f.emulator && len(f.cfg.Tags) == 0 {
 		out := slices.Clone(f.cfg.SourceServerIDs)
 		sort.Strings(out)
@@ -131,7 +131,7 @@ func matchTags(have, want map[string]string) bool {
 }
 
 // Inject implements runner.Fault.
-func (f *StartRecoveryDrill) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *startRecoveryDrillFault) Inject(ctx context.Context) (runner.Injection, error) {
 	ids, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -153,7 +153,7 @@ func (f *StartRecoveryDrill) Inject(ctx context.Context) (runner.Injection, erro
 
 // revert waits for the drill job to finish launching (its instances are known only then) and
 // terminates the recovery instances it launched.
-func (f *StartRecoveryDrill) revert(ctx context.Context, jobID string) error {
+func (f *startRecoveryDrillFault) revert(ctx context.Context, jobID string) error {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.RevertTimeout.D())
 	defer cancel()
 	var job *drstypes.Job

@@ -28,7 +28,7 @@ func StopInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg, clients: c}
+			f := &stopInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
@@ -45,27 +45,27 @@ func StopInstancesStepType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg, clients: c, step: true}
+			f := &stopInstancesFault{cfg: *cfg, clients: c, step: true}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
 }
 
-// StopInstances is the fault (and step).
-type StopInstances struct {
+// stopInstancesFault is the fault (and step).
+type stopInstancesFault struct {
 	cfg     StopInstancesConfig
 	clients *awsenv.Clients
 	step    bool
 }
 
 // Plan implements runner.Planner.
-func (f *StopInstances) Plan(ctx context.Context) ([]string, error) {
+func (f *stopInstancesFault) Plan(ctx context.Context) ([]string, error) {
 	api := f.clients.EC2(f.cfg.Region)
 	return awsenv.ResolveInstances(ctx, api, f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.
-func (f *StopInstances) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *stopInstancesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	chosen, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -83,7 +83,7 @@ func (f *StopInstances) Inject(ctx context.Context) (runner.Injection, error) {
 }
 
 // Run implements runner.Step. A step finding nothing running has nothing to do.
-func (f *StopInstances) Run(ctx context.Context) error {
+func (f *stopInstancesFault) Run(ctx context.Context) error {
 	chosen, err := f.Plan(ctx)
 	if err != nil {
 		return err
@@ -96,4 +96,4 @@ var _ interface {
 	runner.Fault
 	runner.Planner
 	runner.Step
-} = (*StopInstances)(nil)
+} = (*stopInstancesFault)(nil)

@@ -41,12 +41,12 @@ func SuspendProcessesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &SuspendProcesses{cfg: *cfg, clients: c}, nil
+			return &suspendProcessesFault{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// SuspendProcesses is the fault.
-type SuspendProcesses struct {
+// suspendProcessesFault is the fault.
+type suspendProcessesFault struct {
 	cfg     SuspendProcessesConfig
 	clients *awsenv.Clients
 }
@@ -54,12 +54,12 @@ type SuspendProcesses struct {
 // allScalingProcesses is what SuspendProcesses without a list suspends.
 var allScalingProcesses = []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
 
-func (f *SuspendProcesses) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
+func (f *suspendProcessesFault) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
 	return awsenv.DescribeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
 }
 
 // Plan implements runner.Planner.
-func (f *SuspendProcesses) Plan(ctx context.Context) ([]string, error) {
+func (f *suspendProcessesFault) Plan(ctx context.Context) ([]string, error) {
 	if _, err := f.group(ctx); err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (f *SuspendProcesses) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *SuspendProcesses) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *suspendProcessesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	g, err := f.group(ctx)
 	if err != nil {
 		return runner.Injection{}, err

@@ -46,25 +46,25 @@ func TerminateInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &TerminateInstances{cfg: *cfg, clients: c}
+			f := &terminateInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
 		})
 }
 
-// TerminateInstances is the fault.
-type TerminateInstances struct {
+// terminateInstancesFault is the fault.
+type terminateInstancesFault struct {
 	cfg     TerminateInstancesConfig
 	clients *awsenv.Clients
 }
 
 // Plan implements runner.Planner.
-func (f *TerminateInstances) Plan(ctx context.Context) ([]string, error) {
+func (f *terminateInstancesFault) Plan(ctx context.Context) ([]string, error) {
 	return awsenv.ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.PageLimit(describePageMax), "pending", "running", "stopping", "stopped")
 }
 
 // Inject implements runner.Fault.
-func (f *TerminateInstances) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *terminateInstancesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	if !f.cfg.AllowIrreversible {
 		return runner.Injection{}, errIrreversible("terminating instances")
 	}

@@ -65,18 +65,18 @@ func UpsertRecordType() runner.StepType {
 			if err != nil {
 				return nil, err
 			}
-			return &UpsertRecord{cfg: *cfg, clients: c}, nil
+			return &upsertRecordStep{cfg: *cfg, clients: c}, nil
 		})
 }
 
-// UpsertRecord is the step.
-type UpsertRecord struct {
+// upsertRecordStep is the step.
+type upsertRecordStep struct {
 	cfg     UpsertRecordConfig
 	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *UpsertRecord) Run(ctx context.Context) error {
+func (s *upsertRecordStep) Run(ctx context.Context) error {
 	api := s.clients.Route53()
 	ref := s.cfg.ref()
 	zoneID, err := awsenv.ResolveZoneID(ctx, api, ref)
