@@ -34,9 +34,10 @@ func (c *BreakHealthCheckConfig) Validate() error {
 	return nil
 }
 
-// BreakHealthCheckType is the aws:route53:break-health-check fault: it inverts the health
-// check, so a healthy endpoint reports unhealthy and Route 53 fails over as it would in a real
-// outage of the endpoint. Revert writes back the exact configuration found before.
+// BreakHealthCheckType is the aws:route53:break-health-check fault: it sets the health check
+// inverted, so a healthy endpoint reports unhealthy and Route 53 fails over as it would in a
+// real outage of the endpoint. A check that is inverted already is refused as not in steady
+// state. Revert writes back the exact configuration found before.
 func BreakHealthCheckType() runner.FaultType {
 	return runner.NewFaultType("aws:route53:break-health-check",
 		"Make a Route 53 health check report unhealthy (inverts it); revert restores the previous config",
@@ -85,17 +86,24 @@ func (f *breakHealthCheckFault) Inject(ctx context.Context) (runner.Injection, e
 		return runner.Injection{}, err
 	}
 	prev := *before.HealthCheckConfig
-	inverted := !aws.ToBool(prev.Inverted)
+	if aws.ToBool(prev.Inverted) {
+		return runner.Injection{}, notSteady("health check "+id, "it is already inverted")
+	}
+	// The revert is in place before the update: an update AWS applied whose answer was lost
+	// (timeout, Ctrl-C) must still be undone.
+	inj := runner.Injection{Targets: []string{id}, Revert: func(ctx context.Context) error { return restoreHealthCheck(ctx, api, id, prev) }}
 	_, err = api.UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{
 		HealthCheckId:      &id,
 		HealthCheckVersion: before.HealthCheckVersion, // fails rather than clobber a concurrent edit
-		Inverted:           &inverted,
+		Inverted:           aws.Bool(true),
 	})
-	inj := runner.Injection{Targets: []string{id}}
 	if err != nil {
+		if refused(err) {
+			// Nothing changed, and restoring prev would undo whatever edit beat us to it.
+			inj.Revert = nil
+		}
 		return inj, fmt.Errorf("invert health check %s: %w", id, err)
 	}
-	inj.Revert = func(ctx context.Context) error { return restoreHealthCheck(ctx, api, id, prev) }
 	return inj, nil
 }
 

@@ -100,9 +100,8 @@ func (f *failoverDBClusterFault) Inject(ctx context.Context) (runner.Injection, 
 		in.TargetDBInstanceIdentifier = &f.cfg.TargetInstance
 	}
 	inj := runner.Injection{Targets: []string{f.cfg.Cluster}}
-	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
-		return inj, fmt.Errorf("fail over db cluster %s: %w", f.cfg.Cluster, err)
-	}
+	// The fail-back is in place before the failover: one AWS started whose answer was lost
+	// must still be failed back. It does nothing while the old writer still writes.
 	if f.cfg.FailBack && writer != "" {
 		inj.Revert = func(ctx context.Context) error {
 			c, err := describeCluster(ctx, api, f.cfg.Cluster)
@@ -117,6 +116,12 @@ func (f *failoverDBClusterFault) Inject(ctx context.Context) (runner.Injection, 
 			}
 			return nil
 		}
+	}
+	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
+		if refused(err) {
+			inj.Revert = nil
+		}
+		return inj, fmt.Errorf("fail over db cluster %s: %w", f.cfg.Cluster, err)
 	}
 	return inj, nil
 }

@@ -82,10 +82,11 @@ func (c *callCounter) String() string {
 }
 
 // connect runs the AWS connector against the test emulator, as the runner's connect phase does.
-func connect(t *testing.T, name string, counter *callCounter, pageSize int32) (*runner.Env, *awsenv.Clients) {
+// Extra options are added to every client's middleware stack.
+func connect(t *testing.T, name string, counter *callCounter, pageSize int32, opts ...func(*middleware.Stack) error) (*runner.Env, *awsenv.Clients) {
 	t.Helper()
 	e := emu.Get(t)
-	o := awsenv.ConnectorOptions{Getenv: func(string) string { return "" }, PageSize: pageSize, PollInterval: 50 * time.Millisecond}
+	o := awsenv.ConnectorOptions{Getenv: func(string) string { return "" }, PageSize: pageSize, PollInterval: 50 * time.Millisecond, APIOptions: opts}
 	if counter != nil {
 		o.APIOptions = append(o.APIOptions, counter.option)
 	}

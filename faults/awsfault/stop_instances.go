@@ -18,7 +18,7 @@ type StopInstancesConfig struct {
 func (c *StopInstancesConfig) Validate() error { return c.Targets.Validate("targets") }
 
 // StopInstancesType is the aws:ec2:stop-instances fault: it stops the selected running
-// instances in batches; revert starts exactly the instances it stopped.
+// instances in batches; revert starts those of them it finds stopped.
 func StopInstancesType() runner.FaultType {
 	return runner.NewFaultType("aws:ec2:stop-instances",
 		"Stop EC2 instances (batched); revert starts exactly the instances it stopped",
@@ -71,14 +71,15 @@ func (f *stopInstancesFault) Inject(ctx context.Context) (runner.Injection, erro
 		return runner.Injection{}, err
 	}
 	api := f.clients.EC2(f.cfg.Region)
-	stopped, err := stopInstances(ctx, api, chosen, f.cfg.Force)
-	inj := runner.Injection{Targets: chosen}
-	if len(stopped) > 0 {
-		inj.Revert = func(ctx context.Context) error {
-			_, err := startInstances(ctx, api, stopped, f.clients)
-			return err
-		}
-	}
+	// The revert is in place before the first stop: a batch AWS stopped whose answer was lost
+	// (timeout, Ctrl-C) must still be started again. Every chosen instance was running, and
+	// startInstances starts only those it finds stopped, so covering all of them restores the
+	// state found before.
+	inj := runner.Injection{Targets: chosen, Revert: func(ctx context.Context) error {
+		_, err := startInstances(ctx, api, chosen, f.clients)
+		return err
+	}}
+	_, err = stopInstances(ctx, api, chosen, f.cfg.Force)
 	return inj, err
 }
 

@@ -30,8 +30,9 @@ func (c *SuspendProcessesConfig) Validate() error {
 }
 
 // SuspendProcessesType is the aws:autoscaling:suspend-processes fault: the group stops
-// replacing or launching capacity. Revert resumes only the processes this fault suspended, so
-// a process the team had suspended before the drill stays suspended.
+// replacing or launching capacity. A group with any of the processes suspended already is
+// refused as not in steady state (name fewer processes to drill around one the team keeps
+// suspended); revert resumes exactly the processes listed.
 func SuspendProcessesType() runner.FaultType {
 	return runner.NewFaultType("aws:autoscaling:suspend-processes",
 		"Suspend auto-scaling processes of a group; revert resumes those it suspended",
@@ -52,7 +53,9 @@ type suspendProcessesFault struct {
 }
 
 // allScalingProcesses is what SuspendProcesses without a list suspends.
-var allScalingProcesses = []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
+func allScalingProcesses() []string {
+	return []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
+}
 
 func (f *suspendProcessesFault) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
 	return awsenv.DescribeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
@@ -78,27 +81,32 @@ func (f *suspendProcessesFault) Inject(ctx context.Context) (runner.Injection, e
 	}
 	want := f.cfg.Processes
 	if len(want) == 0 {
-		want = allScalingProcesses
+		want = allScalingProcesses()
 	}
-	var ours []string
+	var leftover []string
 	for _, p := range want {
-		if !slices.Contains(already, p) {
-			ours = append(ours, p)
+		if slices.Contains(already, p) {
+			leftover = append(leftover, p)
 		}
 	}
-	inj := runner.Injection{Targets: []string{f.cfg.Group}}
-	if len(ours) == 0 {
-		return inj, nil
+	if len(leftover) > 0 {
+		return runner.Injection{}, notSteady("auto-scaling group "+f.cfg.Group, fmt.Sprintf("processes %v are suspended already", leftover))
 	}
 	api := f.clients.AutoScaling(f.cfg.Region)
-	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
-		return inj, fmt.Errorf("suspend processes %v of %s: %w", ours, f.cfg.Group, err)
-	}
-	inj.Revert = func(ctx context.Context) error {
-		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
-			return fmt.Errorf("resume processes %v of %s: %w", ours, f.cfg.Group, err)
+	// The revert is in place before the call: a suspension AWS applied whose answer was lost
+	// must still be undone. None of want was suspended, so resuming all of it is the state
+	// found before.
+	inj := runner.Injection{Targets: []string{f.cfg.Group}, Revert: func(ctx context.Context) error {
+		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
+			return fmt.Errorf("resume processes %v of %s: %w", want, f.cfg.Group, err)
 		}
 		return nil
+	}}
+	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
+		if refused(err) {
+			inj.Revert = nil
+		}
+		return inj, fmt.Errorf("suspend processes %v of %s: %w", want, f.cfg.Group, err)
 	}
 	return inj, nil
 }
