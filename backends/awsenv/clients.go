@@ -22,7 +22,8 @@ import (
 type Clients struct {
 	// Config is the base configuration; its Region is the scenario's default region.
 	Config aws.Config
-	// Endpoint is the emulator URL, or "" for real AWS.
+	// Endpoint is the configured endpoint ("" for none). Whether calls go there is what
+	// Emulator says.
 	Endpoint string
 	// Account is the caller's account id (STS), when known.
 	Account string
@@ -32,23 +33,25 @@ type Clients struct {
 	// PollInterval paces waits for a state change (default 5s; an emulator uses 200ms).
 	PollInterval time.Duration
 
-	mu    sync.Mutex
-	cache map[clientKey]any
+	emulator bool
+	mu       sync.Mutex
+	cache    map[clientKey]any
 }
 
 type clientKey struct{ service, region string }
 
-// newClients returns Clients for a configuration and endpoint ("" = real AWS).
-func newClients(cfg aws.Config, endpoint string) *Clients {
-	c := &Clients{Config: cfg, Endpoint: endpoint, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
-	if endpoint != "" {
+// newClients returns Clients for a configuration, its configured endpoint and whether the
+// connector judged the calls to go to an emulator.
+func newClients(cfg aws.Config, endpoint string, emulator bool) *Clients {
+	c := &Clients{Config: cfg, Endpoint: endpoint, emulator: emulator, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
+	if emulator {
 		c.PollInterval = 200 * time.Millisecond
 	}
 	return c
 }
 
 // Emulator reports whether the clients talk to an emulator rather than real AWS.
-func (c *Clients) Emulator() bool { return c.Endpoint != "" }
+func (c *Clients) Emulator() bool { return c.emulator }
 
 // Region returns r, or the default region when r is empty.
 func (c *Clients) Region(r string) string {

@@ -44,6 +44,8 @@ type ConfigOptions struct {
 	MaxBackoff time.Duration
 	// APIOptions are added to every client's middleware stack (tests count calls with them).
 	APIOptions []func(*middleware.Stack) error
+	// HTTPClient sends the requests; nil is the SDK's default.
+	HTTPClient aws.HTTPClient
 }
 
 // LoadConfig builds an aws.Config. Against an emulator it never consults instance metadata
@@ -75,6 +77,9 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 	}
 	if len(o.APIOptions) > 0 {
 		opts = append(opts, config.WithAPIOptions(o.APIOptions))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
 	}
 	if o.Endpoint != "" {
 		opts = append(opts,
