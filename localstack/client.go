@@ -24,5 +24,10 @@ func ClientConfig(ctx context.Context, region, endpoint string) (aws.Config, err
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("aws config for the emulator at %s: %w", endpoint, err)
 	}
+	// The SDK drops even an endpoint set in code when told to ignore configured endpoints
+	// (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, or the profile): seeding would then go to AWS.
+	if aws.ToString(cfg.BaseEndpoint) != endpoint {
+		return aws.Config{}, fmt.Errorf("aws config for the emulator at %s: the SDK ignores configured endpoints (AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or the profile's ignore_configured_endpoint_urls); unset that to seed an emulator", endpoint)
+	}
 	return cfg, nil
 }

@@ -53,6 +53,15 @@ func TestSeedNeedsTableCreator(t *testing.T) {
 	}
 }
 
+// Seeding must never follow the SDK to AWS when it is told to ignore configured endpoints.
+func TestClientConfigRefusesIgnoredEndpoint(t *testing.T) {
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if _, err := localstack.ClientConfig(context.Background(), "us-east-1", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "ignores configured endpoints") {
+		t.Fatalf("ClientConfig with the endpoint ignored = %v", err)
+	}
+}
+
 func TestFixtureRejectsUnknownKeys(t *testing.T) {
 	t.Parallel()
 	_, err := localstack.ParseFixture([]byte("primaryRegion: us-east-1\nautoscalingGroups: []\n"))
