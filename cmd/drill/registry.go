@@ -20,6 +20,7 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 	r.AddProbe(probes.HTTPType(probes.NewHTTPClient()))
 	r.AddProbe(probes.TCPType())
 	r.AddProbe(probes.CommandType())
+	r.AddProbe(probes.DNSType())
 
 	r.AddFault(faults.CommandFaultType())
 	r.AddStep(faults.CommandStepType())
