@@ -20,6 +20,8 @@ type parser struct {
 	cat       Catalog
 	lookupEnv func(string) (string, bool)
 	errs      []Error
+	// secrets are the environment values expanded so far that must not reach any output.
+	secrets []string
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

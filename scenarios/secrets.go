@@ -1,0 +1,58 @@
+package scenarios
+
+import (
+	"strings"
+
+	"github.com/drillhq/drill/internal/redact"
+)
+
+// isSecretValue decides whether a value taken from the environment is redacted from every
+// output of the run. The environment is where credentials come from, but it also holds ports,
+// counts and addresses, and redacting short common values would blank words all over the
+// report without protecting anything. So:
+//
+//   - a variable whose name looks secret (TOKEN, SECRET, PASS(WORD), KEY, CREDENTIAL, AUTH,
+//     DSN, PRIVATE, COOKIE, SESSION, any case) is redacted when its value has at least 4
+//     characters, whatever they are (a numeric PIN too); 1-3 characters would match inside
+//     ordinary words and are no secret worth the name;
+//   - any other variable is redacted when its value has at least 8 characters and is not a
+//     plain number or numeric address (digits, '.', ':', '[', ']': ports, sizes, IPv4
+//     addresses with ports), because a token in ${API} or a webhook URL in ${SLACK_HOOK} must
+//     not leak because of its name. Host names and paths of 8 characters or more are redacted
+//     too: a drill's output showing "[REDACTED]" for an endpoint is a nuisance, a leaked token
+//     is an incident.
+//
+// Defaults (${VAR:-default}) are never secret: they are written in the scenario file, which is
+// committed and whose digest is in the evidence.
+func isSecretValue(name, value string) bool {
+	// PWD is left out on purpose: ${PWD} is the shell's working directory, not a password.
+	upper := strings.ToUpper(name)
+	for _, p := range [...]string{"TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "AUTH", "DSN", "PRIVATE", "COOKIE", "SESSION"} {
+		if strings.Contains(upper, p) {
+			return len(value) >= 4
+		}
+	}
+	return len(value) >= 8 && strings.Trim(value, "0123456789.:[]") != ""
+}
+
+// recordEnv wraps lookup so that every value it returns that isSecretValue accepts is
+// remembered as a secret of the scenario.
+func (p *parser) recordEnv(lookup func(string) (string, bool)) func(string) (string, bool) {
+	return func(name string) (string, bool) {
+		v, ok := lookup(name)
+		if ok && isSecretValue(name, v) {
+			p.secrets = append(p.secrets, v)
+		}
+		return v, ok
+	}
+}
+
+// redactErrors keeps secrets out of load errors: a validator may quote the expanded value it
+// rejects (an invalid URL with a token in it).
+func redactErrors(errs Errors, s *redact.Secrets) Errors {
+	for i := range errs {
+		errs[i].Msg = s.Apply(errs[i].Msg)
+		errs[i].Path = s.Apply(errs[i].Path)
+	}
+	return errs
+}
