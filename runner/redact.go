@@ -52,3 +52,13 @@ func (o redactingObserver) Status(st Status) {
 	st.Probes = probes
 	o.next.Status(st)
 }
+
+// Redact removes the scenario's secrets, URL credentials and query strings from s. The result
+// is redacted as a whole anyway; types call this before they cut text short (a stderr tail, a
+// quoted command, a body snippet), because half a secret no longer matches and would survive.
+func (e *Env) Redact(s string) string {
+	if e == nil || e.Scenario == nil {
+		return redact.Text(s)
+	}
+	return e.Scenario.Secrets.Apply(s)
+}
