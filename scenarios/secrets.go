@@ -13,7 +13,9 @@ import (
 //
 //   - a variable whose name looks secret (TOKEN, SECRET, PASS(WORD), KEY, CREDENTIAL, AUTH,
 //     DSN, PRIVATE, COOKIE, SESSION, any case) is redacted when its value has at least 4
-//     characters, whatever they are (a numeric PIN too); 1-3 characters would match inside
+//     characters, whatever they are (a numeric PIN too), except the few words that switch a
+//     setting (true, false, none, null, http, https: ${AUTH_ENABLED}, ${AUTH_SCHEME}), which
+//     would otherwise be blanked in every URL and message; 1-3 characters would match inside
 //     ordinary words and are no secret worth the name;
 //   - any other variable is redacted when its value has at least 8 characters and is not a
 //     plain number or numeric address (digits, '.', ':', '[', ']': ports, sizes, IPv4
@@ -29,10 +31,20 @@ func isSecretValue(name, value string) bool {
 	upper := strings.ToUpper(name)
 	for _, p := range [...]string{"TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "AUTH", "DSN", "PRIVATE", "COOKIE", "SESSION"} {
 		if strings.Contains(upper, p) {
-			return len(value) >= 4
+			return len(value) >= 4 && !settingWord(value)
 		}
 	}
 	return len(value) >= 8 && strings.Trim(value, "0123456789.:[]") != ""
+}
+
+// settingWord reports values of secret-looking variables that configure rather than
+// authenticate.
+func settingWord(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "false", "none", "null", "http", "https":
+		return true
+	}
+	return false
 }
 
 // recordEnv wraps lookup so that every value it returns that isSecretValue accepts is

@@ -14,7 +14,9 @@ func TestIsSecretValue(t *testing.T) {
 		{"API_TOKEN", "abcd", true},
 		{"db_password", "1234", true}, // a numeric password is still one
 		{"AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI", true},
-		{"PGPASS", "abc", false}, // too short to redact without blanking ordinary words
+		{"PGPASS", "abc", false},
+		{"OAUTH_ENABLED", "true", false}, // a setting, not a credential
+		{"AUTH_SCHEME", "HTTPS", false},  // too short to redact without blanking ordinary words
 		{"DATABASE_DSN", "app:pw@tcp(db)/x", true},
 		{"GITHUB_PAT", "ghp_0123456789abcdef", true}, // long enough whatever its name
 		{"SLACK_HOOK", "https://hooks.slack.com/services/T0/B0/x", true},
