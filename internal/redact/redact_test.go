@@ -157,3 +157,12 @@ func TestHandler(t *testing.T) {
 		t.Error("Enabled not forwarded")
 	}
 }
+
+func BenchmarkApplyPlainEvent(b *testing.B) {
+	s := New("tok-0123456789abcdef", "another-secret")
+	msg := "cluster-health down: 2 of 3 members answered, need 3: context deadline exceeded"
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.Apply(msg)
+	}
+}
