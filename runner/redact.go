@@ -2,6 +2,7 @@ package runner
 
 import (
 	"log/slog"
+	"slices"
 
 	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/result"
@@ -16,6 +17,8 @@ func redactResult(res *result.Result, s *redact.Secrets) {
 	// Identifiers and timestamps are made by drill, never from a scenario; a short secret that
 	// happens to occur in one (a numeric PIN in a date) must not corrupt them.
 	schema, runID, sha, t0 := res.Schema, res.RunID, res.ScenarioSHA256, res.T0
+	// Tags share their array with the scenario, which the caller may still print or reuse.
+	res.Tags = slices.Clone(res.Tags)
 	s.InPlace(res)
 	res.Schema, res.RunID, res.ScenarioSHA256, res.T0 = schema, runID, sha, t0
 }

@@ -59,6 +59,7 @@ func TestRunRedactsSecretsEverywhere(t *testing.T) {
 		s := testScenario(outageCfg{})
 		s.Faults[0].Type = "leaky"
 		s.Description = "uses " + secret
+		s.Tags = []string{"tag-" + secret}
 		s.Secrets = redact.New(secret)
 		var logBuf bytes.Buffer
 		log := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -81,6 +82,9 @@ func TestRunRedactsSecretsEverywhere(t *testing.T) {
 		if !strings.Contains(res.Faults[0].Error, "exited 1: 401 for "+redact.Marker) ||
 			res.Faults[0].Targets[0] != "host?token="+redact.Marker || res.Description != "uses "+redact.Marker {
 			t.Errorf("fault not redacted in place: %+v, description %q", res.Faults[0], res.Description)
+		}
+		if res.Tags[0] != "tag-"+redact.Marker || s.Tags[0] != "tag-"+secret {
+			t.Errorf("tags: result %q, scenario %q: want the result's redacted and the scenario's untouched", res.Tags, s.Tags)
 		}
 		if res.Schema != result.Schema || res.Verdict != result.VerdictError || res.RunID == "" {
 			t.Errorf("identity fields changed: schema %q verdict %q runId %q", res.Schema, res.Verdict, res.RunID)
