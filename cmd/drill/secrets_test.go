@@ -19,7 +19,8 @@ import (
 // ${DRILL_E2E_TOKEN}, is really used (an http probe sends it in a header and the query string;
 // the server refuses anything else) and comes back in errors: the server fails while the fault
 // is in, so the probe's errors carry its URL, and the fault prints the token to stderr and fails.
-// No output drill writes (console, progress, JSON, JUnit, history, both compliance reports)
+// No output drill writes (console, progress, JSON, JUnit, history, DynamoDB, both compliance
+// reports)
 // may contain the token, and each must show the marker where it was.
 func TestBinaryKeepsSecretsOutOfEveryOutput(t *testing.T) {
 	if testing.Short() {
@@ -85,10 +86,16 @@ limits: { timeout: 20s, observe: 300ms }
 		"html":  filepath.Join(out, "report.html"),
 		"md":    filepath.Join(out, "report.md"),
 	}
+	// DynamoDB is unreachable (a closed loopback port), so the result it would get is spooled
+	// as JSON: the spool file is what the table would hold.
+	spool := filepath.Join(out, "spool")
+	dynamo := "http://" + freeAddr(t)
 	drill := func(args ...string) (code int, stdout, stderr string) {
 		t.Helper()
 		cmd := exec.Command(filepath.Join(bin, "drill"), args...)
-		cmd.Env = append(os.Environ(), "DRILL_E2E_TOKEN="+token, "DRILL_HISTORY="+hist)
+		cmd.Env = append(os.Environ(), "DRILL_E2E_TOKEN="+token, "DRILL_HISTORY="+hist,
+			"DRILL_SPOOL="+spool, "AWS_ENDPOINT_URL="+dynamo, "AWS_REGION=us-east-1",
+			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true")
 		var o, e strings.Builder
 		cmd.Stdout, cmd.Stderr = &o, &e
 		err := cmd.Run()
@@ -99,7 +106,8 @@ limits: { timeout: 20s, observe: 300ms }
 	}
 
 	outputs := map[string]string{}
-	code, stdout, stderr := drill("run", "--json", files["json"], "--junit", files["junit"], "--history", hist, scn)
+	code, stdout, stderr := drill("run", "--json", files["json"], "--junit", files["junit"], "--history", hist,
+		"--dynamodb-table", "DRTestResults", scn)
 	if code != result.ExitError {
 		t.Fatalf("run exit %d, want 3 (injection failed)\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
@@ -120,6 +128,16 @@ limits: { timeout: 20s, observe: 300ms }
 			t.Fatalf("report --format %s exit %d: %s", format, code, stderr)
 		}
 		outputs["report "+format+" console"] = stdout + stderr
+	}
+	spooled, err := filepath.Glob(filepath.Join(spool, "*", "*.json"))
+	if err != nil || len(spooled) != 1 {
+		t.Fatalf("want one result spooled for DynamoDB, got %v (%v); run stderr:\n%s", spooled, err, outputs["run stderr"])
+	}
+	files["dynamodb spool"] = spooled[0]
+	if fi, err := os.Stat(filepath.Dir(spooled[0])); err != nil {
+		t.Error(err)
+	} else if fi.Mode().Perm()&^0o700 != 0 {
+		t.Errorf("spool directory %s is mode %v, want 0700 or stricter", filepath.Dir(spooled[0]), fi.Mode().Perm())
 	}
 	for name, path := range files {
 		data, err := os.ReadFile(path)
@@ -142,7 +160,7 @@ limits: { timeout: 20s, observe: 300ms }
 		}
 	}
 	// The marker where the token was: the fault's stderr, the probe's URL (error and events).
-	for _, name := range []string{"json file", "junit file", "history --json", "html file", "md file", "run stderr"} {
+	for _, name := range []string{"json file", "junit file", "history --json", "html file", "md file", "dynamodb spool file", "run stderr"} {
 		if !strings.Contains(outputs[name], "[REDACTED]") {
 			t.Errorf("%s lacks the redaction marker:\n%s", name, outputs[name])
 		}
