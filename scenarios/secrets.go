@@ -27,14 +27,22 @@ import (
 // Defaults (${VAR:-default}) are never secret: they are written in the scenario file, which is
 // committed and whose digest is in the evidence.
 func isSecretValue(name, value string) bool {
-	// PWD is left out on purpose: ${PWD} is the shell's working directory, not a password.
+	if secretName(name) {
+		return len(value) >= 4 && !settingWord(value)
+	}
+	return len(value) >= 8 && strings.Trim(value, "0123456789.:[]") != ""
+}
+
+// secretName reports whether a variable's name says it holds a credential. PWD is left out on
+// purpose: it is the shell's working directory, not a password.
+func secretName(name string) bool {
 	upper := strings.ToUpper(name)
 	for _, p := range [...]string{"TOKEN", "SECRET", "PASS", "KEY", "CREDENTIAL", "AUTH", "DSN", "PRIVATE", "COOKIE", "SESSION"} {
 		if strings.Contains(upper, p) {
-			return len(value) >= 4 && !settingWord(value)
+			return true
 		}
 	}
-	return len(value) >= 8 && strings.Trim(value, "0123456789.:[]") != ""
+	return false
 }
 
 // settingWord reports values of secret-looking variables that configure rather than
@@ -50,12 +58,41 @@ func settingWord(v string) bool {
 // recordEnv wraps lookup so that every value it returns that isSecretValue accepts is
 // remembered as a secret of the scenario.
 func (p *parser) recordEnv(lookup func(string) (string, bool)) func(string) (string, bool) {
+	p.rawLookupEnv = lookup
 	return func(name string) (string, bool) {
 		v, ok := lookup(name)
 		if ok && isSecretValue(name, v) {
 			p.secrets = append(p.secrets, v)
 		}
 		return v, ok
+	}
+}
+
+// recordShellRefs records the values of secret-looking variables that a value leaves for the
+// shell to expand: in `run: curl -H "Authorization: Bearer $TOKEN"` drill never sees the token,
+// yet the command's stderr can print it. Only names that look secret count (not $HOME, $PWD or
+// a script's own variables), and only variables the environment really has.
+func (p *parser) recordShellRefs(v string) {
+	for i := 0; i < len(v); i++ {
+		if v[i] != '$' || i+1 == len(v) {
+			continue
+		}
+		start := i + 1
+		if v[start] == '{' {
+			start++
+		}
+		end := start
+		for end < len(v) && (v[end] == '_' || 'A' <= v[end] && v[end] <= 'Z' || 'a' <= v[end] && v[end] <= 'z' || end > start && '0' <= v[end] && v[end] <= '9') {
+			end++
+		}
+		if end == start {
+			continue
+		}
+		name := v[start:end]
+		if val, ok := p.rawLookupEnv(name); ok && secretName(name) && isSecretValue(name, val) {
+			p.secrets = append(p.secrets, val)
+		}
+		i = end - 1
 	}
 }
 

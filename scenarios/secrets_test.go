@@ -76,3 +76,29 @@ func TestLoadErrorsRedacted(t *testing.T) {
 		t.Errorf("load error not redacted: %s", msg)
 	}
 }
+
+func TestParseRecordsShellReferences(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"DB_PASSWORD": "hunter2-db",
+		"GH_TOKEN":    "ghp_abcdef",
+		"HOME":        "/home/operator",
+		"RUN_ID":      "run-0123456789",
+	}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	src := minimalYAML + `recovery:
+  - name: fix
+    type: command
+    with: {run: "PGPASSWORD=$DB_PASSWORD psql -f $HOME/fix.sql; gh auth --with-token $${GH_TOKEN} $RUN_ID $UNSET_KEY"}
+`
+	sc, err := Parse("s.yaml", []byte(src), testCatalog(), WithLookupEnv(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sc.Secrets.Apply("hunter2-db ghp_abcdef /home/operator run-0123456789")
+	// $HOME and $RUN_ID are left to the shell but their names say nothing secret.
+	want := "[REDACTED] [REDACTED] /home/operator run-0123456789"
+	if got != want {
+		t.Errorf("Secrets.Apply = %q, want %q", got, want)
+	}
+}
