@@ -59,13 +59,28 @@ func settingWord(v string) bool {
 // remembered as a secret of the scenario.
 func (p *parser) recordEnv(lookup func(string) (string, bool)) func(string) (string, bool) {
 	p.rawLookupEnv = lookup
+	public := publicVars(lookup)
 	return func(name string) (string, bool) {
 		v, ok := lookup(name)
-		if ok && isSecretValue(name, v) {
+		if ok && isSecretValue(name, v) && (!public[name] || secretName(name)) {
 			p.secrets = append(p.secrets, v)
 		}
 		return v, ok
 	}
+}
+
+// EnvPublicVars names the variables (comma or space separated) whose values may be printed even
+// though isSecretValue would redact them: ids and endpoints that are evidence (a DRS source
+// server, an SNS topic) rather than credentials. A name that looks secret cannot be listed away.
+const EnvPublicVars = "DRILL_PUBLIC_VARS"
+
+func publicVars(lookup func(string) (string, bool)) map[string]bool {
+	v, _ := lookup(EnvPublicVars)
+	names := map[string]bool{}
+	for _, n := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+		names[n] = true
+	}
+	return names
 }
 
 // recordShellRefs records the values of secret-looking variables that a value leaves for the

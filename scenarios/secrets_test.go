@@ -102,3 +102,30 @@ func TestParseRecordsShellReferences(t *testing.T) {
 		t.Errorf("Secrets.Apply = %q, want %q", got, want)
 	}
 }
+
+func TestPublicVarsAreNotRedacted(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		EnvPublicVars:    "DRS_SERVER_ID, SNS_TOPIC API_TOKEN",
+		"DRS_SERVER_ID":  "s-1234567890abcdef0",
+		"SNS_TOPIC":      "arn:aws:sns:us-east-1:123456789012:dr",
+		"API_TOKEN":      "tok-0123456789",
+		"OTHER_ENDPOINT": "db.internal.example",
+	}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	src := minimalYAML + `recovery:
+  - name: fix
+    type: command
+    with: {run: "fix ${DRS_SERVER_ID} ${SNS_TOPIC} ${API_TOKEN} ${OTHER_ENDPOINT}"}
+`
+	sc, err := Parse("s.yaml", []byte(src), testCatalog(), WithLookupEnv(lookup))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sc.Secrets.Apply("s-1234567890abcdef0 arn:aws:sns:us-east-1:123456789012:dr tok-0123456789 db.internal.example")
+	// API_TOKEN looks secret, so listing it changes nothing.
+	want := "s-1234567890abcdef0 arn:aws:sns:us-east-1:123456789012:dr [REDACTED] [REDACTED]"
+	if got != want {
+		t.Errorf("Secrets.Apply = %q, want %q", got, want)
+	}
+}
