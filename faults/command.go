@@ -112,6 +112,7 @@ func (s *commandStep) Run(ctx context.Context) error { return s.cmd.exec(ctx, s.
 type commander struct {
 	log     *slog.Logger
 	timeout time.Duration
+	redact  func(string) string
 }
 
 func newCommander(env *runner.Env, timeout time.Duration) commander {
@@ -122,7 +123,7 @@ func newCommander(env *runner.Env, timeout time.Duration) commander {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
 	}
-	return commander{log: log, timeout: timeout}
+	return commander{log: log, timeout: timeout, redact: env.Redact}
 }
 
 func (c commander) exec(parent context.Context, script string) error {
@@ -138,10 +139,14 @@ func (c commander) exec(parent context.Context, script string) error {
 	if err == nil {
 		return nil
 	}
+	// The script and its stderr are redacted before quote and LastLines shorten them: a secret
+	// cut at the cap would no longer be recognised later.
+	script = c.redact(script)
 	var ee *shell.ExitError
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("command %s: %w", quote(script), err)
 	}
+	ee.Stderr = []byte(c.redact(string(ee.Stderr)))
 	what := ee.Reason()
 	if ownDeadline && ee.Signal != "" && errors.Is(ee.Cause, context.DeadlineExceeded) {
 		what = fmt.Sprintf("timed out after %v (process group killed)", c.timeout)

@@ -187,7 +187,8 @@ func (s *Store) spool(r *result.Result) (string, error) {
 		return "", fmt.Errorf("result has no usable runId (%q)", r.RunID)
 	}
 	dir := s.SpoolDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner-only like the files in it (CreateTemp makes them 0600): they are full results.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create spool directory: %w", err)
 	}
 	doc, err := json.MarshalIndent(r, "", "  ")

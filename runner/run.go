@@ -39,6 +39,7 @@ type Options struct {
 func Run(ctx context.Context, s *scenarios.Scenario, opts Options) *result.Result {
 	r := newRun(s, opts)
 	r.execute(ctx)
+	redactResult(r.res, s.Secrets)
 	return r.res
 }
 
@@ -103,9 +104,15 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = redactLog(log, s.Secrets)
+	if opts.Observer != nil {
+		opts.Observer = redactingObserver{next: opts.Observer, secrets: s.Secrets}
+	}
 	env := opts.Env
 	if env == nil {
 		env = NewEnv(s, log)
+	} else {
+		env.Log = redactLog(env.Log, s.Secrets)
 	}
 	env.DryRun = opts.DryRun
 	res := &result.Result{

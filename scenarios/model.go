@@ -5,6 +5,8 @@ package scenarios
 import (
 	"fmt"
 	"time"
+
+	"github.com/drillhq/drill/internal/redact"
 )
 
 // Scenario is one loaded, validated drill. Durations are already parsed; `with:` blocks are
@@ -28,6 +30,11 @@ type Scenario struct {
 	Recovery    []StepSpec
 	Rollback    []StepSpec
 	Limits      Limits
+	// Secrets are the values ${VAR} expansion took from the environment that could be
+	// credentials (see isSecretValue). Every output of a run passes through Secrets.Apply; nil
+	// (a Scenario built in code) still scrubs URL credentials and query strings. It is never
+	// marshalled: the set is the secrets themselves.
+	Secrets *redact.Secrets `json:"-" yaml:"-"`
 }
 
 // Objectives are the targets the drill is judged against.

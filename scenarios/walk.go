@@ -20,6 +20,10 @@ type parser struct {
 	cat       Catalog
 	lookupEnv func(string) (string, bool)
 	errs      []Error
+	// secrets are the environment values expanded so far that must not reach any output.
+	secrets []string
+	// rawLookupEnv is lookupEnv without the recording, for $NAME references left to the shell.
+	rawLookupEnv func(string) (string, bool)
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

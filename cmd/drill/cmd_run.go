@@ -146,6 +146,8 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	var results []*result.Result
 	for i, s := range ss {
+		// res is already redacted (runner.Run's last act): every sink below takes this value,
+		// never the scenario, so none of them can print a secret.
 		res := runner.Run(cmd.Context(), s, runner.Options{
 			Registry:    reg,
 			Observer:    obs,
