@@ -20,6 +20,9 @@ type parser struct {
 	cat       Catalog
 	lookupEnv func(string) (string, bool)
 	errs      []Error
+	// faultWiths remembers each fault's decoded `with:` and where it is written, for checks
+	// that need limits, which are read after the faults.
+	faultWiths []faultWith
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

@@ -78,7 +78,7 @@ func TestBadInputMessages(t *testing.T) {
 		"negative-duration.yaml":            "must not be negative",
 		"missing-rto.yaml":                  "objectives.rto: is required",
 		"duplicate-names.yaml":              `duplicate name "x"`,
-		"zero-interval.yaml":                "probes[0].interval: must be greater than 0",
+		"zero-interval.yaml":                "probes[0].interval: must be at least 1ms",
 		"timeout-shorter-than-observe.yaml": "must be longer than limits.observe",
 		"empty.yaml":                        "file is empty",
 		"unknown-key.yaml":                  `did you mean "timeout"`,
