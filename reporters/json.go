@@ -67,6 +67,10 @@ func normalized(r *result.Result) *result.Result {
 // file or the complete new one: write goes to a temporary file in the same directory, which is
 // synced and then renamed over path. On any error, or a panic in write, the temporary file is
 // removed and path is left as it was.
+//
+// The file is owner-only (0600, narrowed further by the umask) and never widened: results carry
+// hostnames, error messages and commands, and who else may read them is the user's choice
+// (umask, a group-readable directory, chmod afterwards), not drill's.
 func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -90,10 +94,6 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes the file owner-only; a report is meant to be read by CI and colleagues.
-	if err := f.Chmod(0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
