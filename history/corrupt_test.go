@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/drillhq/drill/result"
 )
 
-// corruptStore writes a store with some runs, then overwrites the page at offset with junk,
-// as a bad disk or a stray write would.
-func corruptStore(t *testing.T, offset int64) string {
+// corruptStore writes a store with some runs, then overwrites n pages from offset on with junk
+// (n 0: to the end; offset 0: none), as a bad disk or a stray write would.
+func corruptStore(t *testing.T, offset int64, n int) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "history.db")
 	s, err := Open(path)
@@ -28,11 +30,27 @@ func corruptStore(t *testing.T, offset int64) string {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
+	if offset > 0 {
+		damage(t, path, offset, n)
+	}
+	return path
+}
+
+func damage(t *testing.T, path string, offset int64, n int) {
+	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	junk := make([]byte, os.Getpagesize())
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size := int64(n * os.Getpagesize())
+	if n == 0 {
+		size = fi.Size() - offset
+	}
+	junk := make([]byte, size)
 	for i := range junk {
 		junk[i] = 0xA5
 	}
@@ -42,15 +60,14 @@ func corruptStore(t *testing.T, offset int64) string {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return path
 }
 
-// TestCorruptStoreIsAnErrorNotAPanic: bbolt panics on this damage ("page expected to be 2");
-// every entry point must return an error wrapping ErrCorrupt instead, or a drill's result is
-// lost after the drill ran.
+// TestCorruptStoreIsAnErrorNotAPanic: with every page but the two meta pages overwritten,
+// bbolt panics ("page expected to be 2, but self identifies as ..."); every entry point must
+// return an error wrapping ErrCorrupt instead, or a drill's result is lost after the drill ran.
 func TestCorruptStoreIsAnErrorNotAPanic(t *testing.T) {
 	t.Parallel()
-	path := corruptStore(t, 2*int64(os.Getpagesize()))
+	path := corruptStore(t, 2*int64(os.Getpagesize()), 0)
 	ctx := context.Background()
 	if err := Check(path); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Check: %v, want ErrCorrupt", err)
@@ -69,17 +86,38 @@ func TestCorruptStoreIsAnErrorNotAPanic(t *testing.T) {
 	}
 }
 
-// TestCheckFindsDamage: damage an Append would not notice is still found by Check,
-// which reads every page.
+// TestCheckFindsDamage: damage to the runs bucket's root page is found by Check, which reads
+// every reachable page (an Append may only read the pages on its own path).
 func TestCheckFindsDamage(t *testing.T) {
 	t.Parallel()
-	page := int64(os.Getpagesize())
-	for _, off := range []int64{3 * page, 4 * page, 5 * page} {
-		path := corruptStore(t, off)
+	for _, bucket := range [][]byte{bucketRuns} {
+		path := corruptStore(t, 0, 0) // find the bucket's root page first, then damage it
+		page := rootPage(t, path, bucket)
+		damage(t, path, page*int64(os.Getpagesize()), 1)
 		if err := Check(path); !errors.Is(err, ErrCorrupt) {
-			t.Errorf("page %d overwritten: Check = %v, want ErrCorrupt", off/page, err)
+			t.Errorf("root page %d of %s overwritten: Check = %v, want ErrCorrupt", page, bucket, err)
 		}
 	}
+}
+
+func rootPage(t *testing.T, path string, bucket []byte) int64 {
+	t.Helper()
+	s, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var root int64
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		root = int64(tx.Bucket(bucket).Root())
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if root < 2 {
+		t.Fatalf("bucket %s is inline (root %d): write more runs", bucket, root)
+	}
+	return root
 }
 
 func TestCheckAcceptsHealthyAndMissingStores(t *testing.T) {

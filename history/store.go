@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -109,7 +110,7 @@ func Open(path string) (_ *Store, err error) {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
 	defer recoverCorrupt("open history", path, &err)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err := openBolt(path, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, openError(path, err)
 	}
@@ -131,6 +132,32 @@ func recoverCorrupt(op, path string, err *error) {
 	if v := recover(); v != nil {
 		*err = fmt.Errorf("%s %s: %w (%v)", op, path, ErrCorrupt, v)
 	}
+}
+
+// openBolt is bolt.Open, except that a panic while opening (bbolt reads the freelist then)
+// unlocks and closes the file, so the lock it took does not outlive the failed open: a later Open in this
+// process would otherwise wait lockTimeout for a lock nobody will release.
+func openBolt(path string, opts bolt.Options) (*bolt.DB, error) {
+	var files []*os.File
+	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			for _, f := range files {
+				// bbolt's mmap still references the file, which keeps an flock alive
+				// after Close: unlock explicitly.
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				f.Close()
+			}
+			panic(v)
+		}
+	}()
+	return bolt.Open(path, 0o600, &opts)
 }
 
 // closeOnPanic releases the file when a panic leaves Open half done; recoverCorrupt, deferred
@@ -175,7 +202,7 @@ func OpenReadOnly(path string) (_ *Store, err error) {
 		return &Store{path: path}, nil
 	}
 	defer recoverCorrupt("open history", path, &err)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	db, err := openBolt(path, bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if err != nil {
 		return nil, openError(path, err)
 	}
