@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,8 +27,9 @@ type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	log            *slog.Logger
-	// interrupts delivers SIGINT/SIGTERM; the run verb uses it to cancel the drill while
-	// keeping rollback alive.
+	// interrupts delivers SIGINT, SIGTERM, SIGHUP and SIGQUIT. The run verb reads it itself,
+	// to cancel the drill while keeping rollback alive; for every other verb execute cancels
+	// the verb's context.
 	interrupts <-chan os.Signal
 	getenv     func(string) string
 }
@@ -47,7 +49,15 @@ func usageErrorf(format string, args ...any) error {
 func main() {
 	runner.TuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (an SSH session dropped mid-drill) and SIGQUIT (Ctrl-\) killed drill with faults
+	// in place: every signal a user or a session can send asks for rollback.
+	signal.Notify(sigs, stopSignals()...)
+	// A write to a closed stdout or stderr (drill run | head) raises SIGPIPE, which kills a Go
+	// program writing on fd 1 or 2 unless SIGPIPE is notified (os/signal, "SIGPIPE"): the
+	// write then fails with EPIPE, and drill treats console write errors as non-fatal.
+	// Notify, not Ignore: an ignored signal stays ignored in the commands drill runs (faults,
+	// steps), while a notified one is reset to the default for them.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	a := &app{
 		stdout:     os.Stdout,
 		stderr:     os.Stderr,
@@ -59,13 +69,54 @@ func main() {
 	os.Exit(execute(context.Background(), a, os.Args[1:]))
 }
 
+// stopSignals are the signals that stop drill: the run verb rolls back on the first, and every
+// other verb stops.
+func stopSignals() []os.Signal {
+	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+}
+
+// ownsInterrupts marks a verb that reads app.interrupts itself (run): execute leaves signals
+// to it instead of cancelling its context.
+const ownsInterrupts = "drill.ownsInterrupts"
+
+// interruptGrace is how long a verb other than run may take to return once its context is
+// cancelled; one blocked where a context cannot reach (reading a FIFO) is abandoned then.
+const interruptGrace = 2 * time.Second
+
 // execute runs the CLI and maps every outcome to an exit code.
 func execute(ctx context.Context, a *app, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	if c, _, err := root.Find(args); err == nil && c.Annotations[ownsInterrupts] != "" {
+		return exitCode(a, root.ExecuteContext(ctx))
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var sig os.Signal
+	select {
+	case err := <-done:
+		return exitCode(a, err)
+	case sig = <-a.interrupts:
+	}
+	cancel(fmt.Errorf("interrupted by %v", sig))
+	grace := time.NewTimer(interruptGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+	case <-a.interrupts:
+	}
+	// The verb's own error after a cancel ("context canceled") would only repeat this.
+	fmt.Fprintf(a.stderr, "drill: interrupted by %v; stopped\n", sig)
+	return result.ExitError
+}
+
+// exitCode prints err, if any, and maps it to an exit code.
+func exitCode(a *app, err error) int {
 	if err == nil {
 		return 0
 	}
