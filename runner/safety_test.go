@@ -322,3 +322,23 @@ func TestRunPanicsAreRecovered(t *testing.T) {
 		})
 	}
 }
+
+// TestSamplerInFlightIsCapped: timeout/interval + 2 samples may be in flight, but never more
+// than MaxInFlightCap: 1ms with a 10s timeout would otherwise hold 10,002 requests open
+// against a hung target.
+func TestSamplerInFlightIsCapped(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		interval, timeout time.Duration
+		want              int
+	}{
+		{100 * time.Millisecond, time.Second, 12},
+		{time.Millisecond, 10 * time.Second, MaxInFlightCap},
+		{time.Nanosecond, time.Hour, MaxInFlightCap},
+	} {
+		s := NewSampler(NewClock(), probeFunc(func(context.Context) error { return nil }), SamplerConfig{Interval: c.interval, Timeout: c.timeout})
+		if s.cfg.MaxInFlight != c.want {
+			t.Errorf("interval %v timeout %v: in-flight bound %d, want %d", c.interval, c.timeout, s.cfg.MaxInFlight, c.want)
+		}
+	}
+}
