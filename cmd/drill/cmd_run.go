@@ -55,7 +55,6 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
   drill run --json result.json --junit junit.xml scenarios/library/local/*.yaml
   drill run --dry-run scenarios/library/local/web-outage.yaml
   drill run --suite examples/suites/lab.yaml --due-only --junit junit.xml`,
-		Annotations: map[string]string{ownsInterrupts: "yes"},
 		Args: func(cmd *cobra.Command, args []string) error {
 			if f.suite == "" && len(args) == 0 {
 				return usageErrorf("name at least one scenario file, or --suite FILE (see 'drill run --help')")
@@ -155,6 +154,10 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// The sink opens, appends and closes per result so other drill commands can read the
 		// store while a long drill runs.
 		sink = history.FileSink(p)
+	}
+	// From here on a signal must roll back, not abandon the verb.
+	if !a.signals.claim() {
+		return &exitError{code: result.ExitError, msg: "interrupted before anything was injected"}
 	}
 	var results []*result.Result
 	for i, s := range ss {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,11 +28,47 @@ type app struct {
 	stdout, stderr io.Writer
 	stdin          io.Reader
 	log            *slog.Logger
-	// interrupts delivers SIGINT, SIGTERM, SIGHUP and SIGQUIT. The run verb reads it itself,
-	// to cancel the drill while keeping rollback alive; for every other verb execute cancels
-	// the verb's context.
+	// interrupts delivers SIGINT, SIGTERM, SIGHUP and SIGQUIT to a verb that has claimed them
+	// (see signals.claim); until then execute handles them by cancelling the verb.
 	interrupts <-chan os.Signal
 	getenv     func(string) string
+	signals    *signalClaim // set by execute
+}
+
+// signalClaim hands the signals from execute to a verb. Until a verb claims them, the first
+// signal cancels the verb's context and execute returns after interruptGrace even if the verb
+// is stuck (reading a FIFO): nothing has been changed yet, so abandoning it is safe. A verb
+// that is about to change something (run before injecting, lab up before starting processes)
+// claims them first and then gets every signal on app.interrupts, and execute waits for it
+// however long its rollback or cleanup takes.
+type signalClaim struct {
+	mu       sync.Mutex
+	claimed  bool
+	stopping bool
+}
+
+// claim reports whether the verb now owns the signals; false means a signal already stopped
+// the verb, which must then change nothing.
+func (c *signalClaim) claim() bool {
+	if c == nil {
+		return true // not run through execute (a test calling a verb directly)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopping {
+		c.claimed = true
+	}
+	return c.claimed
+}
+
+// stop reports whether execute should stop the verb for a signal: false once it is claimed.
+func (c *signalClaim) stop() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.claimed {
+		c.stopping = true
+	}
+	return c.stopping
 }
 
 // exitError carries an exit code up to main without printing a stack trace.
@@ -75,32 +112,42 @@ func stopSignals() []os.Signal {
 	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 }
 
-// ownsInterrupts marks a verb that reads app.interrupts itself (run): execute leaves signals
-// to it instead of cancelling its context.
-const ownsInterrupts = "drill.ownsInterrupts"
-
 // interruptGrace is how long a verb other than run may take to return once its context is
 // cancelled; one blocked where a context cannot reach (reading a FIFO) is abandoned then.
 const interruptGrace = 2 * time.Second
 
-// execute runs the CLI and maps every outcome to an exit code.
+// execute runs the CLI and maps every outcome to an exit code. Signals stop the verb, or
+// reach it once it has claimed them (see signalClaim).
 func execute(ctx context.Context, a *app, args []string) int {
+	src := a.interrupts
+	relay := make(chan os.Signal, 4)
+	a.interrupts, a.signals = relay, &signalClaim{}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	if c, _, err := root.Find(args); err == nil && c.Annotations[ownsInterrupts] != "" {
-		return exitCode(a, root.ExecuteContext(ctx))
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	done := make(chan error, 1)
 	go func() { done <- root.ExecuteContext(ctx) }()
 	var sig os.Signal
-	select {
-	case err := <-done:
-		return exitCode(a, err)
-	case sig = <-a.interrupts:
+	for sig == nil {
+		select {
+		case err := <-done:
+			return exitCode(a, err)
+		case s := <-src:
+			if !a.signals.stop() {
+				// Claimed: the verb decides (run refuses a second signal during rollback).
+				// A full relay already holds signals the verb has not read; one more adds
+				// nothing.
+				select {
+				case relay <- s:
+				default:
+				}
+				continue
+			}
+			sig = s
+		}
 	}
 	cancel(fmt.Errorf("interrupted by %v", sig))
 	grace := time.NewTimer(interruptGrace)
@@ -108,7 +155,7 @@ func execute(ctx context.Context, a *app, args []string) int {
 	select {
 	case <-done:
 	case <-grace.C:
-	case <-a.interrupts:
+	case <-src:
 	}
 	// The verb's own error after a cancel ("context canceled") would only repeat this.
 	fmt.Fprintf(a.stderr, "drill: interrupted by %v; stopped\n", sig)

@@ -154,7 +154,8 @@ func TestBinaryClosedPipesDoNotStopRollback(t *testing.T) {
 }
 
 // TestBinaryVerbsStopOnInterrupt: verbs other than run ignored Ctrl-C; `drill validate` on a
-// FIFO nobody writes to never returned. Every verb must stop with exit 3 and one line.
+// FIFO nobody writes to never returned, and neither did `drill run` while loading it. Each must
+// stop with exit 3 and one line; run has injected nothing yet, so it need not roll back.
 func TestBinaryVerbsStopOnInterrupt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -164,33 +165,39 @@ func TestBinaryVerbsStopOnInterrupt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fifo := filepath.Join(t.TempDir(), "scenario.yaml")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(bin, "drill"), "validate", fifo)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Wait until drill is blocked opening the FIFO, so the signal arrives while the verb is
-	// stuck where no context reaches.
-	deadline := time.Now().Add(30 * time.Second)
-	for !opened(cmd.Process.Pid) {
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			t.Fatal("drill never reached the FIFO")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = cmd.Process.Signal(syscall.SIGINT)
-	waitBounded(t, cmd)
-	if code := cmd.ProcessState.ExitCode(); code != result.ExitError {
-		t.Errorf("exit %d (%v), want 3", code, cmd.ProcessState)
-	}
-	if got := strings.TrimSpace(stderr.String()); got != "drill: interrupted by interrupt; stopped" {
-		t.Errorf("stderr %q, want the one-line interrupt message", got)
+	for _, verb := range []string{"validate", "run"} {
+		t.Run(verb, func(t *testing.T) {
+			t.Parallel()
+			fifo := filepath.Join(t.TempDir(), "scenario.yaml")
+			if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(filepath.Join(bin, "drill"), verb, fifo)
+			cmd.Env = append(os.Environ(), "DRILL_HISTORY="+filepath.Join(t.TempDir(), "h.db"))
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until drill is blocked opening the FIFO, so the signal arrives while the
+			// verb is stuck where no context reaches.
+			deadline := time.Now().Add(30 * time.Second)
+			for !opened(cmd.Process.Pid) {
+				if time.Now().After(deadline) {
+					_ = cmd.Process.Kill()
+					t.Fatal("drill never reached the FIFO")
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			_ = cmd.Process.Signal(syscall.SIGINT)
+			waitBounded(t, cmd)
+			if code := cmd.ProcessState.ExitCode(); code != result.ExitError {
+				t.Errorf("exit %d (%v), want 3", code, cmd.ProcessState)
+			}
+			if got := strings.TrimSpace(stderr.String()); got != "drill: interrupted by interrupt; stopped" {
+				t.Errorf("stderr %q, want the one-line interrupt message", got)
+			}
+		})
 	}
 }
 
