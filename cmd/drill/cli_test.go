@@ -79,6 +79,8 @@ func TestBadInputMessages(t *testing.T) {
 		"missing-rto.yaml":                  "objectives.rto: is required",
 		"duplicate-names.yaml":              `duplicate name "x"`,
 		"zero-interval.yaml":                "probes[0].interval: must be at least 1ms",
+		"nanosecond-interval.yaml":          "6:37: probes[0].interval: must be at least 1ms, got 1ns",
+		"revert-timeout-over-rollback.yaml": "10:51: faults[0].with.timeout: revert time limit 10m exceeds limits.rollback (2m)",
 		"timeout-shorter-than-observe.yaml": "must be longer than limits.observe",
 		"empty.yaml":                        "file is empty",
 		"unknown-key.yaml":                  `did you mean "timeout"`,
