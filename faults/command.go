@@ -32,6 +32,14 @@ func (c *CommandFaultConfig) Validate() error {
 	return errors.Join(validateRun(c.Run), validateTimeout(c.Timeout))
 }
 
+// RevertTimeout implements scenarios.RevertBounded: timeout bounds each revert attempt too.
+func (c *CommandFaultConfig) RevertTimeout() (time.Duration, string) {
+	if c.Revert == "" {
+		return 0, ""
+	}
+	return c.Timeout.D(), "timeout"
+}
+
 // CommandStepConfig is the `with:` block of a command step. It has a revert key only to explain
 // why it may not be used.
 type CommandStepConfig struct {

@@ -421,3 +421,22 @@ func TestCommandErrorRedactedBeforeTruncation(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandFaultDeclaresRevertTimeout: the loader rejects a command fault whose timeout is
+// longer than limits.rollback, and the runner grants its revert that long, through this.
+func TestCommandFaultDeclaresRevertTimeout(t *testing.T) {
+	t.Parallel()
+	cfg := CommandFaultType().NewConfig().(*CommandFaultConfig)
+	cfg.Run, cfg.Revert = "stop", "start"
+	rb, ok := any(cfg).(scenarios.RevertBounded)
+	if !ok {
+		t.Fatal("command fault config does not implement scenarios.RevertBounded")
+	}
+	if d, field := rb.RevertTimeout(); d != DefaultCommandTimeout || field != "timeout" {
+		t.Errorf("RevertTimeout() = %v, %q; want %v, timeout", d, field, DefaultCommandTimeout)
+	}
+	cfg.Revert = ""
+	if d, _ := rb.RevertTimeout(); d != 0 {
+		t.Errorf("without a revert, RevertTimeout() = %v, want 0", d)
+	}
+}

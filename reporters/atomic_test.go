@@ -41,8 +41,10 @@ func TestWriteFileAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm()&^0o600 != 0 {
-		t.Errorf("mode %v, want 0600 or stricter", fi.Mode().Perm())
+	// Owner-only: a report is never made readable by others behind the user's back (before,
+	// it was chmod-ed to 0644 even under umask 077).
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("mode %v, want owner-only (0600 or stricter)", fi.Mode().Perm())
 	}
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"report.json"}) {
 		t.Errorf("directory holds %v, want only report.json", names)

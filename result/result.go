@@ -93,7 +93,8 @@ type Result struct {
 	T0             string    `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
 	Verdict        Verdict   `json:"verdict"`
 	Reason         string    `json:"reason,omitempty"` // one line: why the verdict is not pass
-	// Abort is set with verdict aborted: why the run stopped early.
+	// Abort is set when the run stopped early, with verdict aborted, or error when rollback
+	// then failed too (a fault was left in place).
 	Abort       AbortReason `json:"abort,omitempty"`
 	Objectives  Objectives  `json:"objectives"`
 	SteadyState Steady      `json:"steadyState"`

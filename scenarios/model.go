@@ -63,6 +63,9 @@ const (
 	DefaultTimeout         = 10 * time.Minute
 	DefaultObserve         = 5 * time.Second
 	DefaultRollbackTimeout = 5 * time.Minute
+	// MinProbeInterval is the shortest probe interval accepted: a probe samples its target
+	// open-loop, once per interval, so a shorter one would load the target rather than watch it.
+	MinProbeInterval = time.Millisecond
 )
 
 // ProbeSpec is one entry of `probes:`.

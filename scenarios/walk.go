@@ -24,6 +24,9 @@ type parser struct {
 	secrets []string
 	// rawLookupEnv is lookupEnv without the recording, for $NAME references left to the shell.
 	rawLookupEnv func(string) (string, bool)
+	// faultWiths remembers each fault's decoded `with:` and where it is written, for checks
+	// that need limits, which are read after the faults.
+	faultWiths []faultWith
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

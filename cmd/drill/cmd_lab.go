@@ -233,10 +233,14 @@ func awsLabStatus(ctx context.Context, a *app, dir string) error {
 	return nil
 }
 
-// interruptible cancels ctx on Ctrl-C: main catches the signals for every verb, so without this
-// an interrupted `lab up` would carry on; cancelled, Up removes what it had started.
+// interruptible claims the signals and cancels ctx on the first: cancelled, Up removes what it
+// had started, and execute waits for that instead of abandoning the verb.
 func interruptible(ctx context.Context, a *app) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
+	if !a.signals.claim() {
+		cancel() // a signal already stopped the verb
+		return ctx, cancel
+	}
 	go func() {
 		select {
 		case <-a.interrupts:

@@ -10,7 +10,9 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,10 +30,47 @@ type app struct {
 	log            *slog.Logger
 	// logLevel is the level of log; nil in tests that discard logs. Set by -v / --log-level.
 	logLevel *slog.LevelVar
-	// interrupts delivers SIGINT/SIGTERM; the run verb uses it to cancel the drill while
-	// keeping rollback alive.
+	// interrupts delivers SIGINT, SIGTERM, SIGHUP and SIGQUIT to a verb that has claimed them
+	// (see signals.claim); until then execute handles them by cancelling the verb.
 	interrupts <-chan os.Signal
 	getenv     func(string) string
+	signals    *signalClaim // set by execute
+}
+
+// signalClaim hands the signals from execute to a verb. Until a verb claims them, the first
+// signal cancels the verb's context and execute returns after interruptGrace even if the verb
+// is stuck (reading a FIFO): nothing has been changed yet, so abandoning it is safe. A verb
+// that is about to change something (run before injecting, lab up before starting processes)
+// claims them first and then gets every signal on app.interrupts, and execute waits for it
+// however long its rollback or cleanup takes.
+type signalClaim struct {
+	mu       sync.Mutex
+	claimed  bool
+	stopping bool
+}
+
+// claim reports whether the verb now owns the signals; false means a signal already stopped
+// the verb, which must then change nothing.
+func (c *signalClaim) claim() bool {
+	if c == nil {
+		return true // not run through execute (a test calling a verb directly)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.stopping {
+		c.claimed = true
+	}
+	return c.claimed
+}
+
+// stop reports whether execute should stop the verb for a signal: false once it is claimed.
+func (c *signalClaim) stop() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.claimed {
+		c.stopping = true
+	}
+	return c.stopping
 }
 
 // exitError carries an exit code up to main without printing a stack trace.
@@ -49,7 +88,15 @@ func usageErrorf(format string, args ...any) error {
 func main() {
 	runner.TuneGC(os.Getenv)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (an SSH session dropped mid-drill) and SIGQUIT (Ctrl-\) killed drill with faults
+	// in place: every signal a user or a session can send asks for rollback.
+	signal.Notify(sigs, stopSignals()...)
+	// A write to a closed stdout or stderr (drill run | head) raises SIGPIPE, which kills a Go
+	// program writing on fd 1 or 2 unless SIGPIPE is notified (os/signal, "SIGPIPE"): the
+	// write then fails with EPIPE, and drill treats console write errors as non-fatal.
+	// Notify, not Ignore: an ignored signal stays ignored in the commands drill runs (faults,
+	// steps), while a notified one is reset to the default for them.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	level := new(slog.LevelVar)
 	level.Set(slog.LevelWarn)
 	a := &app{
@@ -64,13 +111,64 @@ func main() {
 	os.Exit(execute(context.Background(), a, os.Args[1:]))
 }
 
-// execute runs the CLI and maps every outcome to an exit code.
+// stopSignals are the signals that stop drill: the run verb rolls back on the first, and every
+// other verb stops.
+func stopSignals() []os.Signal {
+	return []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+}
+
+// interruptGrace is how long a verb other than run may take to return once its context is
+// cancelled; one blocked where a context cannot reach (reading a FIFO) is abandoned then.
+const interruptGrace = 2 * time.Second
+
+// execute runs the CLI and maps every outcome to an exit code. Signals stop the verb, or
+// reach it once it has claimed them (see signalClaim).
 func execute(ctx context.Context, a *app, args []string) int {
+	src := a.interrupts
+	relay := make(chan os.Signal, 4)
+	a.interrupts, a.signals = relay, &signalClaim{}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan error, 1)
+	go func() { done <- root.ExecuteContext(ctx) }()
+	var sig os.Signal
+	for sig == nil {
+		select {
+		case err := <-done:
+			return exitCode(a, err)
+		case s := <-src:
+			if !a.signals.stop() {
+				// Claimed: the verb decides (run refuses a second signal during rollback).
+				// A full relay already holds signals the verb has not read; one more adds
+				// nothing.
+				select {
+				case relay <- s:
+				default:
+				}
+				continue
+			}
+			sig = s
+		}
+	}
+	cancel(fmt.Errorf("interrupted by %v", sig))
+	grace := time.NewTimer(interruptGrace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+	case <-src:
+	}
+	// The verb's own error after a cancel ("context canceled") would only repeat this.
+	fmt.Fprintf(a.stderr, "drill: interrupted by %v; stopped\n", sig)
+	return result.ExitError
+}
+
+// exitCode prints err, if any, and maps it to an exit code.
+func exitCode(a *app, err error) int {
 	if err == nil {
 		return 0
 	}
