@@ -149,7 +149,7 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 			return nil, fmt.Errorf("lab root: %w", err)
 		}
 	}
-	if reaped, err := ReapOrphans(root, log); err != nil {
+	if reaped, err := ReapOrphans(ctx, root, log); err != nil {
 		log.Warn("orphaned etcd labs", "err", err)
 	} else if len(reaped) > 0 {
 		log.Info("removed etcd labs left by drills that died", "dirs", strings.Join(reaped, ","))

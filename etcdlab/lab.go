@@ -263,7 +263,7 @@ func ReadState(dir string) (State, error) {
 // ReapOrphans takes down the labs in root (directories named drill-lab-*) whose owning drill
 // process has died without cleaning up (killed with SIGKILL, say): their members died with it,
 // their directories remain. It returns the directories removed.
-func ReapOrphans(root string, log *slog.Logger) ([]string, error) {
+func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
 	if root == "" {
 		root = os.TempDir()
 	}
@@ -282,7 +282,7 @@ func ReapOrphans(root string, log *slog.Logger) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if err := l.Down(context.Background()); err != nil {
+		if err := l.Down(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("remove orphaned lab %s: %w", d, err))
 			continue
 		}
@@ -527,9 +527,10 @@ func (l *Lab) Detach() error {
 
 // Down kills every member (checking each pid still belongs to this lab), then removes what the
 // lab created in its directory, and the directory itself if the lab created it. It is safe to
-// call on a partly started or already stopped lab. It does not wait on ctx: SIGKILL is immediate
-// and a half-removed lab is worse than a slow one.
-func (l *Lab) Down(_ context.Context) error {
+// call on a partly started or already stopped lab. If ctx ends while a member is still dying,
+// Down stops and keeps the state file so that a later Down can finish; cleanup paths pass
+// context.WithoutCancel so that an interrupted drill still removes its lab.
+func (l *Lab) Down(ctx context.Context) error {
 	l.mu.Lock()
 	snaps, client := l.snaps, l.client
 	l.snaps, l.client, l.closed = nil, nil, true
@@ -544,7 +545,7 @@ func (l *Lab) Down(_ context.Context) error {
 	defer l.ops.Unlock()
 	var errs []error
 	for _, name := range l.Names() {
-		if err := l.killLocked(name, syscall.SIGKILL); err != nil {
+		if err := l.killLocked(ctx, name, syscall.SIGKILL); err != nil {
 			errs = append(errs, err)
 		}
 	}

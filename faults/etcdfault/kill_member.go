@@ -79,7 +79,7 @@ func (f *killMember) Inject(ctx context.Context) (runner.Injection, error) {
 			return nil
 		},
 	}
-	if err := signalMembers(f.lab, []string{name}, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
+	if err := signalMembers(ctx, f.lab, []string{name}, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
 		return inj, fmt.Errorf("%s member %s: %w", f.cfg.Signal, name, err)
 	}
 	return inj, nil

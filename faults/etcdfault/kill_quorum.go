@@ -83,7 +83,7 @@ func (f *killQuorum) Inject(ctx context.Context) (runner.Injection, error) {
 			return nil
 		},
 	}
-	if err := signalMembers(f.lab, names, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
+	if err := signalMembers(ctx, f.lab, names, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
 		return inj, fmt.Errorf("%s members %v: %w", f.cfg.Signal, names, err)
 	}
 	return inj, nil

@@ -171,7 +171,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 	if leader == follower {
 		follower = "m2"
 	}
-	if err := lab.Kill(follower, syscall.SIGKILL); err != nil {
+	if err := lab.Kill(context.Background(), follower, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(all, 500*time.Millisecond); err == nil || !strings.Contains(err.Error(), "2 of 3 members answered") {
@@ -187,7 +187,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 	}
 
 	// Killing the leader too leaves one member: no quorum.
-	if err := lab.Kill(leader, syscall.SIGKILL); err != nil {
+	if err := lab.Kill(context.Background(), leader, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(quorum, 500*time.Millisecond); err == nil {
@@ -214,13 +214,13 @@ func TestConsistencyOnRealCluster(t *testing.T) {
 		}
 	}
 	eventually(t, p, 10*time.Second)
-	if err := lab.Freeze("m2"); err != nil {
+	if err := lab.Freeze(context.Background(), "m2"); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(p, 500*time.Millisecond); err == nil {
 		t.Errorf("consistency passed with a frozen member")
 	}
-	if err := lab.Resume("m2"); err != nil {
+	if err := lab.Resume(context.Background(), "m2"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, p, 10*time.Second)
