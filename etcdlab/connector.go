@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
@@ -171,6 +172,7 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 		SnapshotEvery: e.Lab.SnapshotEvery.D(),
 		SnapshotKeep:  e.Lab.SnapshotKeep,
 		Fsync:         k.opts.LabFsync,
+		Now:           func() time.Time { return env.Clock.Wall(env.Clock.Now()) },
 		Log:           log,
 	})
 	if err != nil {

@@ -91,6 +91,9 @@ type Options struct {
 	SnapshotEvery time.Duration
 	SnapshotKeep  int
 	StartTimeout  time.Duration // default DefaultStartTimeout
+	// Now is the clock snapshot times are read from (default time.Now). A drill passes its run
+	// clock, so that snapshot times and t0 compare on one timeline whatever the wall clock does.
+	Now func() time.Time
 	// Fsync makes members fsync their WAL and database as production does. Off by default
 	// (members run with --unsafe-no-fsync): every fault the lab injects is a process failure
 	// (kill, freeze, lost data dir), after which the page cache still holds what was written,
@@ -106,6 +109,7 @@ type Lab struct {
 	dir          string
 	log          *slog.Logger
 	startTimeout time.Duration
+	now          func() time.Time
 	spawn        *spawner // nil when members must outlive this process
 
 	ops sync.Mutex // serialises member operations (kill, start, replace, restore, down)
@@ -152,6 +156,9 @@ func up(ctx context.Context, opts Options) (lab *Lab, err error) {
 		return nil, err
 	}
 	l := newLab(dir, opts.Log, opts.StartTimeout, opts.DieWithParent)
+	if opts.Now != nil {
+		l.now = opts.Now
+	}
 	defer func() {
 		if err != nil {
 			if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
@@ -214,8 +221,16 @@ func up(ctx context.Context, opts Options) (lab *Lab, err error) {
 		if keep <= 0 {
 			keep = 5
 		}
+		snaps := newSnapshotter(l, opts.SnapshotEvery, keep)
+		fctx, cancel := context.WithTimeout(ctx, l.startTimeout)
+		err := snaps.first(fctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		snaps.start()
 		l.mu.Lock()
-		l.snaps = startSnapshotter(l, opts.SnapshotEvery, keep)
+		l.snaps = snaps
 		l.mu.Unlock()
 	}
 	l.log.Info("etcd lab up", "dir", dir, "endpoints", strings.Join(l.Endpoints(), ","))
@@ -300,7 +315,7 @@ func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithPar
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
-	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, procs: map[string]*proc{}}
+	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, now: time.Now, procs: map[string]*proc{}}
 	if dieWithParent {
 		l.spawn = newSpawner()
 	}

@@ -412,3 +412,18 @@ func TestWaitGoneStopsWhenCtxEnds(t *testing.T) {
 		t.Errorf("waitGone returned %v after its ctx ended", took)
 	}
 }
+
+// TestUpTakesTheFirstPeriodicSnapshot: a drill may inject its fault any time after Up, so the
+// backup history must already hold a snapshot then, timed by the clock the drill gave the lab.
+func TestUpTakesTheFirstPeriodicSnapshot(t *testing.T) {
+	t.Parallel()
+	runClock := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	l := startLab(t, Options{Members: 1, SnapshotEvery: time.Hour, Now: func() time.Time { return runClock }})
+	all, err := ListSnapshots(l.SnapshotDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Kind != KindPeriodic || !all[0].TakenAt.Equal(runClock) {
+		t.Fatalf("snapshots right after Up: %+v; want one periodic snapshot taken at %v", all, runClock)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/drillhq/drill/etcdlab"
@@ -38,7 +37,7 @@ func SnapshotSaveType() runner.StepType {
 			if c.Dir == "" && cl.Lab == nil {
 				return nil, scenarios.FieldErrorf("dir", "required when the scenario uses external endpoints")
 			}
-			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log}, nil
+			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log, now: func() time.Time { return env.Clock.Wall(env.Clock.Now()) }}, nil
 		},
 	}
 }
@@ -47,6 +46,7 @@ type snapshotSave struct {
 	dir     string
 	cluster *etcdlab.Cluster
 	log     *slog.Logger
+	now     func() time.Time // the run clock, as for periodic snapshots
 }
 
 func (s *snapshotSave) Run(ctx context.Context) error {
@@ -60,10 +60,9 @@ func (s *snapshotSave) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, ep := range s.cluster.Endpoints {
-		path := filepath.Join(s.dir, etcdlab.SnapshotName(etcdlab.KindSaved, time.Now()))
-		err := etcdlab.SaveSnapshot(ctx, ep, path)
+		info, err := etcdlab.SaveSnapshot(ctx, ep, s.dir, etcdlab.KindSaved, s.now)
 		if err == nil {
-			s.log.Info("etcd snapshot saved", "path", path, "endpoint", ep)
+			s.log.Info("etcd snapshot saved", "path", info.Path, "endpoint", ep)
 			return nil
 		}
 		errs = append(errs, err)
