@@ -1,6 +1,7 @@
 // Package etcdlab runs a local etcd cluster of real, upstream etcd server processes on loopback
-// ports (the "lab" drills run against when no other cluster is given), and connects drills to an
-// etcd environment, lab or external endpoints.
+// ports (the "lab" drills run against when no other cluster is given). It is a process manager
+// and knows nothing of drills: backends/etcdenv connects scenarios to a lab or to external
+// endpoints. Every operation that waits takes a ctx and stops waiting when it ends.
 //
 // A lab lives in one directory:
 //

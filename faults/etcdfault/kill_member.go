@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -41,7 +42,7 @@ func KillMemberType() runner.FaultType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			lab, err := labFrom(env, "etcd-kill-member")
+			lab, err := etcdenv.LabFrom(env, "etcd-kill-member")
 			if err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 )
@@ -35,7 +36,7 @@ func KillQuorumType() runner.FaultType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			lab, err := labFrom(env, "etcd-kill-quorum")
+			lab, err := etcdenv.LabFrom(env, "etcd-kill-quorum")
 			if err != nil {
 				return nil, err
 			}

@@ -179,12 +179,3 @@ func (r memberRef) resolve() ([]string, error) {
 	}
 	return nil, fmt.Errorf("fault %s has not been injected", r.ref)
 }
-
-// labFrom returns the lab from the env, or an error naming the type that needs it.
-func labFrom(env *runner.Env, typ string) (*etcdlab.Lab, error) {
-	c, err := etcdlab.ClusterFrom(env)
-	if err != nil {
-		return nil, err
-	}
-	return c.NeedLab(typ)
-}

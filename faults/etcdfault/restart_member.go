@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 )
@@ -36,7 +37,7 @@ func newMemberStep(cfg any, env *runner.Env, typ string) (memberRef, *etcdlab.La
 	if !ok || c == nil {
 		return memberRef{}, nil, fmt.Errorf("%s: want *MemberConfig, got %T", typ, cfg)
 	}
-	lab, err := labFrom(env, typ)
+	lab, err := etcdenv.LabFrom(env, typ)
 	if err != nil {
 		return memberRef{}, nil, err
 	}

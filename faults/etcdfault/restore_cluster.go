@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -42,7 +43,7 @@ func RestoreClusterType() runner.StepType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			lab, err := labFrom(env, "etcd-restore-cluster")
+			lab, err := etcdenv.LabFrom(env, "etcd-restore-cluster")
 			if err != nil {
 				return nil, err
 			}

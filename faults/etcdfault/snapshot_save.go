@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -30,7 +31,7 @@ func SnapshotSaveType() runner.StepType {
 			if !ok || c == nil {
 				return nil, fmt.Errorf("etcd-snapshot-save: want *SnapshotSaveConfig, got %T", cfg)
 			}
-			cl, err := etcdlab.ClusterFrom(env)
+			cl, err := etcdenv.ClusterFrom(env)
 			if err != nil {
 				return nil, err
 			}
@@ -44,7 +45,7 @@ func SnapshotSaveType() runner.StepType {
 
 type snapshotSave struct {
 	dir     string
-	cluster *etcdlab.Cluster
+	cluster *etcdenv.Cluster
 	log     *slog.Logger
 	now     func() time.Time // the run clock, as for periodic snapshots
 }

@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -31,7 +32,7 @@ func ConsistencyType() runner.ProbeType {
 			if !ok || c == nil {
 				return nil, fmt.Errorf("probe %s: want *ConsistencyConfig, got %T", spec.Name, spec.With)
 			}
-			client, eps, err := memberClient(env, c.Members)
+			client, eps, err := etcdenv.MemberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}

@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -51,7 +52,7 @@ func HealthType() runner.ProbeType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			client, eps, err := memberClient(env, c.Members)
+			client, eps, err := etcdenv.MemberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}

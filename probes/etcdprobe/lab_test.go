@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/backends/etcdenv/etcdenvtest"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
 	"github.com/drillhq/drill/measure"
@@ -54,7 +55,7 @@ func eventually(t *testing.T, p runner.Probe, within time.Duration) {
 func TestWritesReadBackClassifiesOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	w := newProbe(t, WritesType(), env, &WritesConfig{Prefix: "drill/writes/", ValueSize: 8}, 2*time.Second).(*Writes)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -153,7 +154,7 @@ func TestWritesReadBackClassifiesOnRealCluster(t *testing.T) {
 func TestHealthOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	all := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireAll}, time.Second)
 	quorum := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireQuorum}, time.Second)
 	one := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireAll, Members: []string{"m1"}}, time.Second)
@@ -202,7 +203,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 func TestConsistencyOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	p := newProbe(t, ConsistencyType(), env, &ConsistencyConfig{}, time.Second)
 	c, err := lab.Client()
 	if err != nil {

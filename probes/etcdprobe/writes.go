@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/runner"
@@ -62,7 +63,7 @@ func WritesType() runner.ProbeType {
 			if err := c.Validate(); err != nil {
 				return nil, err
 			}
-			cl, err := etcdlab.ClusterFrom(env)
+			cl, err := etcdenv.ClusterFrom(env)
 			if err != nil {
 				return nil, err
 			}
