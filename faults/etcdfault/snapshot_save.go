@@ -22,15 +22,9 @@ type SnapshotSaveConfig struct {
 // file. The Snapshot RPC is served from the member's own data, so it works without quorum: the
 // emergency backup an operator takes from a survivor. Works against external endpoints too.
 func SnapshotSaveType() runner.StepType {
-	return runner.StepType{
-		Name:      "etcd-snapshot-save",
-		Summary:   "save a snapshot from one live member (works without quorum)",
-		NewConfig: func() any { return &SnapshotSaveConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, ok := cfg.(*SnapshotSaveConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("etcd-snapshot-save: want *SnapshotSaveConfig, got %T", cfg)
-			}
+	return runner.NewStepType("etcd-snapshot-save", "save a snapshot from one live member (works without quorum)",
+		func() *SnapshotSaveConfig { return &SnapshotSaveConfig{} },
+		func(c *SnapshotSaveConfig, env *runner.Env) (runner.Step, error) {
 			cl, err := etcdenv.ClusterFrom(env)
 			if err != nil {
 				return nil, err
@@ -39,8 +33,7 @@ func SnapshotSaveType() runner.StepType {
 				return nil, scenarios.FieldErrorf("dir", "required when the scenario uses external endpoints")
 			}
 			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log, now: func() time.Time { return env.Clock.Wall(env.Clock.Now()) }}, nil
-		},
-	}
+		})
 }
 
 type snapshotSave struct {

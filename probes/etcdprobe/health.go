@@ -40,18 +40,9 @@ func (c *HealthConfig) Validate() error {
 // them, or a majority), none reports an alarm, and they agree on one leader that answers too
 // (or is not listed).
 func HealthType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "etcd-health",
-		Summary:   "etcd members answer Status and agree on a live leader (all members, or a quorum)",
-		NewConfig: func() any { return &HealthConfig{Require: RequireAll} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			c, ok := spec.With.(*HealthConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("probe %s: want *HealthConfig, got %T", spec.Name, spec.With)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
+	return runner.NewProbeType("etcd-health", "etcd members answer Status and agree on a live leader (all members, or a quorum)",
+		func() *HealthConfig { return &HealthConfig{Require: RequireAll} },
+		func(c *HealthConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			client, eps, err := etcdenv.MemberClient(env, c.Members)
 			if err != nil {
 				return nil, err
@@ -61,8 +52,7 @@ func HealthType() runner.ProbeType {
 				need = len(eps)/2 + 1
 			}
 			return &health{client: client, endpoints: eps, need: need}, nil
-		},
-	}
+		})
 }
 
 type health struct {
