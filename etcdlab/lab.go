@@ -257,12 +257,24 @@ func Open(dir string, log *slog.Logger) (*Lab, error) {
 	return l, nil
 }
 
-// ReadState reads dir/lab.json.
+// NoLabError reports a directory that holds no lab. It matches fs.ErrNotExist, so that callers
+// for whom no lab is as good as a removed one (`drill lab down`) can tell it from a lab they
+// failed to read.
+type NoLabError struct{ Dir string }
+
+func (e *NoLabError) Error() string {
+	return fmt.Sprintf("no etcd lab in %s (start one with `drill lab up --dir %s`)", e.Dir, e.Dir)
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) hold.
+func (e *NoLabError) Unwrap() error { return fs.ErrNotExist }
+
+// ReadState reads dir/lab.json; without one it returns a *NoLabError.
 func ReadState(dir string) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, fmt.Errorf("no etcd lab in %s (start one with `drill lab up --dir %s`)", dir, dir)
+		return st, &NoLabError{Dir: dir}
 	}
 	if err != nil {
 		return st, fmt.Errorf("read lab state: %w", err)
