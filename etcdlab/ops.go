@@ -69,7 +69,7 @@ func (l *Lab) killLocked(ctx context.Context, name string, sig syscall.Signal) e
 			err = waitGone(ctx, p, m.PID, dd, killGrace)
 		}
 		if err != nil {
-			return fmt.Errorf("kill member %s (pid %d) with %v: %w", name, m.PID, sig, err)
+			return fmt.Errorf("kill member %s (pid %d) with signal %d (%v): %w", name, m.PID, int(sig), sig, err)
 		}
 	}
 	l.mu.Lock()
