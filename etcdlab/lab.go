@@ -1,6 +1,7 @@
 // Package etcdlab runs a local etcd cluster of real, upstream etcd server processes on loopback
-// ports (the "lab" drills run against when no other cluster is given), and connects drills to an
-// etcd environment, lab or external endpoints.
+// ports (the "lab" drills run against when no other cluster is given). It is a process manager
+// and knows nothing of drills: backends/etcdenv connects scenarios to a lab or to external
+// endpoints. Every operation that waits takes a ctx and stops waiting when it ends.
 //
 // A lab lives in one directory:
 //
@@ -91,6 +92,9 @@ type Options struct {
 	SnapshotEvery time.Duration
 	SnapshotKeep  int
 	StartTimeout  time.Duration // default DefaultStartTimeout
+	// Now is the clock snapshot times are read from (default time.Now). A drill passes its run
+	// clock, so that snapshot times and t0 compare on one timeline whatever the wall clock does.
+	Now func() time.Time
 	// Fsync makes members fsync their WAL and database as production does. Off by default
 	// (members run with --unsafe-no-fsync): every fault the lab injects is a process failure
 	// (kill, freeze, lost data dir), after which the page cache still holds what was written,
@@ -106,6 +110,7 @@ type Lab struct {
 	dir          string
 	log          *slog.Logger
 	startTimeout time.Duration
+	now          func() time.Time
 	spawn        *spawner // nil when members must outlive this process
 
 	ops sync.Mutex // serialises member operations (kill, start, replace, restore, down)
@@ -152,6 +157,9 @@ func up(ctx context.Context, opts Options) (lab *Lab, err error) {
 		return nil, err
 	}
 	l := newLab(dir, opts.Log, opts.StartTimeout, opts.DieWithParent)
+	if opts.Now != nil {
+		l.now = opts.Now
+	}
 	defer func() {
 		if err != nil {
 			if derr := l.Down(context.WithoutCancel(ctx)); derr != nil {
@@ -214,8 +222,16 @@ func up(ctx context.Context, opts Options) (lab *Lab, err error) {
 		if keep <= 0 {
 			keep = 5
 		}
+		snaps := newSnapshotter(l, opts.SnapshotEvery, keep)
+		fctx, cancel := context.WithTimeout(ctx, l.startTimeout)
+		err := snaps.first(fctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		snaps.start()
 		l.mu.Lock()
-		l.snaps = startSnapshotter(l, opts.SnapshotEvery, keep)
+		l.snaps = snaps
 		l.mu.Unlock()
 	}
 	l.log.Info("etcd lab up", "dir", dir, "endpoints", strings.Join(l.Endpoints(), ","))
@@ -241,12 +257,24 @@ func Open(dir string, log *slog.Logger) (*Lab, error) {
 	return l, nil
 }
 
-// ReadState reads dir/lab.json.
+// NoLabError reports a directory that holds no lab. It matches fs.ErrNotExist, so that callers
+// for whom no lab is as good as a removed one (`drill lab down`) can tell it from a lab they
+// failed to read.
+type NoLabError struct{ Dir string }
+
+func (e *NoLabError) Error() string {
+	return fmt.Sprintf("no etcd lab in %s (start one with `drill lab up --dir %s`)", e.Dir, e.Dir)
+}
+
+// Unwrap makes errors.Is(err, fs.ErrNotExist) hold.
+func (e *NoLabError) Unwrap() error { return fs.ErrNotExist }
+
+// ReadState reads dir/lab.json; without one it returns a *NoLabError.
 func ReadState(dir string) (State, error) {
 	var st State
 	b, err := os.ReadFile(filepath.Join(dir, StateFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return st, fmt.Errorf("no etcd lab in %s (start one with `drill lab up --dir %s`)", dir, dir)
+		return st, &NoLabError{Dir: dir}
 	}
 	if err != nil {
 		return st, fmt.Errorf("read lab state: %w", err)
@@ -263,7 +291,7 @@ func ReadState(dir string) (State, error) {
 // ReapOrphans takes down the labs in root (directories named drill-lab-*) whose owning drill
 // process has died without cleaning up (killed with SIGKILL, say): their members died with it,
 // their directories remain. It returns the directories removed.
-func ReapOrphans(root string, log *slog.Logger) ([]string, error) {
+func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
 	if root == "" {
 		root = os.TempDir()
 	}
@@ -282,7 +310,7 @@ func ReapOrphans(root string, log *slog.Logger) ([]string, error) {
 		if err != nil {
 			continue
 		}
-		if err := l.Down(context.Background()); err != nil {
+		if err := l.Down(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("remove orphaned lab %s: %w", d, err))
 			continue
 		}
@@ -300,7 +328,7 @@ func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithPar
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
-	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, procs: map[string]*proc{}}
+	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, now: time.Now, procs: map[string]*proc{}}
 	if dieWithParent {
 		l.spawn = newSpawner()
 	}
@@ -527,9 +555,10 @@ func (l *Lab) Detach() error {
 
 // Down kills every member (checking each pid still belongs to this lab), then removes what the
 // lab created in its directory, and the directory itself if the lab created it. It is safe to
-// call on a partly started or already stopped lab. It does not wait on ctx: SIGKILL is immediate
-// and a half-removed lab is worse than a slow one.
-func (l *Lab) Down(_ context.Context) error {
+// call on a partly started or already stopped lab. If ctx ends while a member is still dying,
+// Down stops and keeps the state file so that a later Down can finish; cleanup paths pass
+// context.WithoutCancel so that an interrupted drill still removes its lab.
+func (l *Lab) Down(ctx context.Context) error {
 	l.mu.Lock()
 	snaps, client := l.snaps, l.client
 	l.snaps, l.client, l.closed = nil, nil, true
@@ -544,7 +573,7 @@ func (l *Lab) Down(_ context.Context) error {
 	defer l.ops.Unlock()
 	var errs []error
 	for _, name := range l.Names() {
-		if err := l.killLocked(name, syscall.SIGKILL); err != nil {
+		if err := l.killLocked(ctx, name, syscall.SIGKILL); err != nil {
 			errs = append(errs, err)
 		}
 	}

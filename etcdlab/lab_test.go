@@ -153,7 +153,7 @@ func TestKillFreezeStartReplace(t *testing.T) {
 
 	// SIGKILL then restart from the data dir: same member ID, data intact.
 	before, _ := l.Member("m2")
-	if err := l.Kill("m2", syscall.SIGKILL); err != nil {
+	if err := l.Kill(ctx, "m2", syscall.SIGKILL); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
 	if st := l.ProcessState("m2"); st != ProcExited {
@@ -174,7 +174,7 @@ func TestKillFreezeStartReplace(t *testing.T) {
 	}
 
 	// SIGSTOP: the process stays but answers nothing; Start resumes it.
-	if err := l.Freeze("m3"); err != nil {
+	if err := l.Freeze(ctx, "m3"); err != nil {
 		t.Fatalf("Freeze: %v", err)
 	}
 	if !l.Stopped("m3") {
@@ -195,7 +195,7 @@ func TestKillFreezeStartReplace(t *testing.T) {
 	}
 
 	// A wiped member cannot simply restart; Replace brings it back as a new member with the data.
-	if err := l.Kill("m1", syscall.SIGTERM); err != nil {
+	if err := l.Kill(ctx, "m1", syscall.SIGTERM); err != nil {
 		t.Fatalf("Kill SIGTERM: %v", err)
 	}
 	if err := l.Wipe("m1"); err != nil {
@@ -256,7 +256,7 @@ func TestSnapshotWithoutQuorumAndRestore(t *testing.T) {
 	}
 	// Lose quorum, then save from the survivor.
 	for _, n := range []string{"m1", "m2"} {
-		if err := l.Kill(n, syscall.SIGKILL); err != nil {
+		if err := l.Kill(ctx, n, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -307,7 +307,7 @@ func TestPeriodicSnapshotsArePrunedAndNeedQuorum(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	for _, n := range []string{"m1", "m2"} {
-		if err := l.Kill(n, syscall.SIGKILL); err != nil {
+		if err := l.Kill(context.Background(), n, syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -348,7 +348,7 @@ func TestReapOrphansRemovesLabsOfDeadDrills(t *testing.T) {
 	orphan.mu.Unlock()
 	pid := orphan.Members()[0].PID
 
-	reaped, err := ReapOrphans(root, nil)
+	reaped, err := ReapOrphans(context.Background(), root, nil)
 	if err != nil {
 		t.Fatalf("ReapOrphans: %v", err)
 	}
@@ -387,5 +387,43 @@ func TestStatusFailsFastOnADeadEndpoint(t *testing.T) {
 	// was down succeed once it came back, and count it as up too early.
 	if ctx.Err() != nil {
 		t.Errorf("Status waited for the whole deadline instead of failing fast")
+	}
+}
+
+func TestWaitGoneStopsWhenCtxEnds(t *testing.T) {
+	t.Parallel()
+	p, err := startProcess(nil, "sleep", []string{"30"}, filepath.Join(t.TempDir(), "sleep.log"))
+	if err != nil {
+		t.Skipf("no sleep binary: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	// The grace is far longer than the ctx: the ctx must win.
+	err = waitGone(ctx, p, p.cmd.Process.Pid, "", time.Minute)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waitGone on a live process = %v, want the ctx's deadline", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("waitGone returned %v after its ctx ended", took)
+	}
+}
+
+// TestUpTakesTheFirstPeriodicSnapshot: a drill may inject its fault any time after Up, so the
+// backup history must already hold a snapshot then, timed by the clock the drill gave the lab.
+func TestUpTakesTheFirstPeriodicSnapshot(t *testing.T) {
+	t.Parallel()
+	runClock := time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)
+	l := startLab(t, Options{Members: 1, SnapshotEvery: time.Hour, Now: func() time.Time { return runClock }})
+	all, err := ListSnapshots(l.SnapshotDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || all[0].Kind != KindPeriodic || !all[0].TakenAt.Equal(runClock) {
+		t.Fatalf("snapshots right after Up: %+v; want one periodic snapshot taken at %v", all, runClock)
 	}
 }

@@ -29,17 +29,18 @@ const (
 )
 
 // Kill sends SIGKILL or SIGTERM to the named member and waits until the process has exited
-// (escalating to SIGKILL if SIGTERM is not enough). A member that is not running is left alone.
-func (l *Lab) Kill(name string, sig syscall.Signal) error {
+// (escalating to SIGKILL if SIGTERM is not enough), or until ctx ends. A member that is not
+// running is left alone.
+func (l *Lab) Kill(ctx context.Context, name string, sig syscall.Signal) error {
 	if sig == syscall.SIGSTOP || sig == syscall.SIGCONT {
 		return fmt.Errorf("kill member %s: use Freeze or Resume for %v", name, sig)
 	}
 	l.ops.Lock()
 	defer l.ops.Unlock()
-	return l.killLocked(name, sig)
+	return l.killLocked(ctx, name, sig)
 }
 
-func (l *Lab) killLocked(name string, sig syscall.Signal) error {
+func (l *Lab) killLocked(ctx context.Context, name string, sig syscall.Signal) error {
 	l.mu.Lock()
 	m, i := l.memberLocked(name)
 	p := l.procs[name]
@@ -61,15 +62,14 @@ func (l *Lab) killLocked(name string, sig syscall.Signal) error {
 		if sig != syscall.SIGKILL {
 			grace = termGrace
 		}
-		if !waitGone(p, m.PID, dd, grace) {
-			if sig == syscall.SIGKILL {
-				return fmt.Errorf("kill member %s (pid %d): still running %v after SIGKILL", name, m.PID, grace)
-			}
+		err = waitGone(ctx, p, m.PID, dd, grace)
+		if err != nil && sig != syscall.SIGKILL && ctx.Err() == nil {
 			l.log.Warn("member ignored signal; sending SIGKILL", "member", name, "signal", sig)
 			_ = sendSignal(m.PID, syscall.SIGKILL)
-			if !waitGone(p, m.PID, dd, killGrace) {
-				return fmt.Errorf("kill member %s (pid %d): still running after SIGKILL", name, m.PID)
-			}
+			err = waitGone(ctx, p, m.PID, dd, killGrace)
+		}
+		if err != nil {
+			return fmt.Errorf("kill member %s (pid %d) with signal %d (%v): %w", name, m.PID, int(sig), sig, err)
 		}
 	}
 	l.mu.Lock()
@@ -83,7 +83,7 @@ func (l *Lab) killLocked(name string, sig syscall.Signal) error {
 
 // Freeze sends SIGSTOP to the named member: the process keeps its sockets but answers nothing,
 // like a hung member.
-func (l *Lab) Freeze(name string) error {
+func (l *Lab) Freeze(ctx context.Context, name string) error {
 	l.ops.Lock()
 	defer l.ops.Unlock()
 	m, ok := l.Member(name)
@@ -98,32 +98,39 @@ func (l *Lab) Freeze(name string) error {
 	}
 	// Signal delivery is asynchronous; return once the kernel shows the process stopped, so a
 	// probe sample started after Freeze sees a frozen member.
-	if !l.waitProcess(name, func(st ProcState) bool { return st == ProcStopped }) {
-		return fmt.Errorf("freeze member %s: process %d not stopped after %v", name, m.PID, killGrace)
+	if err := l.waitProcess(ctx, name, func(st ProcState) bool { return st == ProcStopped }); err != nil {
+		return fmt.Errorf("freeze member %s: process %d not stopped: %w", name, m.PID, err)
 	}
 	return nil
 }
 
-// waitProcess polls a member's process state until done holds, for at most killGrace: signal
-// delivery is asynchronous, and callers must not return before the kernel shows its effect.
-func (l *Lab) waitProcess(name string, done func(ProcState) bool) bool {
-	for deadline := time.Now().Add(killGrace); !done(l.ProcessState(name)); {
-		if time.Now().After(deadline) {
-			return false
+// waitProcess polls a member's process state until done holds, for at most killGrace or until
+// ctx ends: signal delivery is asynchronous, and callers must not return before the kernel
+// shows its effect. The kernel offers no notification of a stop or continue that a process
+// other than the parent's reaper could wait on, hence the polling.
+func (l *Lab) waitProcess(ctx context.Context, name string, done func(ProcState) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, killGrace)
+	defer cancel()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !done(l.ProcessState(name)) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
 		}
-		time.Sleep(time.Millisecond)
 	}
-	return true
+	return nil
 }
 
 // Resume sends SIGCONT to a frozen member.
-func (l *Lab) Resume(name string) error {
+func (l *Lab) Resume(ctx context.Context, name string) error {
 	l.ops.Lock()
 	defer l.ops.Unlock()
-	return l.resumeLocked(name)
+	return l.resumeLocked(ctx, name)
 }
 
-func (l *Lab) resumeLocked(name string) error {
+func (l *Lab) resumeLocked(ctx context.Context, name string) error {
 	m, ok := l.Member(name)
 	if !ok {
 		return fmt.Errorf("resume member: no lab member %q", name)
@@ -134,8 +141,8 @@ func (l *Lab) resumeLocked(name string) error {
 	if err := sendSignal(m.PID, syscall.SIGCONT); err != nil {
 		return fmt.Errorf("resume member %s: %w", name, err)
 	}
-	if !l.waitProcess(name, func(st ProcState) bool { return st != ProcStopped }) {
-		return fmt.Errorf("resume member %s: process %d still stopped after %v", name, m.PID, killGrace)
+	if err := l.waitProcess(ctx, name, func(st ProcState) bool { return st != ProcStopped }); err != nil {
+		return fmt.Errorf("resume member %s: process %d still stopped: %w", name, m.PID, err)
 	}
 	return nil
 }
@@ -176,7 +183,7 @@ func (l *Lab) startLocked(ctx context.Context, names ...string) error {
 		case ProcRunning:
 			continue
 		case ProcStopped:
-			if err := l.resumeLocked(name); err != nil {
+			if err := l.resumeLocked(ctx, name); err != nil {
 				return err
 			}
 			continue
@@ -315,8 +322,8 @@ func (l *Lab) Replace(ctx context.Context, name string) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("replace member: no lab member %q", name)
 	}
-	if err := l.killLocked(name, syscall.SIGKILL); err != nil {
-		return 0, err
+	if err := l.killLocked(ctx, name, syscall.SIGKILL); err != nil {
+		return 0, fmt.Errorf("replace member %s: %w", name, err)
 	}
 	c, err := l.Client()
 	if err != nil {
@@ -439,7 +446,7 @@ func (l *Lab) Restore(ctx context.Context, snapshot string) error {
 		}
 	}
 	for _, m := range st.Members {
-		if err := l.killLocked(m.Name, syscall.SIGKILL); err != nil {
+		if err := l.killLocked(ctx, m.Name, syscall.SIGKILL); err != nil {
 			return fmt.Errorf("restore cluster: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package etcdlab
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -188,16 +189,17 @@ func sendSignal(pid int, sig syscall.Signal) error {
 var errGone = errors.New("process is not running")
 
 // waitGone waits until the member process has exited: via its reaper when we started it, else by
-// polling /proc (the process was started by an earlier drill invocation and belongs to init now).
-func waitGone(p *proc, pid int, dataDir string, timeout time.Duration) bool {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
+// polling /proc (the process was started by an earlier drill invocation and belongs to init now,
+// so nothing can wait for its exit). It gives up after timeout or when ctx ends.
+func waitGone(ctx context.Context, p *proc, pid int, dataDir string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	if p != nil {
 		select {
 		case <-p.done:
-			return true
-		case <-deadline.C:
-			return false
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("still running: %w", ctx.Err())
 		}
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -205,11 +207,11 @@ func waitGone(p *proc, pid int, dataDir string, timeout time.Duration) bool {
 	for inspect(pid, dataDir) != ProcExited {
 		select {
 		case <-tick.C:
-		case <-deadline.C:
-			return false
+		case <-ctx.Done():
+			return fmt.Errorf("still running: %w", ctx.Err())
 		}
 	}
-	return true
+	return nil
 }
 
 // MembersUnder lists the etcd processes still alive (zombies excluded) whose data dir lies

@@ -24,9 +24,13 @@ const snapTimeFormat = "20060102T150405.000000000Z"
 
 // SnapshotInfo describes one snapshot file.
 type SnapshotInfo struct {
-	Path    string
-	Kind    string
-	TakenAt time.Time // when the snapshot was requested (UTC, from the file name)
+	Path string
+	Kind string
+	// TakenAt is when the member had begun sending the snapshot (UTC, from the file name). The
+	// member cuts its data before it sends the first byte, so a snapshot taken before an instant
+	// holds nothing written after it. The time it was requested would not do: on a busy machine
+	// the member may cut its data hundreds of milliseconds after the request.
+	TakenAt time.Time
 }
 
 // SnapshotName is the file name a snapshot taken at t gets; names sort by time.
@@ -69,14 +73,18 @@ func LatestSnapshot(dir string) (SnapshotInfo, error) {
 	return all[len(all)-1], nil
 }
 
-// SaveSnapshot streams a snapshot from the single member at endpoint into path (via a temporary
-// file, renamed when complete, so a reader never sees a partial snapshot). The Snapshot RPC is
-// served from the member's own backend and needs no quorum. The file ends with etcd's SHA-256
-// trailer, which `etcdutl snapshot restore` verifies.
-func SaveSnapshot(ctx context.Context, endpoint, path string) (err error) {
+// SaveSnapshot streams a snapshot from the single member at endpoint into dir and returns it,
+// named by kind and by the time (read from now; nil: time.Now) at which the member had begun
+// sending it. It is written to a temporary file renamed when complete, so a reader never sees a
+// partial snapshot. The Snapshot RPC is served from the member's own backend and needs no quorum.
+// The file ends with etcd's SHA-256 trailer, which `etcdutl snapshot restore` verifies.
+func SaveSnapshot(ctx context.Context, endpoint, dir, kind string, now func() time.Time) (_ SnapshotInfo, err error) {
+	if now == nil {
+		now = time.Now
+	}
 	c, err := NewClient([]string{endpoint})
 	if err != nil {
-		return err
+		return SnapshotInfo{}, err
 	}
 	defer c.Close()
 	// The snapshot stream waits for its connection until ctx ends: make sure first that the
@@ -86,44 +94,48 @@ func SaveSnapshot(ctx context.Context, endpoint, path string) (err error) {
 	_, err = Status(sctx, c, endpoint)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("save snapshot from %s: %w", endpoint, err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot from %s: %w", endpoint, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return SnapshotInfo{}, fmt.Errorf("save snapshot: %w", err)
 	}
-	part := path + ".part"
-	f, err := os.Create(part)
+	f, err := os.CreateTemp(dir, kind+"-*.db.part")
 	if err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot: %w", err)
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(part)
+			os.Remove(f.Name())
 		}
 	}()
-	rc, err := c.Snapshot(ctx)
+	// SnapshotWithVersion returns once the first message has arrived, which the member sends
+	// only after it has cut its data: the time read now bounds the snapshot's contents.
+	resp, err := c.SnapshotWithVersion(ctx)
 	if err != nil {
-		return fmt.Errorf("save snapshot from %s: %w", endpoint, err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot from %s: %w", endpoint, err)
 	}
+	taken := now()
+	rc := resp.Snapshot
 	defer rc.Close()
 	n, err := io.Copy(f, rc)
 	if err != nil {
-		return fmt.Errorf("save snapshot from %s: %w", endpoint, err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot from %s: %w", endpoint, err)
 	}
 	if n == 0 {
-		return fmt.Errorf("save snapshot from %s: empty snapshot", endpoint)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot from %s: empty snapshot", endpoint)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot: %w", err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+		return SnapshotInfo{}, fmt.Errorf("save snapshot: %w", err)
 	}
-	if err := os.Rename(part, path); err != nil {
-		return fmt.Errorf("save snapshot: %w", err)
+	info := SnapshotInfo{Path: filepath.Join(dir, SnapshotName(kind, taken)), Kind: kind, TakenAt: taken.UTC()}
+	if err := os.Rename(f.Name(), info.Path); err != nil {
+		return SnapshotInfo{}, fmt.Errorf("save snapshot: %w", err)
 	}
-	return nil
+	return info, nil
 }
 
 // SaveSnapshot saves a snapshot from one live member (the first that answers Status) into dir
@@ -137,12 +149,12 @@ func (l *Lab) SaveSnapshot(ctx context.Context, dir string) (string, error) {
 		if !l.Running(m.Name) {
 			continue
 		}
-		path := filepath.Join(dir, SnapshotName(KindSaved, time.Now()))
-		if err := SaveSnapshot(ctx, m.ClientURL, path); err != nil {
+		info, err := SaveSnapshot(ctx, m.ClientURL, dir, KindSaved, l.now)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", m.Name, err))
 			continue
 		}
-		return path, nil
+		return info.Path, nil
 	}
 	if len(errs) == 0 {
 		return "", errors.New("save snapshot: no member is running")
@@ -161,11 +173,33 @@ type snapshotter struct {
 	wg    sync.WaitGroup
 }
 
-func startSnapshotter(l *Lab, every time.Duration, keep int) *snapshotter {
-	s := &snapshotter{lab: l, every: every, keep: keep, quit: make(chan struct{})}
-	s.wg.Go(s.loop)
-	return s
+// firstSnapshotRetry spaces the attempts at the first periodic snapshot.
+const firstSnapshotRetry = 100 * time.Millisecond
+
+func newSnapshotter(l *Lab, every time.Duration, keep int) *snapshotter {
+	return &snapshotter{lab: l, every: every, keep: keep, quit: make(chan struct{})}
 }
+
+// first takes the first periodic snapshot, retrying until one succeeds or ctx ends. The backup
+// history starts with the lab, so a drill that injects its fault at any time after Up has a
+// snapshot from before t0; left to the first tick, one period after Up, a busy machine could
+// see that tick's snapshot skipped and the next one lost to the fault.
+func (s *snapshotter) first(ctx context.Context) error {
+	for {
+		info, err := s.take(ctx)
+		if err == nil {
+			s.lab.log.Debug("periodic snapshot", "path", info.Path)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("first periodic snapshot: %w (last: %v)", ctx.Err(), err)
+		case <-time.After(firstSnapshotRetry):
+		}
+	}
+}
+
+func (s *snapshotter) start() { s.wg.Go(s.loop) }
 
 func (s *snapshotter) stop() {
 	close(s.quit)
@@ -187,42 +221,37 @@ func (s *snapshotter) loop() {
 			return
 		case <-t.C:
 		}
-		path, err := s.take(ctx)
+		info, err := s.take(ctx)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.lab.log.Info("periodic snapshot skipped", "err", err)
 			}
 			continue
 		}
-		s.lab.log.Debug("periodic snapshot", "path", path)
+		s.lab.log.Debug("periodic snapshot", "path", info.Path)
 		s.prune()
 	}
 }
 
-func (s *snapshotter) take(ctx context.Context) (string, error) {
+func (s *snapshotter) take(ctx context.Context) (SnapshotInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, max(s.every, 5*time.Second))
 	defer cancel()
 	c, err := s.lab.Client()
 	if err != nil {
-		return "", err
+		return SnapshotInfo{}, err
 	}
 	hctx, hcancel := context.WithTimeout(ctx, time.Second)
 	_, err = c.Get(hctx, "drill/health")
 	hcancel()
 	if err != nil {
-		return "", fmt.Errorf("cluster not healthy: %w", err)
+		return SnapshotInfo{}, fmt.Errorf("cluster not healthy: %w", err)
 	}
 	leader, err := s.lab.Leader(ctx)
 	if err != nil {
-		return "", err
+		return SnapshotInfo{}, err
 	}
 	m, _ := s.lab.Member(leader)
-	taken := time.Now()
-	path := filepath.Join(s.lab.SnapshotDir(), SnapshotName(KindPeriodic, taken))
-	if err := SaveSnapshot(ctx, m.ClientURL, path); err != nil {
-		return "", err
-	}
-	return path, nil
+	return SaveSnapshot(ctx, m.ClientURL, s.lab.SnapshotDir(), KindPeriodic, s.lab.now)
 }
 
 func (s *snapshotter) prune() {

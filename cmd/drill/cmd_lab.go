@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -170,6 +171,12 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 				return nil
 			}
 			lab, err := etcdlab.Open(labDir(a, f), a.log)
+			if errors.Is(err, fs.ErrNotExist) {
+				// Down is how scripts and CI clean up whatever state they are in: with no lab
+				// there is nothing left to remove, which is what they asked for.
+				fmt.Fprintf(a.stdout, "no etcd lab in %s: nothing to take down\n", labDir(a, f))
+				return nil
+			}
 			if err != nil {
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}

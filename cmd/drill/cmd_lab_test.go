@@ -79,3 +79,17 @@ func TestLabUpRejectsBadMembers(t *testing.T) {
 		t.Errorf("exit %d, %q", code, errOut)
 	}
 }
+
+func TestLabDownWithNothingUp(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "never-up")
+	for range 2 {
+		code, out, errOut := runLab(t, "down", "--dir", dir)
+		if code != 0 || !strings.Contains(out, "nothing to take down") {
+			t.Errorf("lab down with no lab: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+		}
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lab down created %s: %v", dir, err)
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"github.com/drillhq/drill/backends/etcdenv"
-	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/faults/etcdfault"
 	"github.com/drillhq/drill/probes/etcdprobe"
 	"github.com/drillhq/drill/runner"
@@ -20,7 +19,7 @@ type etcdOptions struct {
 // here: the connector acts only when a scenario asks for etcd.
 func registerEtcd(r *runner.Registry, o etcdOptions) {
 	r.AddEnvironment(etcdenv.EnvironmentType())
-	r.AddConnector(etcdlab.NewConnector(etcdlab.ConnectorOptions{KeepLab: o.keepLab, Binary: o.etcdBinary, LabFsync: o.labFsync}))
+	r.AddConnector(etcdenv.NewConnector(etcdenv.ConnectorOptions{KeepLab: o.keepLab, Binary: o.etcdBinary, LabFsync: o.labFsync}))
 
 	r.AddFault(etcdfault.KillMemberType())
 	r.AddFault(etcdfault.KillQuorumType())

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/etcdlab"
-	"github.com/drillhq/drill/runner"
-	"github.com/drillhq/drill/scenarios"
 )
 
 // Binary returns the etcd binary, skipping the test when there is none.
@@ -49,19 +47,6 @@ func Start(t testing.TB, opts etcdlab.Options) *etcdlab.Lab {
 		AssertNoMembers(t, l.Dir())
 	})
 	return l
-}
-
-// Env returns a runner Env for a scenario named name whose faults have the given names, holding
-// the lab as the etcd connector would.
-func Env(t testing.TB, l *etcdlab.Lab, faults ...string) *runner.Env {
-	t.Helper()
-	s := &scenarios.Scenario{Name: "labtest"}
-	for _, f := range faults {
-		s.Faults = append(s.Faults, scenarios.StepSpec{Name: f})
-	}
-	env := runner.NewEnv(s, nil)
-	etcdlab.WithCluster(env, &etcdlab.Cluster{Endpoints: l.Endpoints(), Lab: l})
-	return env
 }
 
 // AssertNoMembers fails if a live process has a data dir inside dir.

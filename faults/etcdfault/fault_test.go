@@ -11,6 +11,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/drillhq/drill/backends/etcdenv"
+	"github.com/drillhq/drill/backends/etcdenv/etcdenvtest"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
 	"github.com/drillhq/drill/runner"
@@ -50,7 +52,7 @@ func TestConfigValidation(t *testing.T) {
 func TestLabOnlyTypesRefuseExternalClusters(t *testing.T) {
 	t.Parallel()
 	env := runner.NewEnv(&scenarios.Scenario{Name: "x"}, nil)
-	etcdlab.WithCluster(env, &etcdlab.Cluster{Endpoints: []string{"http://127.0.0.1:1"}})
+	etcdenv.WithCluster(env, &etcdenv.Cluster{Endpoints: []string{"http://127.0.0.1:1"}})
 	if _, err := KillMemberType().New(KillMemberType().NewConfig(), env); err == nil || !strings.Contains(err.Error(), "needs the local lab") {
 		t.Errorf("etcd-kill-member on endpoints: %v", err)
 	}
@@ -109,7 +111,7 @@ func put(ctx context.Context, lab *etcdlab.Lab, key string) error {
 func TestKillMemberChoosesLeaderAndFollower(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	ctx := context.Background()
 
 	leader, err := lab.Leader(ctx)
@@ -173,7 +175,7 @@ func TestKillMemberChoosesLeaderAndFollower(t *testing.T) {
 func TestFreezeThenRevertResumes(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	inj := inject(t, env, &KillMemberConfig{Member: "m2", Signal: "SIGSTOP"})
 	if !slices.Equal(inj.Targets, []string{"m2"}) || !lab.Stopped("m2") {
 		t.Fatalf("targets %v, m2 is %v; want m2 stopped", inj.Targets, lab.ProcessState("m2"))
@@ -207,7 +209,7 @@ func TestFreezeThenRevertResumes(t *testing.T) {
 func TestKillQuorumThenRevert(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	ctx := context.Background()
 	if err := put(ctx, lab, "before"); err != nil {
 		t.Fatal(err)
@@ -233,7 +235,7 @@ func TestKillQuorumThenRevert(t *testing.T) {
 func TestReplaceMemberRejoinsAsNewMember(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	ctx := context.Background()
 	if err := put(ctx, lab, "before"); err != nil {
 		t.Fatal(err)
@@ -290,7 +292,7 @@ func TestReplaceMemberRejoinsAsNewMember(t *testing.T) {
 func TestSnapshotWithoutQuorumAndRestoreLatest(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := put(ctx, lab, "in-snapshot"); err != nil {
@@ -346,7 +348,7 @@ func TestSnapshotWithoutQuorumAndRestoreLatest(t *testing.T) {
 func TestRestoreFromMissingSnapshotFails(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 1})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	restore, err := RestoreClusterType().New(&RestoreClusterConfig{From: "latest"}, env)
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +364,7 @@ func TestRestoreFromMissingSnapshotFails(t *testing.T) {
 func TestMemberReferenceMustResolve(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 1})
-	env := labtest.Env(t, lab, "kill-it")
+	env := etcdenvtest.Env(t, lab, "kill-it")
 	if _, err := RestartMemberType().New(&MemberConfig{Member: "nope"}, env); err == nil || !strings.Contains(err.Error(), `"nope" is neither a fault (kill-it) nor a lab member (m1)`) {
 		t.Errorf("unknown reference: %v", err)
 	}

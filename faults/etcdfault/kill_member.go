@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -29,25 +30,15 @@ func (c *KillMemberConfig) Validate() error {
 // KillMemberType is the etcd-kill-member fault (lab only). Its revert resumes a frozen member,
 // restarts a dead one, and replaces a wiped one, unless a recovery step already brought it back.
 func KillMemberType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "etcd-kill-member",
-		Summary:   "kill (SIGKILL/SIGTERM) or freeze (SIGSTOP) one member: the leader, a follower, any, or by name (lab only)",
-		NewConfig: func() any { return &KillMemberConfig{Member: SelectFollower, Signal: "SIGKILL"} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, ok := cfg.(*KillMemberConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("etcd-kill-member: want *KillMemberConfig, got %T", cfg)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
-			lab, err := labFrom(env, "etcd-kill-member")
+	return runner.NewFaultType("etcd-kill-member", "kill (SIGKILL/SIGTERM) or freeze (SIGSTOP) one member: the leader, a follower, any, or by name (lab only)",
+		func() *KillMemberConfig { return &KillMemberConfig{Member: SelectFollower, Signal: "SIGKILL"} },
+		func(c *KillMemberConfig, env *runner.Env) (runner.Fault, error) {
+			lab, err := etcdenv.LabFrom(env, "etcd-kill-member")
 			if err != nil {
 				return nil, err
 			}
 			return &killMember{cfg: *c, lab: lab}, nil
-		},
-	}
+		})
 }
 
 type killMember struct {
@@ -79,7 +70,7 @@ func (f *killMember) Inject(ctx context.Context) (runner.Injection, error) {
 			return nil
 		},
 	}
-	if err := signalMembers(f.lab, []string{name}, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
+	if err := signalMembers(ctx, f.lab, []string{name}, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
 		return inj, fmt.Errorf("%s member %s: %w", f.cfg.Signal, name, err)
 	}
 	return inj, nil

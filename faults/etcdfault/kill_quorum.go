@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 )
@@ -23,25 +24,15 @@ func (c *KillQuorumConfig) Validate() error { return errors.Join(validateSignal(
 // cluster can no longer commit. Its revert restarts them together (or, if their data was wiped,
 // restores the newest snapshot), unless a recovery step already brought the cluster back.
 func KillQuorumType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "etcd-kill-quorum",
-		Summary:   "kill or freeze a majority of members: the cluster loses quorum (lab only)",
-		NewConfig: func() any { return &KillQuorumConfig{Signal: "SIGKILL"} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, ok := cfg.(*KillQuorumConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("etcd-kill-quorum: want *KillQuorumConfig, got %T", cfg)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
-			lab, err := labFrom(env, "etcd-kill-quorum")
+	return runner.NewFaultType("etcd-kill-quorum", "kill or freeze a majority of members: the cluster loses quorum (lab only)",
+		func() *KillQuorumConfig { return &KillQuorumConfig{Signal: "SIGKILL"} },
+		func(c *KillQuorumConfig, env *runner.Env) (runner.Fault, error) {
+			lab, err := etcdenv.LabFrom(env, "etcd-kill-quorum")
 			if err != nil {
 				return nil, err
 			}
 			return &killQuorum{cfg: *c, lab: lab}, nil
-		},
-	}
+		})
 }
 
 type killQuorum struct {
@@ -83,7 +74,7 @@ func (f *killQuorum) Inject(ctx context.Context) (runner.Injection, error) {
 			return nil
 		},
 	}
-	if err := signalMembers(f.lab, names, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
+	if err := signalMembers(ctx, f.lab, names, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
 		return inj, fmt.Errorf("%s members %v: %w", f.cfg.Signal, names, err)
 	}
 	return inj, nil

@@ -81,13 +81,13 @@ func pickMember(ctx context.Context, lab *etcdlab.Lab, sel string) (string, erro
 
 // signalMembers freezes or kills (and optionally wipes) each member in turn, stopping at the
 // first failure.
-func signalMembers(lab *etcdlab.Lab, names []string, sig syscall.Signal, wipe bool) error {
+func signalMembers(ctx context.Context, lab *etcdlab.Lab, names []string, sig syscall.Signal, wipe bool) error {
 	for _, n := range names {
 		var err error
 		if sig == syscall.SIGSTOP {
-			err = lab.Freeze(n)
+			err = lab.Freeze(ctx, n)
 		} else {
-			err = lab.Kill(n, sig)
+			err = lab.Kill(ctx, n, sig)
 			if err == nil && wipe {
 				err = lab.Wipe(n)
 			}
@@ -178,13 +178,4 @@ func (r memberRef) resolve() ([]string, error) {
 		return []string{r.ref}, nil
 	}
 	return nil, fmt.Errorf("fault %s has not been injected", r.ref)
-}
-
-// labFrom returns the lab from the env, or an error naming the type that needs it.
-func labFrom(env *runner.Env, typ string) (*etcdlab.Lab, error) {
-	c, err := etcdlab.ClusterFrom(env)
-	if err != nil {
-		return nil, err
-	}
-	return c.NeedLab(typ)
 }

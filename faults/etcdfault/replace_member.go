@@ -13,18 +13,15 @@ import (
 // data is lost. It stops the member if needed, removes it from the cluster, wipes its data dir,
 // adds it back (etcd assigns a new member ID) and starts it empty to catch up from the leader.
 func ReplaceMemberType() runner.StepType {
-	return runner.StepType{
-		Name:      "etcd-replace-member",
-		Summary:   "remove a member, wipe it and add it back as a new member with clean state (lab only)",
-		NewConfig: func() any { return &MemberConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			ref, lab, err := newMemberStep(cfg, env, "etcd-replace-member")
+	return runner.NewStepType("etcd-replace-member", "remove a member, wipe it and add it back as a new member with clean state (lab only)",
+		func() *MemberConfig { return &MemberConfig{} },
+		func(c *MemberConfig, env *runner.Env) (runner.Step, error) {
+			ref, lab, err := newMemberStep(c, env, "etcd-replace-member")
 			if err != nil {
 				return nil, err
 			}
 			return &replaceMember{ref: ref, lab: lab, log: env.Log}, nil
-		},
-	}
+		})
 }
 
 type replaceMember struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 )
@@ -17,26 +18,19 @@ type MemberConfig struct {
 // dead one again from its data dir, and wait until it has rejoined (answers, knows a leader).
 // Several members (a quorum fault's targets) are started together.
 func RestartMemberType() runner.StepType {
-	return runner.StepType{
-		Name:      "etcd-restart-member",
-		Summary:   "resume a frozen member or restart a dead one from its data dir (lab only)",
-		NewConfig: func() any { return &MemberConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			ref, lab, err := newMemberStep(cfg, env, "etcd-restart-member")
+	return runner.NewStepType("etcd-restart-member", "resume a frozen member or restart a dead one from its data dir (lab only)",
+		func() *MemberConfig { return &MemberConfig{} },
+		func(c *MemberConfig, env *runner.Env) (runner.Step, error) {
+			ref, lab, err := newMemberStep(c, env, "etcd-restart-member")
 			if err != nil {
 				return nil, err
 			}
 			return &restartMember{ref: ref, lab: lab}, nil
-		},
-	}
+		})
 }
 
-func newMemberStep(cfg any, env *runner.Env, typ string) (memberRef, *etcdlab.Lab, error) {
-	c, ok := cfg.(*MemberConfig)
-	if !ok || c == nil {
-		return memberRef{}, nil, fmt.Errorf("%s: want *MemberConfig, got %T", typ, cfg)
-	}
-	lab, err := labFrom(env, typ)
+func newMemberStep(c *MemberConfig, env *runner.Env, typ string) (memberRef, *etcdlab.Lab, error) {
+	lab, err := etcdenv.LabFrom(env, typ)
 	if err != nil {
 		return memberRef{}, nil, err
 	}

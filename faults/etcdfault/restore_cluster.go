@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -30,25 +31,15 @@ func (c *RestoreClusterConfig) Validate() error {
 // under a new cluster token (etcdutl snapshot restore), starts them and waits for a leader.
 // Everything written after the snapshot is lost: that is the RPO the drill measures.
 func RestoreClusterType() runner.StepType {
-	return runner.StepType{
-		Name:      "etcd-restore-cluster",
-		Summary:   "restore every member from one snapshot (latest, a file or a dir) as a new cluster (lab only)",
-		NewConfig: func() any { return &RestoreClusterConfig{From: "latest"} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, ok := cfg.(*RestoreClusterConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("etcd-restore-cluster: want *RestoreClusterConfig, got %T", cfg)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
-			lab, err := labFrom(env, "etcd-restore-cluster")
+	return runner.NewStepType("etcd-restore-cluster", "restore every member from one snapshot (latest, a file or a dir) as a new cluster (lab only)",
+		func() *RestoreClusterConfig { return &RestoreClusterConfig{From: "latest"} },
+		func(c *RestoreClusterConfig, env *runner.Env) (runner.Step, error) {
+			lab, err := etcdenv.LabFrom(env, "etcd-restore-cluster")
 			if err != nil {
 				return nil, err
 			}
 			return &restoreCluster{from: c.From, lab: lab, env: env}, nil
-		},
-	}
+		})
 }
 
 type restoreCluster struct {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"time"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -22,31 +22,25 @@ type SnapshotSaveConfig struct {
 // file. The Snapshot RPC is served from the member's own data, so it works without quorum: the
 // emergency backup an operator takes from a survivor. Works against external endpoints too.
 func SnapshotSaveType() runner.StepType {
-	return runner.StepType{
-		Name:      "etcd-snapshot-save",
-		Summary:   "save a snapshot from one live member (works without quorum)",
-		NewConfig: func() any { return &SnapshotSaveConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, ok := cfg.(*SnapshotSaveConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("etcd-snapshot-save: want *SnapshotSaveConfig, got %T", cfg)
-			}
-			cl, err := etcdlab.ClusterFrom(env)
+	return runner.NewStepType("etcd-snapshot-save", "save a snapshot from one live member (works without quorum)",
+		func() *SnapshotSaveConfig { return &SnapshotSaveConfig{} },
+		func(c *SnapshotSaveConfig, env *runner.Env) (runner.Step, error) {
+			cl, err := etcdenv.ClusterFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			if c.Dir == "" && cl.Lab == nil {
 				return nil, scenarios.FieldErrorf("dir", "required when the scenario uses external endpoints")
 			}
-			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log}, nil
-		},
-	}
+			return &snapshotSave{dir: c.Dir, cluster: cl, log: env.Log, now: func() time.Time { return env.Clock.Wall(env.Clock.Now()) }}, nil
+		})
 }
 
 type snapshotSave struct {
 	dir     string
-	cluster *etcdlab.Cluster
+	cluster *etcdenv.Cluster
 	log     *slog.Logger
+	now     func() time.Time // the run clock, as for periodic snapshots
 }
 
 func (s *snapshotSave) Run(ctx context.Context) error {
@@ -60,10 +54,9 @@ func (s *snapshotSave) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, ep := range s.cluster.Endpoints {
-		path := filepath.Join(s.dir, etcdlab.SnapshotName(etcdlab.KindSaved, time.Now()))
-		err := etcdlab.SaveSnapshot(ctx, ep, path)
+		info, err := etcdlab.SaveSnapshot(ctx, ep, s.dir, etcdlab.KindSaved, s.now)
 		if err == nil {
-			s.log.Info("etcd snapshot saved", "path", path, "endpoint", ep)
+			s.log.Info("etcd snapshot saved", "path", info.Path, "endpoint", ep)
 			return nil
 		}
 		errs = append(errs, err)

@@ -8,6 +8,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -22,22 +23,15 @@ type ConsistencyConfig struct {
 // stores hash equal (HashKV) at a revision all of them have applied. Use it in steadyState to
 // prove that a restarted, replaced or restored cluster holds one history, not several.
 func ConsistencyType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "etcd-consistency",
-		Summary:   "etcd members' key-value hashes (HashKV) are equal at a common revision",
-		NewConfig: func() any { return &ConsistencyConfig{} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			c, ok := spec.With.(*ConsistencyConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("probe %s: want *ConsistencyConfig, got %T", spec.Name, spec.With)
-			}
-			client, eps, err := memberClient(env, c.Members)
+	return runner.NewProbeType("etcd-consistency", "etcd members' key-value hashes (HashKV) are equal at a common revision",
+		func() *ConsistencyConfig { return &ConsistencyConfig{} },
+		func(c *ConsistencyConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			client, eps, err := etcdenv.MemberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}
 			return &consistency{client: client, endpoints: eps}, nil
-		},
-	}
+		})
 }
 
 type consistency struct {

@@ -10,6 +10,7 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -39,19 +40,10 @@ func (c *HealthConfig) Validate() error {
 // them, or a majority), none reports an alarm, and they agree on one leader that answers too
 // (or is not listed).
 func HealthType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "etcd-health",
-		Summary:   "etcd members answer Status and agree on a live leader (all members, or a quorum)",
-		NewConfig: func() any { return &HealthConfig{Require: RequireAll} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			c, ok := spec.With.(*HealthConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("probe %s: want *HealthConfig, got %T", spec.Name, spec.With)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
-			client, eps, err := memberClient(env, c.Members)
+	return runner.NewProbeType("etcd-health", "etcd members answer Status and agree on a live leader (all members, or a quorum)",
+		func() *HealthConfig { return &HealthConfig{Require: RequireAll} },
+		func(c *HealthConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			client, eps, err := etcdenv.MemberClient(env, c.Members)
 			if err != nil {
 				return nil, err
 			}
@@ -60,8 +52,7 @@ func HealthType() runner.ProbeType {
 				need = len(eps)/2 + 1
 			}
 			return &health{client: client, endpoints: eps, need: need}, nil
-		},
-	}
+		})
 }
 
 type health struct {

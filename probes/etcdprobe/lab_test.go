@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/backends/etcdenv/etcdenvtest"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
 	"github.com/drillhq/drill/measure"
@@ -54,7 +55,7 @@ func eventually(t *testing.T, p runner.Probe, within time.Duration) {
 func TestWritesReadBackClassifiesOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	w := newProbe(t, WritesType(), env, &WritesConfig{Prefix: "drill/writes/", ValueSize: 8}, 2*time.Second).(*Writes)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -153,7 +154,7 @@ func TestWritesReadBackClassifiesOnRealCluster(t *testing.T) {
 func TestHealthOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	all := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireAll}, time.Second)
 	quorum := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireQuorum}, time.Second)
 	one := newProbe(t, HealthType(), env, &HealthConfig{Require: RequireAll, Members: []string{"m1"}}, time.Second)
@@ -171,7 +172,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 	if leader == follower {
 		follower = "m2"
 	}
-	if err := lab.Kill(follower, syscall.SIGKILL); err != nil {
+	if err := lab.Kill(context.Background(), follower, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(all, 500*time.Millisecond); err == nil || !strings.Contains(err.Error(), "2 of 3 members answered") {
@@ -187,7 +188,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 	}
 
 	// Killing the leader too leaves one member: no quorum.
-	if err := lab.Kill(leader, syscall.SIGKILL); err != nil {
+	if err := lab.Kill(context.Background(), leader, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(quorum, 500*time.Millisecond); err == nil {
@@ -202,7 +203,7 @@ func TestHealthOnRealCluster(t *testing.T) {
 func TestConsistencyOnRealCluster(t *testing.T) {
 	t.Parallel()
 	lab := labtest.Start(t, etcdlab.Options{Members: 3})
-	env := labtest.Env(t, lab)
+	env := etcdenvtest.Env(t, lab)
 	p := newProbe(t, ConsistencyType(), env, &ConsistencyConfig{}, time.Second)
 	c, err := lab.Client()
 	if err != nil {
@@ -214,13 +215,13 @@ func TestConsistencyOnRealCluster(t *testing.T) {
 		}
 	}
 	eventually(t, p, 10*time.Second)
-	if err := lab.Freeze("m2"); err != nil {
+	if err := lab.Freeze(context.Background(), "m2"); err != nil {
 		t.Fatal(err)
 	}
 	if err := check(p, 500*time.Millisecond); err == nil {
 		t.Errorf("consistency passed with a frozen member")
 	}
-	if err := lab.Resume("m2"); err != nil {
+	if err := lab.Resume(context.Background(), "m2"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, p, 10*time.Second)

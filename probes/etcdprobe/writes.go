@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/runner"
@@ -50,19 +51,10 @@ const readBackTimeout = time.Minute
 // writes as lost, recovered or unexpected and compute the RPO. Its samples also give the
 // client-side RTO: the first acknowledged write invoked after t0.
 func WritesType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "etcd-writes",
-		Summary:   "sequenced writes with read-back: lost acknowledged writes and RPO (role data)",
-		NewConfig: func() any { return &WritesConfig{Prefix: "drill/writes/", ValueSize: 64} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			c, ok := spec.With.(*WritesConfig)
-			if !ok || c == nil {
-				return nil, fmt.Errorf("probe %s: want *WritesConfig, got %T", spec.Name, spec.With)
-			}
-			if err := c.Validate(); err != nil {
-				return nil, err
-			}
-			cl, err := etcdlab.ClusterFrom(env)
+	return runner.NewProbeType("etcd-writes", "sequenced writes with read-back: lost acknowledged writes and RPO (role data)",
+		func() *WritesConfig { return &WritesConfig{Prefix: "drill/writes/", ValueSize: 64} },
+		func(c *WritesConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			cl, err := etcdenv.ClusterFrom(env)
 			if err != nil {
 				return nil, err
 			}
@@ -74,8 +66,7 @@ func WritesType() runner.ProbeType {
 			}
 			run := fmt.Sprintf("%s-%08x", env.Scenario.Name, rand.Uint32())
 			return newWrites(client, env.Clock, c.Prefix+run+"/seq/", c.ValueSize), nil
-		},
-	}
+		})
 }
 
 // Writes is the etcd-writes probe; it implements runner.DataProbe and runner.Closer.

@@ -1,34 +1,37 @@
-package etcdfault
+package etcdenv_test
 
 import (
 	"context"
 	"fmt"
-	"github.com/drillhq/drill/backends/etcdenv"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
+	"github.com/drillhq/drill/faults/etcdfault"
 	"github.com/drillhq/drill/probes/etcdprobe"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
-// registry holds what cmd/drill's registerEtcd adds.
-func registry(opts etcdlab.ConnectorOptions) *runner.Registry {
+// registry holds what cmd/drill's registerEtcd adds. The shipped drills are tested here, where
+// the etcd backend's connector, faults and probes meet, so that faults/etcdfault and
+// probes/etcdprobe need not import each other even in tests.
+func registry(opts etcdenv.ConnectorOptions) *runner.Registry {
 	r := runner.NewRegistry()
 	r.AddEnvironment(etcdenv.EnvironmentType())
-	r.AddConnector(etcdlab.NewConnector(opts))
-	r.AddFault(KillMemberType())
-	r.AddFault(KillQuorumType())
-	r.AddStep(RestartMemberType())
-	r.AddStep(ReplaceMemberType())
-	r.AddStep(SnapshotSaveType())
-	r.AddStep(RestoreClusterType())
+	r.AddConnector(etcdenv.NewConnector(opts))
+	r.AddFault(etcdfault.KillMemberType())
+	r.AddFault(etcdfault.KillQuorumType())
+	r.AddStep(etcdfault.RestartMemberType())
+	r.AddStep(etcdfault.ReplaceMemberType())
+	r.AddStep(etcdfault.SnapshotSaveType())
+	r.AddStep(etcdfault.RestoreClusterType())
 	r.AddProbe(etcdprobe.HealthType())
 	r.AddProbe(etcdprobe.WritesType())
 	r.AddProbe(etcdprobe.ConsistencyType())
@@ -45,7 +48,7 @@ func TestShippedDrillsLoad(t *testing.T) {
 	}
 	var names []string
 	for _, f := range files {
-		s, err := scenarios.Load(f, registry(etcdlab.ConnectorOptions{}))
+		s, err := scenarios.Load(f, registry(etcdenv.ConnectorOptions{}))
 		if err != nil {
 			t.Errorf("%v", err)
 			continue
@@ -72,7 +75,7 @@ func TestFollowerLossDrill(t *testing.T) {
 	t.Parallel()
 	labtest.Binary(t)
 	root := t.TempDir()
-	reg := registry(etcdlab.ConnectorOptions{LabRoot: root})
+	reg := registry(etcdenv.ConnectorOptions{LabRoot: root})
 	s, err := scenarios.Load(filepath.Join(library, "follower-loss.yaml"), reg)
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +111,7 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	labtest.Binary(t)
 	root := t.TempDir()
 	// Keep the lab after the drill to read its snapshot history, then take it down here.
-	reg := registry(etcdlab.ConnectorOptions{LabRoot: root, KeepLab: true})
+	reg := registry(etcdenv.ConnectorOptions{LabRoot: root, KeepLab: true})
 	s, err := scenarios.Load(filepath.Join(library, "quorum-loss-restore.yaml"), reg)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +192,7 @@ func TestOtherShippedDrillsPass(t *testing.T) {
 	for _, file := range []string{"leader-loss.yaml", "frozen-member.yaml", "member-replacement.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			root := t.TempDir()
-			reg := registry(etcdlab.ConnectorOptions{LabRoot: root})
+			reg := registry(etcdenv.ConnectorOptions{LabRoot: root})
 			s, err := scenarios.Load(filepath.Join(library, file), reg)
 			if err != nil {
 				t.Fatal(err)
