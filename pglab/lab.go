@@ -161,12 +161,12 @@ func Start(ctx context.Context, opts Options) (lab *Lab, err error) {
 	}
 }
 
-func start(ctx context.Context, opts Options, as RunAs) (l *Lab, err error) {
+func start(ctx context.Context, opts Options, as RunAs) (_ *Lab, err error) {
 	dir, own, err := makeDir(opts.Dir)
 	if err != nil {
 		return nil, err
 	}
-	l = &Lab{dir: dir, log: opts.Log, procs: map[string]*proc{}}
+	l := &Lab{dir: dir, log: opts.Log, procs: map[string]*proc{}}
 	if opts.DieWithParent {
 		l.spawn = newSpawner()
 	}
@@ -468,7 +468,7 @@ func (l *Lab) MemberDSN(name string) (string, error) {
 }
 
 func dsn(hosts string, extra url.Values) string {
-	q := url.Values{"sslmode": {"disable"}, "connect_timeout": {"2"}}
+	q := url.Values{"sslmode": {"disable"}, "connect_timeout": {"5"}}
 	for k, v := range extra {
 		q[k] = v
 	}

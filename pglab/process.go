@@ -278,16 +278,19 @@ type Leftover struct {
 
 func (l Leftover) String() string { return fmt.Sprintf("%d: %s", l.PID, l.Command) }
 
-// ProcessesUnder lists the live postgres postmasters whose data dir lies inside dir, and their
+// ProcessesUnder lists the live postgres postmasters whose data dir is or lies inside dir, and their
 // children: what a lab would leave behind after a drill killed with SIGKILL (without
 // DieWithParent) or a failed Remove. It scans /proc and finds nothing where there is none.
 func ProcessesUnder(dir string) []Leftover {
 	procs := allProcs()
-	prefix := strings.TrimRight(dir, "/") + "/"
+	dir = strings.TrimRight(dir, "/")
 	masters := map[int]bool{}
 	for _, p := range procs {
 		for i, a := range p.cmdline {
-			if a == "-D" && i+1 < len(p.cmdline) && strings.HasPrefix(p.cmdline[i+1], prefix) && p.alive() {
+			if a != "-D" || i+1 >= len(p.cmdline) || !p.alive() {
+				continue
+			}
+			if d := p.cmdline[i+1]; d == dir || strings.HasPrefix(d, dir+"/") {
 				masters[p.pid] = true
 			}
 		}
