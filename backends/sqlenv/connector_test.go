@@ -1,0 +1,132 @@
+package sqlenv
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/drillhq/drill/pglab"
+	"github.com/drillhq/drill/pglab/pglabtest"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+func TestPostgresEnvValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		env  PostgresEnv
+		want string // "" for valid
+	}{
+		{"lab with defaults", PostgresEnv{Lab: &PostgresLab{}}, ""},
+		{"sync lab", PostgresEnv{Lab: &PostgresLab{Standbys: 2, Synchronous: true}}, ""},
+		{"dsn url", PostgresEnv{DSN: "postgres://app@db.example:5432/app?sslmode=require"}, ""},
+		{"dsn key=value", PostgresEnv{DSN: "host=db.example user=app"}, ""},
+		{"neither", PostgresEnv{}, "lab: set lab"},
+		{"both", PostgresEnv{Lab: &PostgresLab{}, DSN: "host=x"}, "dsn: set either lab"},
+		{"too many standbys", PostgresEnv{Lab: &PostgresLab{Standbys: 6}}, "lab.standbys: must be between 1 and 5"},
+		{"negative standbys", PostgresEnv{Lab: &PostgresLab{Standbys: -1}}, "lab.standbys"},
+		{"bad dsn", PostgresEnv{DSN: "postgres://a:secret@db.example:notaport/x"}, "dsn: not a connection string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.env.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("Validate() = %v, want it to contain %q", err, tt.want)
+			case err != nil && strings.Contains(err.Error(), "secret"):
+				t.Errorf("Validate() leaks the password: %v", err)
+			}
+		})
+	}
+}
+
+func TestConnectorDSN(t *testing.T) {
+	t.Parallel()
+	c := NewPostgresConnector(PostgresConnectorOptions{})
+	if c.Wants(&scenarios.Scenario{Name: "x"}) {
+		t.Error("Wants a scenario without environment.postgres")
+	}
+	env := runner.NewEnv(&scenarios.Scenario{Name: "x"}, nil)
+	cleanup, err := c.connect(context.Background(), env, &PostgresEnv{DSN: "host=db.example user=app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PostgresFrom(env)
+	if err != nil || p.DSN != "host=db.example user=app" || p.Lab != nil {
+		t.Fatalf("PostgresFrom = %+v, %v", p, err)
+	}
+	if _, err := p.NeedLab("postgres-kill-primary"); err == nil {
+		t.Error("NeedLab without a lab succeeded")
+	}
+	if err := cleanup(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if _, err := c.connect(context.Background(), env, &PostgresEnv{}); err == nil {
+		t.Error("connect with an empty block succeeded")
+	}
+}
+
+func TestConnectorStartsAndRemovesLab(t *testing.T) {
+	t.Parallel()
+	bin := pglabtest.BinDir(t)
+	root, err := os.MkdirTemp("", "drill-sqlenv-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(root) })
+	if err := os.Chmod(root, 0o755); err != nil { // the servers' user must reach the labs in it
+		t.Fatal(err)
+	}
+	c := NewPostgresConnector(PostgresConnectorOptions{LabRoot: root, BinDir: bin})
+	env := runner.NewEnv(&scenarios.Scenario{Name: "postgres/async failover"}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cleanup, err := c.connect(ctx, env, &PostgresEnv{Lab: &PostgresLab{Standbys: 2, Synchronous: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := PostgresFrom(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := p.NeedLab("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := lab.Dir()
+	t.Cleanup(func() {
+		_ = pglab.KillUnder(context.Background(), dir)
+	})
+	if !strings.HasPrefix(dir, root+"/drill-pglab-postgres_async_failover-") {
+		t.Errorf("lab dir %s: want it under %s named after the scenario", dir, root)
+	}
+	if st := lab.State(); len(st.Members) != 3 || !st.Synchronous || st.OwnerPID != os.Getpid() {
+		t.Errorf("lab state %+v: want 3 members, synchronous, tied to this process", st)
+	}
+	conn, err := pgx.Connect(ctx, p.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inRecovery bool
+	err = conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery)
+	conn.Close(ctx)
+	if err != nil || inRecovery {
+		t.Errorf("DSN reached a member in recovery (%v, %v); want the primary", inRecovery, err)
+	}
+	if err := cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pglabtest.AssertRemoved(t, dir)
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lab dir remains: %v", err)
+	}
+}
