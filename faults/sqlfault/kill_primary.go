@@ -1,0 +1,66 @@
+package sqlfault
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drillhq/drill/pglab"
+	"github.com/drillhq/drill/runner"
+)
+
+// KillPrimaryType is the postgres-kill-primary fault (lab only): SIGKILL the primary's postmaster
+// and every child at once, as a crashed host would. Its revert restarts the old primary as it
+// was (crash recovery from its own data dir) unless a standby was promoted meanwhile: then it
+// stays down, since starting it would make a second primary.
+func KillPrimaryType() runner.FaultType {
+	return runner.FaultType{
+		Name:    "postgres-kill-primary",
+		Summary: "SIGKILL the PostgreSQL primary and all its processes; revert restarts it unless a standby was promoted (lab only)",
+		New: func(_ any, env *runner.Env) (runner.Fault, error) {
+			return newKillPrimary(env)
+		},
+	}
+}
+
+func newKillPrimary(env *runner.Env) (*killPrimary, error) {
+	lab, err := labFrom(env, "postgres-kill-primary")
+	if err != nil {
+		return nil, err
+	}
+	return &killPrimary{lab: lab, env: env}, nil
+}
+
+type killPrimary struct {
+	lab *pglab.Lab
+	env *runner.Env
+}
+
+// Plan implements runner.Planner.
+func (f *killPrimary) Plan(context.Context) ([]string, error) {
+	return []string{f.lab.Primary().Name}, nil
+}
+
+func (f *killPrimary) Inject(ctx context.Context) (runner.Injection, error) {
+	name := f.lab.Primary().Name
+	inj := runner.Injection{Targets: []string{name}, Revert: func(ctx context.Context) error { return f.revert(ctx, name) }}
+	res, err := f.lab.KillPrimary(ctx)
+	if err != nil {
+		return inj, fmt.Errorf("kill primary %s: %w", name, err)
+	}
+	if res.LSN != "" {
+		f.env.Note("killed primary %s (%d processes) at WAL LSN %s", name, len(res.PIDs), res.LSN)
+	}
+	return inj, nil
+}
+
+// revert is idempotent: a primary already running (restarted by a recovery step) is left alone.
+func (f *killPrimary) revert(ctx context.Context, name string) error {
+	if p := f.lab.Primary().Name; p != name {
+		f.env.Log.Info("postgres primary not restarted: a standby was promoted in its place", "killed", name, "primary", p)
+		return nil
+	}
+	if _, err := f.lab.RestartPrimary(ctx); err != nil {
+		return fmt.Errorf("restart primary %s: %w", name, err)
+	}
+	return nil
+}

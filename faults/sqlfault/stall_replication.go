@@ -1,0 +1,44 @@
+package sqlfault
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/drillhq/drill/pglab"
+	"github.com/drillhq/drill/runner"
+)
+
+// StallReplicationType is the postgres-stall-replication fault (lab only): SIGSTOP the primary's
+// walsenders, so standbys keep their connections but fall behind, as over a congested
+// cross-region link; a synchronous primary's commits wait. Revert resumes them; a primary killed
+// in the meantime took them with it, and that is not an error.
+func StallReplicationType() runner.FaultType {
+	return runner.FaultType{
+		Name:    "postgres-stall-replication",
+		Summary: "freeze (SIGSTOP) the primary's WAL senders: standbys fall behind, synchronous commits wait; revert resumes (lab only)",
+		New: func(_ any, env *runner.Env) (runner.Fault, error) {
+			lab, err := labFrom(env, "postgres-stall-replication")
+			if err != nil {
+				return nil, err
+			}
+			return &stallReplication{lab: lab}, nil
+		},
+	}
+}
+
+type stallReplication struct{ lab *pglab.Lab }
+
+func (f *stallReplication) Inject(ctx context.Context) (runner.Injection, error) {
+	inj := runner.Injection{Revert: func(ctx context.Context) error {
+		if err := f.lab.ResumeReplication(ctx); err != nil {
+			return fmt.Errorf("resume replication: %w", err)
+		}
+		return nil
+	}}
+	standbys, err := f.lab.StallReplication(ctx)
+	inj.Targets = standbys
+	if err != nil {
+		return inj, fmt.Errorf("stall replication from %s: %w", f.lab.Primary().Name, err)
+	}
+	return inj, nil
+}
