@@ -13,14 +13,6 @@ import (
 	"github.com/drillhq/drill/scenarios"
 )
 
-// postgresEnvOf returns the scenario's decoded environment.postgres block, nil when absent.
-//
-// The scenario model does not carry backend environment blocks yet: main is replacing the fixed
-// scenarios.Environment{Etcd, AWS} with blocks a backend registers and the loader decodes like
-// `with:` blocks (here into PostgresEnv, validated by its Validate). Until that lands no scenario
-// can ask for postgres, so this finds nothing; switching means reading the decoded block here.
-func postgresEnvOf(*scenarios.Scenario) *PostgresEnv { return nil }
-
 // PostgresConnectorOptions configure the postgres connector.
 type PostgresConnectorOptions struct {
 	// KeepLab leaves a lab started for a drill running afterwards (--keep-lab); `drill lab down
@@ -47,15 +39,15 @@ func (*PostgresConnector) Name() string { return "postgres" }
 
 // Wants implements runner.Connector.
 func (*PostgresConnector) Wants(s *scenarios.Scenario) bool {
-	return s != nil && postgresEnvOf(s) != nil
+	return s != nil && PostgresOf(s) != nil
 }
 
 // Connect implements runner.Connector.
 func (c *PostgresConnector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	return c.connect(ctx, env, postgresEnvOf(env.Scenario))
+	return c.connect(ctx, env, PostgresOf(env.Scenario))
 }
 
-// connect does the work of Connect for a decoded block, wherever it came from.
+// connect does the work of Connect for a decoded block (tests hand it one directly).
 func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *PostgresEnv) (func(context.Context) error, error) {
 	if cfg == nil {
 		return nil, errors.New("environment.postgres: missing")
@@ -68,7 +60,7 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 		log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Lab == nil {
-		WithPostgres(env, &Postgres{DSN: cfg.DSN})
+		WithPostgresTarget(env, &PostgresTarget{DSN: cfg.DSN})
 		return func(context.Context) error { return nil }, nil
 	}
 	root := c.opts.LabRoot
@@ -102,7 +94,7 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	if err != nil {
 		return nil, fmt.Errorf("start postgres lab: %w", err)
 	}
-	WithPostgres(env, &Postgres{DSN: lab.DSN(), Lab: lab})
+	WithPostgresTarget(env, &PostgresTarget{DSN: lab.DSN(), Lab: lab})
 	log.Info("postgres lab started", "dir", lab.Dir(), "primary", lab.Primary().Name, "standbys", len(lab.Members())-1, "synchronous", cfg.Lab.Synchronous, "dsn", lab.DSN())
 	return func(ctx context.Context) error {
 		if c.opts.KeepLab {

@@ -16,6 +16,12 @@ import (
 	"github.com/drillhq/drill/scenarios"
 )
 
+func defaultLab() *PostgresLab {
+	l := &PostgresLab{}
+	l.SetDefaults()
+	return l
+}
+
 func TestPostgresEnvValidate(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -23,12 +29,13 @@ func TestPostgresEnvValidate(t *testing.T) {
 		env  PostgresEnv
 		want string // "" for valid
 	}{
-		{"lab with defaults", PostgresEnv{Lab: &PostgresLab{}}, ""},
+		{"lab with defaults", PostgresEnv{Lab: defaultLab()}, ""},
 		{"sync lab", PostgresEnv{Lab: &PostgresLab{Standbys: 2, Synchronous: true}}, ""},
 		{"dsn url", PostgresEnv{DSN: "postgres://app@db.example:5432/app?sslmode=require"}, ""},
 		{"dsn key=value", PostgresEnv{DSN: "host=db.example user=app"}, ""},
-		{"neither", PostgresEnv{}, "lab: set lab"},
-		{"both", PostgresEnv{Lab: &PostgresLab{}, DSN: "host=x"}, "dsn: set either lab"},
+		{"neither", PostgresEnv{}, "set lab"},
+		{"zero standbys", PostgresEnv{Lab: &PostgresLab{}}, "lab.standbys: must be between 1 and 5, got 0"},
+		{"both", PostgresEnv{Lab: defaultLab(), DSN: "host=x"}, "dsn: set either lab"},
 		{"too many standbys", PostgresEnv{Lab: &PostgresLab{Standbys: 6}}, "lab.standbys: must be between 1 and 5"},
 		{"negative standbys", PostgresEnv{Lab: &PostgresLab{Standbys: -1}}, "lab.standbys"},
 		{"bad dsn", PostgresEnv{DSN: "postgres://a:secret@db.example:notaport/x"}, "dsn: not a connection string"},
@@ -49,6 +56,50 @@ func TestPostgresEnvValidate(t *testing.T) {
 	}
 }
 
+// The block decodes through the scenario loader as the registry declares it: `lab:` alone means
+// a lab with defaults, and Validate's errors point into the block.
+func TestEnvironmentBlockLoads(t *testing.T) {
+	t.Parallel()
+	r := runner.NewRegistry()
+	r.AddEnvironment(PostgresEnvironmentType())
+	r.AddProbe(runner.NewProbeType[struct{}]("noop", "", nil, func(*struct{}, scenarios.ProbeSpec, *runner.Env) (runner.Probe, error) { return nil, nil }))
+	r.AddFault(runner.NewFaultType[struct{}]("noop", "", nil, func(*struct{}, *runner.Env) (runner.Fault, error) { return nil, nil }))
+	const head = "version: 1\nname: pg\nsystem: db\nobjectives: {rto: 10s}\nprobes: [{name: p, type: noop}]\nfaults: [{name: f, type: noop}]\n"
+	tests := []struct {
+		name, env string
+		want      *PostgresEnv
+		wantErr   string
+	}{
+		{"lab alone", "environment:\n  postgres:\n    lab:\n", &PostgresEnv{Lab: &PostgresLab{Standbys: 1}}, ""},
+		{"sync lab", "environment:\n  postgres:\n    lab: {standbys: 2, synchronous: true}\n", &PostgresEnv{Lab: &PostgresLab{Standbys: 2, Synchronous: true}}, ""},
+		{"dsn", "environment:\n  postgres:\n    dsn: host=db.example user=app\n", &PostgresEnv{DSN: "host=db.example user=app"}, ""},
+		{"too many standbys", "environment:\n  postgres:\n    lab: {standbys: 9}\n", nil, "environment.postgres.lab.standbys"},
+		{"unknown key", "environment:\n  postgres:\n    lab: {replicas: 2}\n", nil, "replicas"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := scenarios.Parse("pg.yaml", []byte(head+tt.env), r)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Parse: %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			got := PostgresOf(s)
+			if got == nil || (got.Lab == nil) != (tt.want.Lab == nil) || got.DSN != tt.want.DSN || (got.Lab != nil && *got.Lab != *tt.want.Lab) {
+				t.Errorf("PostgresOf = %+v (lab %+v), want %+v (lab %+v)", got, got.Lab, tt.want, tt.want.Lab)
+			}
+			if !NewPostgresConnector(PostgresConnectorOptions{}).Wants(s) {
+				t.Error("connector does not want a scenario with environment.postgres")
+			}
+		})
+	}
+}
+
 func TestConnectorDSN(t *testing.T) {
 	t.Parallel()
 	c := NewPostgresConnector(PostgresConnectorOptions{})
@@ -60,7 +111,7 @@ func TestConnectorDSN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := PostgresFrom(env)
+	p, err := PostgresTargetFrom(env)
 	if err != nil || p.DSN != "host=db.example user=app" || p.Lab != nil {
 		t.Fatalf("PostgresFrom = %+v, %v", p, err)
 	}
@@ -94,7 +145,7 @@ func TestConnectorStartsAndRemovesLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := PostgresFrom(env)
+	p, err := PostgresTargetFrom(env)
 	if err != nil {
 		t.Fatal(err)
 	}

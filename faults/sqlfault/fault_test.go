@@ -44,14 +44,14 @@ func labEnv(t *testing.T, l *pglab.Lab) (*runner.Env, *syncBuffer) {
 	t.Helper()
 	var logs syncBuffer
 	env := runner.NewEnv(&scenarios.Scenario{Name: "sqlfault-test"}, slog.New(slog.NewTextHandler(&logs, nil)))
-	sqlenv.WithPostgres(env, &sqlenv.Postgres{DSN: l.DSN(), Lab: l})
+	sqlenv.WithPostgresTarget(env, &sqlenv.PostgresTarget{DSN: l.DSN(), Lab: l})
 	return env, &logs
 }
 
 func TestLabOnlyTypesRefuseOtherEnvironments(t *testing.T) {
 	t.Parallel()
 	external := runner.NewEnv(&scenarios.Scenario{Name: "x"}, nil)
-	sqlenv.WithPostgres(external, &sqlenv.Postgres{DSN: "postgres://db.example/app"})
+	sqlenv.WithPostgresTarget(external, &sqlenv.PostgresTarget{DSN: "postgres://db.example/app"})
 	none := runner.NewEnv(&scenarios.Scenario{Name: "x"}, nil)
 	build := map[string]func(*runner.Env) error{
 		"postgres-kill-primary":      func(e *runner.Env) error { _, err := KillPrimaryType().New(nil, e); return err },

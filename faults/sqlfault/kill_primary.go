@@ -13,13 +13,13 @@ import (
 // was (crash recovery from its own data dir) unless a standby was promoted meanwhile: then it
 // stays down, since starting it would make a second primary.
 func KillPrimaryType() runner.FaultType {
-	return runner.FaultType{
-		Name:    "postgres-kill-primary",
-		Summary: "SIGKILL the PostgreSQL primary and all its processes; revert restarts it unless a standby was promoted (lab only)",
-		New: func(_ any, env *runner.Env) (runner.Fault, error) {
+	// No `with:`: the lab knows which member is the primary and which standbys stream.
+	return runner.NewFaultType[struct{}]("postgres-kill-primary",
+		"SIGKILL the PostgreSQL primary and all its processes; revert restarts it unless a standby was promoted (lab only)",
+		nil,
+		func(_ *struct{}, env *runner.Env) (runner.Fault, error) {
 			return newKillPrimary(env)
-		},
-	}
+		})
 }
 
 func newKillPrimary(env *runner.Env) (*killPrimary, error) {

@@ -12,17 +12,17 @@ import (
 // most advanced standby (highest replay LSN). The standby chosen, its replay LSN and the old
 // primary's last known LSN go on the timeline as evidence of what the failover could lose.
 func PromoteType() runner.StepType {
-	return runner.StepType{
-		Name:    "postgres-promote",
-		Summary: "promote the most advanced standby (highest replay LSN) and record its LSN against the old primary's (lab only)",
-		New: func(_ any, env *runner.Env) (runner.Step, error) {
+	// No `with:`: the lab knows which member is the primary and which standbys stream.
+	return runner.NewStepType[struct{}]("postgres-promote",
+		"promote the most advanced standby (highest replay LSN) and record its LSN against the old primary's (lab only)",
+		nil,
+		func(_ *struct{}, env *runner.Env) (runner.Step, error) {
 			lab, err := labFrom(env, "postgres-promote")
 			if err != nil {
 				return nil, err
 			}
 			return &promote{lab: lab, env: env}, nil
-		},
-	}
+		})
 }
 
 type promote struct {

@@ -11,7 +11,7 @@ import (
 
 // labFrom returns the lab from the env, or an error naming the type that needs it.
 func labFrom(env *runner.Env, typ string) (*pglab.Lab, error) {
-	p, err := sqlenv.PostgresFrom(env)
+	p, err := sqlenv.PostgresTargetFrom(env)
 	if err != nil {
 		return nil, err
 	}

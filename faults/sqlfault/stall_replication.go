@@ -13,17 +13,17 @@ import (
 // cross-region link; a synchronous primary's commits wait. Revert resumes them; a primary killed
 // in the meantime took them with it, and that is not an error.
 func StallReplicationType() runner.FaultType {
-	return runner.FaultType{
-		Name:    "postgres-stall-replication",
-		Summary: "freeze (SIGSTOP) the primary's WAL senders: standbys fall behind, synchronous commits wait; revert resumes (lab only)",
-		New: func(_ any, env *runner.Env) (runner.Fault, error) {
+	// No `with:`: the lab knows which member is the primary and which standbys stream.
+	return runner.NewFaultType[struct{}]("postgres-stall-replication",
+		"freeze (SIGSTOP) the primary's WAL senders: standbys fall behind, synchronous commits wait; revert resumes (lab only)",
+		nil,
+		func(_ *struct{}, env *runner.Env) (runner.Fault, error) {
 			lab, err := labFrom(env, "postgres-stall-replication")
 			if err != nil {
 				return nil, err
 			}
 			return &stallReplication{lab: lab}, nil
-		},
-	}
+		})
 }
 
 type stallReplication struct{ lab *pglab.Lab }
