@@ -59,6 +59,8 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Merge note: once sql-probes' dsn.go is in this package, also call SetDefaultDSN(env, dsn)
+	// in both branches below, so `sql` and `sql-writes` probes without a dsn: reach the lab.
 	if cfg.Lab == nil {
 		WithPostgresTarget(env, &PostgresTarget{DSN: cfg.DSN})
 		return func(context.Context) error { return nil }, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
 )
@@ -30,6 +31,10 @@ type labFlags struct {
 	etcdBinary string
 	fsync      bool
 	aws        bool
+	// --postgres: the PostgreSQL replication lab (lab_postgres.go).
+	postgres    bool
+	standbys    int
+	synchronous bool
 }
 
 func newLabCmd(a *app) *cobra.Command {
@@ -52,16 +57,24 @@ or PATH. The lab directory defaults to $DRILL_LAB_DIR, else ./.lab.
 
 With --aws the verbs manage the AWS lab instead: a moto server ('make moto') on a free
 loopback port, seeded with the two-region DR topology of localstack/fixture/dr-topology.yaml,
-kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS drills locally.`,
+kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS drills locally.
+
+With --postgres the verbs manage a PostgreSQL replication lab instead: a primary and
+--standbys streaming standbys from the machine's PostgreSQL binaries ('make deps'), on
+loopback ports, in --dir or else <lab dir>-postgres. As root the servers run as the postgres
+user. It prints a multi-host DSN that follows a promotion (target_session_attrs=read-write).`,
 		Example: `  drill lab up --members 3
   drill lab status
   ETCDCTL_ENDPOINTS=$(drill lab up --dir /tmp/lab -q) etcdctl endpoint status
   drill lab down
-  drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed`,
+  drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed
+  drill lab up --postgres --standbys 2 --synchronous && drill lab down --postgres`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.dir, "dir", "", "lab `DIR` (default $DRILL_LAB_DIR, else ./.lab)")
 	pf.BoolVar(&f.aws, "aws", false, "manage the AWS emulator lab (moto + seeded DR topology) instead of etcd")
+	pf.BoolVar(&f.postgres, "postgres", false, "manage the PostgreSQL replication lab (primary + streaming standbys) instead of etcd")
+	cmd.MarkFlagsMutuallyExclusive("aws", "postgres")
 
 	var quiet bool
 	up := &cobra.Command{
@@ -72,6 +85,9 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
 				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), quiet)
+			}
+			if f.postgres {
+				return pgLabUp(cmd.Context(), a, f, quiet)
 			}
 			if f.members < 1 || f.members > 9 {
 				return usageErrorf("--members must be between 1 and 9, got %d", f.members)
@@ -105,7 +121,9 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 	}
 	up.Flags().IntVar(&f.members, "members", etcdlab.DefaultMembers, "number of etcd members")
 	up.Flags().StringVar(&f.etcdBinary, "etcd-binary", "", "etcd server `PATH` (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
-	up.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the comma-separated client endpoints")
+	up.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the comma-separated client endpoints (--postgres: the DSN)")
+	up.Flags().IntVar(&f.standbys, "standbys", pglab.DefaultStandbys, "with --postgres: number of streaming standbys")
+	up.Flags().BoolVar(&f.synchronous, "synchronous", false, "with --postgres: commits wait until a standby has flushed them")
 	up.Flags().BoolVar(&f.fsync, "fsync", false, "fsync WAL and database like production (default off: the lab injects process failures, which fsync does not change, and slow disks add stalls)")
 
 	status := &cobra.Command{
@@ -116,6 +134,9 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
 				return awsLabStatus(cmd.Context(), a, awsLabDir(a, f))
+			}
+			if f.postgres {
+				return pgLabStatus(cmd.Context(), a, f)
 			}
 			lab, err := etcdlab.Open(labDir(a, f), a.log)
 			if err != nil {
@@ -169,6 +190,9 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 				}
 				fmt.Fprintf(a.stdout, "AWS lab in %s is down\n", awsLabDir(a, f))
 				return nil
+			}
+			if f.postgres {
+				return pgLabDown(cmd.Context(), a, f)
 			}
 			lab, err := etcdlab.Open(labDir(a, f), a.log)
 			if errors.Is(err, fs.ErrNotExist) {

@@ -86,7 +86,7 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.StringVar(&f.suite, "suite", "", "run the scenarios a suite `FILE` lists, in order, with one combined JSON/JUnit output")
 	fl.BoolVar(&f.yes, "yes", false, "allow running against a real AWS account that environment.aws.allowAccounts does not list")
 	fl.StringVar(&f.dynamo, "dynamodb-table", "", "also write each result to this DynamoDB `TABLE` (e.g. DRTestResults); spooled locally if unreachable")
-	fl.BoolVar(&f.keepLab, "keep-lab", false, "leave a scenario's etcd lab running afterwards (for inspection; 'drill lab down --dir DIR' removes it)")
+	fl.BoolVar(&f.keepLab, "keep-lab", false, "leave a scenario's etcd or postgres lab running afterwards (for inspection; 'drill lab down [--postgres] --dir DIR' removes it)")
 	fl.StringVar(&f.etcdBin, "etcd-binary", "", "etcd server `PATH` for lab clusters (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	fl.BoolVar(&f.labFsync, "lab-fsync", false, "lab members fsync like production (off by default: lab faults are process failures)")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
@@ -123,8 +123,9 @@ func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
 
 func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
 	reg := newRegistry(a, registryOptions{
-		aws:  awsOptions{yes: f.yes},
-		etcd: etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
+		aws:      awsOptions{yes: f.yes},
+		etcd:     etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
+		postgres: postgresOptions{keepLab: f.keepLab},
 	})
 	ss, err := loadAll(a, reg, paths)
 	if err != nil {
