@@ -13,7 +13,7 @@ build: ## build bin/drill and bin/demo-web
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/drill ./cmd/drill
 	$(GO) build -o $(BIN)/demo-web ./cmd/demo-web
 
-deps: ## install test dependencies that are not Go modules (chromium; CI runs this)
+deps: ## install test dependencies that are not Go modules (chromium, mariadb-server, postgresql; CI runs this)
 	scripts/ci-deps.sh
 
 etcd: bin/etcd ## build the pinned upstream etcd server and etcdutl into bin/ (takes minutes once)

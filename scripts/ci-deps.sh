@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond Go modules, on a fresh machine:
 #   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
-#   - mariadb-server and postgresql, for the SQL probe tests (internal/dbtest; they fail under CI=true without them)
+#   - mariadb-server and postgresql, for the SQL probe tests (internal/dbtest) and the PostgreSQL lab
+#     (pglab: initdb, pg_basebackup, postgres); both fail under CI=true without them
 # Idempotent; run as root (CI is). `make deps` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
