@@ -33,7 +33,9 @@ hot_standby = on
 wal_receiver_timeout = 0
 wal_retrieve_retry_interval = '200ms'
 shared_buffers = '16MB'
-max_connections = 40
+# A stalled synchronous primary keeps every backend whose client gave up on a commit waiting
+# for the standby; clients that retry need room beside them.
+max_connections = 100
 log_line_prefix = '%m [%p] %q%a '
 `
 
@@ -275,15 +277,7 @@ func (l *Lab) KillPrimary(ctx context.Context) (KillResult, error) {
 	if l.ProcessState(p.Name) == ProcExited {
 		return res, nil
 	}
-	var lsn string
-	if err := l.query(ctx, p.Name, "SELECT pg_current_wal_lsn()::text", &lsn); err == nil {
-		res.LSN = lsn
-		if err := l.update(func(st *State) { st.LastPrimaryLSN = lsn }); err != nil {
-			return res, err
-		}
-	} else {
-		l.log.Debug("postgres primary did not report its LSN before the kill", "member", p.Name, "err", err)
-	}
+	res.LSN = l.recordPrimaryLSN(ctx, p.Name)
 	pids, err := l.killLocked(ctx, p.Name)
 	res.PIDs = pids
 	if err != nil {
@@ -291,6 +285,20 @@ func (l *Lab) KillPrimary(ctx context.Context) (KillResult, error) {
 	}
 	// Walsenders it had stalled died with it.
 	return res, l.update(func(st *State) { st.Stalled = nil })
+}
+
+// recordPrimaryLSN reads the primary's current WAL LSN into the state, best-effort: it returns
+// "" and keeps the last known one when the primary does not answer.
+func (l *Lab) recordPrimaryLSN(ctx context.Context, name string) string {
+	var lsn string
+	if err := l.query(ctx, name, "SELECT pg_current_wal_lsn()::text", &lsn); err != nil {
+		l.log.Debug("postgres primary did not report its LSN", "member", name, "err", err)
+		return ""
+	}
+	if err := l.update(func(st *State) { st.LastPrimaryLSN = lsn }); err != nil {
+		l.log.Warn("record primary LSN", "err", err)
+	}
+	return lsn
 }
 
 // RestartPrimary starts the primary again from its data dir if it is down (crash recovery
@@ -360,6 +368,9 @@ func (l *Lab) StallReplication(ctx context.Context) ([]string, error) {
 	if len(pids) == 0 {
 		return nil, fmt.Errorf("stall replication: primary %s has no walsender (no standby is streaming)", p.Name)
 	}
+	// Recorded now as well as before a kill: a stalled synchronous primary can run out of
+	// connections (every writer waits), and the LSN read before the kill then fails.
+	l.recordPrimaryLSN(ctx, p.Name)
 	// Record before signalling, so a resume from another process finds them even if this fails.
 	if err := l.update(func(st *State) { st.Stalled = append(st.Stalled, pids...) }); err != nil {
 		return nil, err
