@@ -544,8 +544,9 @@ func (l *Lab) Remove(ctx context.Context) error {
 			continue
 		}
 		// SIGQUIT is PostgreSQL's immediate shutdown: the postmaster kills its children and
-		// releases its shared memory, which SIGKILL would leave behind. A stopped walsender
-		// must run again to die of it.
+		// releases its shared memory, which SIGKILL would leave behind. Stopped processes (a
+		// stalled walsender) must run again to act on it.
+		_ = signal(m.PID, syscall.SIGCONT)
 		for _, c := range childrenOf(m.PID) {
 			_ = signal(c.pid, syscall.SIGCONT)
 		}
@@ -571,6 +572,13 @@ func (l *Lab) Remove(ctx context.Context) error {
 	}
 	if l.spawn != nil {
 		l.spawn.stop()
+	}
+	if len(errs) == 0 {
+		for _, m := range l.Members() {
+			if err := releaseSharedMemory(l.DataDir(m.Name)); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		// Keep the directory and state file so a later `drill lab down` can retry.

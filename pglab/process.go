@@ -102,7 +102,7 @@ func startPostmaster(sp *spawner, as RunAs, dir, binary string, args []string, l
 	cmd := command(nil, as, dir, binary, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if sp != nil {
-		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+		dieWithParent(cmd.SysProcAttr)
 		if !sp.do(func() { err = cmd.Start() }) {
 			return nil, errors.New("lab was removed")
 		}
