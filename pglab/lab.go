@@ -237,8 +237,8 @@ func start(ctx context.Context, opts Options, as RunAs) (_ *Lab, err error) {
 		return nil, err
 	}
 	if opts.Synchronous {
-		// Set only now: with standbys named before they stream, the base backups' own
-		// bookkeeping could wait for a standby that does not exist yet.
+		// Set only once the standbys stream: until then a synchronous primary's commits
+		// would wait for a standby that is not there yet.
 		if err := l.setSyncStandbys(ctx, primary, standbys); err != nil {
 			return nil, err
 		}

@@ -39,6 +39,10 @@ max_connections = 100
 log_line_prefix = '%m [%p] %q%a '
 `
 
+// syncWait bounds waiting for standbys to stream from a new primary and be counted as
+// synchronous: seconds on loopback, unless something is wrong.
+const syncWait = 30 * time.Second
+
 // maxSocketPath is the usable length of a unix socket path (sun_path less its NUL).
 const maxSocketPath = 107
 
@@ -205,6 +209,8 @@ func (l *Lab) setSyncStandbys(ctx context.Context, primary Member, standbys []st
 	if len(standbys) == 0 {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, syncWait)
+	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -317,6 +323,8 @@ func (l *Lab) RestartPrimary(ctx context.Context) (string, error) {
 		}
 		return p.Name, nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultStartTimeout)
+	defer cancel()
 	if err := l.spawnLocked(ctx, p.Name); err != nil {
 		return p.Name, fmt.Errorf("restart primary: %w", err)
 	}
@@ -544,7 +552,7 @@ func (l *Lab) follow(ctx context.Context, p Member) ([]string, error) {
 		return others, l.setSyncStandbys(ctx, p, nil)
 	}
 	if len(others) > 0 {
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, syncWait)
 		err := l.waitStreaming(wctx, p, others)
 		cancel()
 		if err != nil {
