@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	osexec "os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
@@ -446,5 +447,37 @@ func TestParseLSN(t *testing.T) {
 		if (err == nil) != tt.ok || got != tt.want {
 			t.Errorf("ParseLSN(%q) = %#x, %v; want %#x, ok %v", tt.in, got, err, tt.want, tt.ok)
 		}
+	}
+}
+
+// A lab whose owning drill died (servers gone with it) leaves its directory; the next drill's
+// connector reaps it. A lab whose owner lives, or that has none (`drill lab up`), is kept.
+func TestReapOrphans(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	dead := osexec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for name, owner := range map[string]int{"drill-pglab-dead": dead.Process.Pid, "drill-pglab-alive": os.Getpid(), "drill-pglab-unowned": 0} {
+		dir := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Join(dir, "members"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		st := fmt.Sprintf(`{"version": 1, "ownDir": true, "ownerPid": %d, "members": [{"name": "pg1", "role": "primary", "port": 1}], "primary": "pg1"}`, owner)
+		if err := os.WriteFile(filepath.Join(dir, pglab.StateFile), []byte(st), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reaped, err := pglab.ReapOrphans(context.Background(), root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reaped) != 1 || filepath.Base(reaped[0]) != "drill-pglab-dead" {
+		t.Errorf("reaped %v, want only drill-pglab-dead", reaped)
+	}
+	left, _ := filepath.Glob(filepath.Join(root, "*"))
+	if len(left) != 2 {
+		t.Errorf("left %v, want the live and the unowned lab", left)
 	}
 }

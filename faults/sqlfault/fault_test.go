@@ -176,6 +176,17 @@ func TestFailoverLosesOnlyUnreplicatedWrites(t *testing.T) {
 			if _, err := c.Exec(ctx, "CREATE TABLE w (n int PRIMARY KEY); INSERT INTO w VALUES (0)"); err != nil {
 				t.Fatal(err)
 			}
+			// Dry-run plans name the targets without touching anything.
+			for _, typ := range []runner.FaultType{StallReplicationType(), KillPrimaryType()} {
+				f, err := typ.New(nil, env)
+				if err != nil {
+					t.Fatal(err)
+				}
+				targets, err := f.(runner.Planner).Plan(ctx)
+				if want := map[string]string{"postgres-stall-replication": "pg2", "postgres-kill-primary": "pg1"}[typ.Name]; err != nil || !slices.Equal(targets, []string{want}) {
+					t.Errorf("%s plan: %v, %v; want [%s]", typ.Name, targets, err, want)
+				}
+			}
 			stall := inject(t, env, StallReplicationType())
 			if !slices.Equal(stall.Targets, []string{"pg2"}) {
 				t.Errorf("stalled %v, want [pg2]", stall.Targets)

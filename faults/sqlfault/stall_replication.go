@@ -28,6 +28,20 @@ func StallReplicationType() runner.FaultType {
 
 type stallReplication struct{ lab *pglab.Lab }
 
+// Plan implements runner.Planner: the running standbys, whose streams the fault would stall.
+func (f *stallReplication) Plan(context.Context) ([]string, error) {
+	var standbys []string
+	for _, m := range f.lab.Members() {
+		if m.Role == pglab.RoleStandby && f.lab.Running(m.Name) {
+			standbys = append(standbys, m.Name)
+		}
+	}
+	if len(standbys) == 0 {
+		return nil, fmt.Errorf("no running standby to stall replication to")
+	}
+	return standbys, nil
+}
+
 func (f *stallReplication) Inject(ctx context.Context) (runner.Injection, error) {
 	inj := runner.Injection{Revert: func(ctx context.Context) error {
 		if err := f.lab.ResumeReplication(ctx); err != nil {
