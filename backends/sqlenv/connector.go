@@ -59,10 +59,10 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	// Merge note: once sql-probes' dsn.go is in this package, also call SetDefaultDSN(env, dsn)
-	// in both branches below, so `sql` and `sql-writes` probes without a dsn: reach the lab.
+	// SetDefaultDSN: `sql` and `sql-writes` probes without a dsn: of their own reach this one.
 	if cfg.Lab == nil {
 		WithPostgresTarget(env, &PostgresTarget{DSN: cfg.DSN})
+		SetDefaultDSN(env, cfg.DSN)
 		return func(context.Context) error { return nil }, nil
 	}
 	root := c.opts.LabRoot
@@ -97,6 +97,7 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 		return nil, fmt.Errorf("start postgres lab: %w", err)
 	}
 	WithPostgresTarget(env, &PostgresTarget{DSN: lab.DSN(), Lab: lab})
+	SetDefaultDSN(env, lab.DSN())
 	log.Info("postgres lab started", "dir", lab.Dir(), "primary", lab.Primary().Name, "standbys", len(lab.Members())-1, "synchronous", cfg.Lab.Synchronous, "dsn", lab.DSN())
 	return func(ctx context.Context) error {
 		if c.opts.KeepLab {

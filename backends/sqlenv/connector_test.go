@@ -115,6 +115,9 @@ func TestConnectorDSN(t *testing.T) {
 	if err != nil || p.DSN != "host=db.example user=app" || p.Lab != nil {
 		t.Fatalf("PostgresFrom = %+v, %v", p, err)
 	}
+	if d, ok := DefaultDSN(env); !ok || d != p.DSN {
+		t.Errorf("DefaultDSN = %q, %v; want the configured dsn for the sql probes", d, ok)
+	}
 	if _, err := p.NeedLab("postgres-kill-primary"); err == nil {
 		t.Error("NeedLab without a lab succeeded")
 	}
@@ -162,6 +165,9 @@ func TestConnectorStartsAndRemovesLab(t *testing.T) {
 	}
 	if st := lab.State(); len(st.Members) != 3 || !st.Synchronous || st.OwnerPID != os.Getpid() {
 		t.Errorf("lab state %+v: want 3 members, synchronous, tied to this process", st)
+	}
+	if d, ok := DefaultDSN(env); !ok || d != lab.DSN() {
+		t.Errorf("DefaultDSN = %q, %v; want the lab's DSN for the sql probes", d, ok)
 	}
 	conn, err := pgx.Connect(ctx, p.DSN)
 	if err != nil {

@@ -1,7 +1,8 @@
 // Package sqlenv is the SQL backend's shared home: opening PostgreSQL and MySQL/MariaDB
 // connections, redacting DSNs, telling a read-write primary from a read-only server, and the
-// sequenced-write table that data probes use to measure RPO. Probes, faults and the SQL lab
-// connector all build on it.
+// sequenced-write table that data probes use to measure RPO; and the environment.postgres block
+// with its connector, which starts a PostgreSQL replication lab (pglab) or points drills at an
+// existing database. Probes, faults and the SQL lab connector all build on it.
 package sqlenv
 
 import (

@@ -1,7 +1,7 @@
-// Package sqlenv is the SQL backend's shared home: the environment.postgres block, the connector
-// that starts a PostgreSQL replication lab (pglab) or points drills at an existing database,
-// and the handle fault, step and probe types find in the runner's Env.
 package sqlenv
+
+// This file: the environment.postgres block, and the handle (DSN, lab) the postgres connector
+// leaves in the runner's Env for fault, step and probe types.
 
 import (
 	"errors"

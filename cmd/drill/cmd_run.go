@@ -123,9 +123,9 @@ func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
 
 func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
 	reg := newRegistry(a, registryOptions{
-		aws:      awsOptions{yes: f.yes},
-		etcd:     etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
-		postgres: postgresOptions{keepLab: f.keepLab},
+		aws:  awsOptions{yes: f.yes},
+		etcd: etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
+		sql:  sqlOptions{keepLab: f.keepLab},
 	})
 	ss, err := loadAll(a, reg, paths)
 	if err != nil {

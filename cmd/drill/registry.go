@@ -8,9 +8,9 @@ import (
 
 // registryOptions carries run-time flags that some types and connectors need.
 type registryOptions struct {
-	aws      awsOptions
-	etcd     etcdOptions
-	postgres postgresOptions
+	aws  awsOptions
+	etcd etcdOptions
+	sql  sqlOptions
 }
 
 // newRegistry lists every fault, step, probe and connector this build knows. Registration is
@@ -28,7 +28,6 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 
 	registerAWS(r, a, o.aws)
 	registerEtcd(r, o.etcd)
-	registerSQL(r)
-	registerPostgres(r, o.postgres)
+	registerSQL(r, o.sql)
 	return r
 }
