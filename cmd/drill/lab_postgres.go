@@ -105,7 +105,7 @@ func pgLabDown(ctx context.Context, a *app, f labFlags) error {
 	case errors.Is(err, pglab.ErrNoLab):
 		left := pglab.ProcessesUnder(absOr(dir))
 		if len(left) == 0 {
-			fmt.Fprintf(a.stdout, "no postgres lab in %s; nothing to do\n", dir)
+			fmt.Fprintf(a.stdout, "no postgres lab in %s: nothing to take down\n", dir)
 			return nil
 		}
 		if err := pglab.KillUnder(ctx, absOr(dir)); err != nil {

@@ -61,7 +61,7 @@ func TestPostgresLabUpStatusDown(t *testing.T) {
 	}
 	pglabtest.AssertRemoved(t, dir)
 	code, out, errOut = runLab(t, "down", "--postgres", "--dir", dir)
-	if code != 0 || !strings.Contains(out, "nothing to do") {
+	if code != 0 || !strings.Contains(out, "nothing to take down") {
 		t.Errorf("lab down --postgres with nothing up: exit %d, %q %q; want 0", code, out, errOut)
 	}
 	code, _, errOut = runLab(t, "status", "--postgres", "--dir", dir)
