@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ const stderrLines = 3
 // CommandFaultConfig is the `with:` block of a command fault.
 type CommandFaultConfig struct {
 	Run     string             `yaml:"run" doc:"shell command that injects the fault, run with /bin/sh -c (required)"`
-	Revert  string             `yaml:"revert" doc:"shell command that undoes it during rollback; empty: nothing to undo"`
+	Revert  string             `yaml:"revert" doc:"shell command that undoes it during rollback (and in 'drill recover' after a killed drill, so make it idempotent); empty: nothing to undo"`
 	Timeout scenarios.Duration `yaml:"timeout" doc:"limit for run and for revert, each; the command's process group is killed after it"`
 }
 
@@ -71,8 +72,41 @@ func CommandFaultType() runner.FaultType {
 			return &CommandFaultConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},
 		func(c *CommandFaultConfig, env *runner.Env) (runner.Fault, error) {
-			return &commandFault{run: c.Run, revert: c.Revert, cmd: newCommander(env, c.Timeout.D())}, nil
-		})
+			return &commandFault{run: c.Run, revert: c.Revert, env: env, cmd: newCommander(env, c.Timeout.D())}, nil
+		},
+		runner.WithRecover(recoverCommand))
+}
+
+// commandRecord is what a command fault journals before running `run`: the revert script as
+// the drill would have run it. ${VAR} values are already expanded into it, which is why the
+// journal is private to the user (0600) and drill never prints a record. Shell variables the
+// script reads at run time ($VAR without braces) come from the recovering process's environment.
+type commandRecord struct {
+	Revert    string `json:"revert"`
+	Dir       string `json:"dir"` // the drill's working directory: relative paths in the script
+	TimeoutMs int64  `json:"timeoutMs"`
+}
+
+// recoverCommand runs the journaled revert script. Whether running it twice is harmless is up to
+// the script, as it already was for a revert retried by hand; the field doc asks for that.
+func recoverCommand(ctx context.Context, env *runner.Env, rec *commandRecord) error {
+	if rec.Revert == "" {
+		return nil
+	}
+	script := rec.Revert
+	if rec.Dir != "" {
+		script = "cd -- " + shellQuote(rec.Dir) + " || exit 1\n" + script
+	}
+	c := newCommander(env, time.Duration(rec.TimeoutMs)*time.Millisecond)
+	if err := c.exec(ctx, script); err != nil {
+		return fmt.Errorf("run revert script: %w", err)
+	}
+	return nil
+}
+
+// shellQuote quotes s as one POSIX shell word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // CommandStepType is the `command` step for prepare, recovery and rollback.
@@ -88,6 +122,7 @@ func CommandStepType() runner.StepType {
 
 type commandFault struct {
 	run, revert string
+	env         *runner.Env
 	cmd         commander
 }
 
@@ -96,6 +131,14 @@ type commandFault struct {
 func (f *commandFault) Inject(ctx context.Context) (runner.Injection, error) {
 	var inj runner.Injection
 	if f.revert != "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return inj, fmt.Errorf("journal revert: working directory: %w", err)
+		}
+		rec := commandRecord{Revert: f.revert, Dir: dir, TimeoutMs: f.cmd.timeout.Milliseconds()}
+		if err := f.env.Journal(ctx, nil, rec); err != nil {
+			return inj, err
+		}
 		inj.Revert = func(ctx context.Context) error { return f.cmd.exec(ctx, f.revert) }
 	}
 	return inj, f.cmd.exec(ctx, f.run)
