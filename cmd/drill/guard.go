@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/drillhq/drill/journal"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/scenarios"
+)
+
+// systemGuard holds, for one `drill run`, the lock of every system its scenarios drill, and
+// opens each run's journal.
+type systemGuard struct {
+	a     *app
+	dir   string
+	locks map[string]*journal.Lock
+}
+
+// guardSystems takes every system's lock before anything runs, then refuses systems a killed
+// drill left broken. Locking first matters: a journal found while holding the lock cannot
+// belong to a live drill, so it is a leftover, never a run in progress.
+func guardSystems(a *app, f runFlags, ss []*scenarios.Scenario) (*systemGuard, error) {
+	dir, err := stateDir(a, f.history)
+	if err != nil {
+		return nil, err
+	}
+	g := &systemGuard{a: a, dir: dir, locks: map[string]*journal.Lock{}}
+	systems := map[string]bool{}
+	for _, s := range ss {
+		systems[s.System] = true
+	}
+	for _, sys := range sortedKeys(systems) {
+		l, err := journal.LockSystem(dir, sys, journal.Holder{Scenario: "starting"})
+		if err != nil {
+			g.release()
+			var held *journal.HeldError
+			if errors.As(err, &held) {
+				return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("%v: one drill per system at a time; nothing was run", err)}
+			}
+			return nil, &exitError{code: result.ExitError, msg: err.Error()}
+		}
+		g.locks[sys] = l
+	}
+	left, err := leftovers(dir, systems)
+	if err != nil {
+		g.release()
+		return nil, &exitError{code: result.ExitError, msg: err.Error()}
+	}
+	if len(left) > 0 {
+		if !f.force {
+			g.release()
+			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("a killed drill left faults unreverted on the system(s) to drill; run 'drill recover' first (or --force to drill anyway):%s", describeLeftovers(left))}
+		}
+		fmt.Fprintf(a.stderr, "drill: warning: --force: drilling over faults a killed drill left unreverted:%s\n", describeLeftovers(left))
+	}
+	return g, nil
+}
+
+// begin names the run, records it as the lock's holder and opens its journal; no journal, no
+// drill, since a kill would then leave faults nobody knows about.
+func (g *systemGuard) begin(s *scenarios.Scenario, opts *runner.Options) (*journal.Writer, error) {
+	opts.RunID = runner.NewRunID()
+	if err := g.locks[s.System].SetHolder(journal.Holder{RunID: opts.RunID, Scenario: s.Name}); err != nil {
+		return nil, &exitError{code: result.ExitError, msg: err.Error()}
+	}
+	w, err := journal.Create(journal.Dir(g.dir), journal.RunInfo{RunID: opts.RunID, Scenario: s.Name, ScenarioFile: s.File, System: s.System})
+	if err != nil {
+		return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("%v: not running %s without a journal", err, s.Name)}
+	}
+	opts.Journal = w
+	return w, nil
+}
+
+// end removes the journal when every fault was reverted, and otherwise says where it is.
+func (g *systemGuard) end(w *journal.Writer, res *result.Result) {
+	pending := w.Pending()
+	removed, err := w.Finish()
+	if err != nil {
+		fmt.Fprintf(g.a.stderr, "drill: warning: %v\n", err)
+	}
+	if !removed && len(pending) > 0 {
+		fmt.Fprintf(g.a.stderr, "drill: run %s left %d fault(s) unreverted (%v), recorded in %s: fix the cause and run 'drill recover'\n", res.RunID, len(pending), pending, w.Path())
+	}
+}
+
+func (g *systemGuard) release() {
+	for _, l := range g.locks {
+		_ = l.Release()
+	}
+}
