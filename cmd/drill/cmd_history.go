@@ -245,18 +245,19 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 			rpoTarget = compliance.Millis(*o.RPO.TargetMs)
 		}
 		verdict := r.Verdict
+		rtoTarget := compliance.Millis(o.RTO.TargetMs)
 		switch {
 		case r.Abort == result.AbortKilled:
-			verdict = "interrupted"
+			verdict, rto, rtoTarget = "interrupted", "-", "-"
 		case r.Verdict == "" && r.Reason == "running":
-			verdict = "running"
+			verdict, rto, rtoTarget = "running", "-", "-"
 		}
 		if r.DryRun {
 			verdict += " (dry run)"
 		}
 		if err := t.Append(
 			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
-			rto+" / "+compliance.Millis(o.RTO.TargetMs), rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
+			rto+" / "+rtoTarget, rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
 		); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history table: %v", err)}
 		}
