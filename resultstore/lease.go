@@ -39,8 +39,14 @@ type LeaseHeldError struct {
 }
 
 func (e *LeaseHeldError) Error() string {
-	return fmt.Sprintf("system %s is already being drilled by pid %d on %s, run %s (%s) (DynamoDB lease, expires %s unless renewed)",
-		e.System, e.Holder.PID, e.Holder.Host, e.Holder.RunID, e.Holder.Scenario, e.Expires.UTC().Format(time.RFC3339))
+	who := fmt.Sprintf("pid %d on %s", e.Holder.PID, e.Holder.Host)
+	if e.Holder.RunID != "" {
+		who += ", run " + e.Holder.RunID
+	}
+	if e.Holder.Scenario != "" {
+		who += " (" + e.Holder.Scenario + ")"
+	}
+	return fmt.Sprintf("system %s is already being drilled by %s (DynamoDB lease, expires %s unless renewed)", e.System, who, e.Expires.UTC().Format(time.RFC3339))
 }
 
 // Lease is one drill's claim on a system across hosts: an item in the results table (PK

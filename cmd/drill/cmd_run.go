@@ -154,7 +154,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	var guard *systemGuard
 	if !f.dryRun {
-		if guard, err = guardSystems(a, f, ss); err != nil {
+		if guard, err = guardSystems(cmd.Context(), a, f, ss); err != nil {
 			return err
 		}
 		defer guard.release()
