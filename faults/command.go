@@ -98,7 +98,7 @@ func recoverCommand(ctx context.Context, env *runner.Env, rec *commandRecord) er
 		script = "cd -- " + shellQuote(rec.Dir) + " || exit 1\n" + script
 	}
 	c := newCommander(env, time.Duration(rec.TimeoutMs)*time.Millisecond)
-	if err := c.exec(ctx, script); err != nil {
+	if err := c.execAs(ctx, script, "(journaled revert script, not shown)"); err != nil {
 		return fmt.Errorf("run revert script: %w", err)
 	}
 	return nil
@@ -169,6 +169,12 @@ func newCommander(env *runner.Env, timeout time.Duration) commander {
 }
 
 func (c commander) exec(parent context.Context, script string) error {
+	return c.execAs(parent, script, "")
+}
+
+// execAs runs script; a non-empty label stands for the script in errors and logs, for scripts
+// that may hold expanded secrets and come from the journal rather than the user's scenario.
+func (c commander) execAs(parent context.Context, script, label string) error {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 	// Whether a deadline kill is ours (timeout:) or the caller's (e.g. the drill's time limit).
@@ -176,14 +182,18 @@ func (c commander) exec(parent context.Context, script string) error {
 	ownDeadline := !hasDL || dl.After(time.Now().Add(c.timeout))
 	start := time.Now()
 	stdout, stderr, err := shell.Run(ctx, script, nil)
-	c.log.DebugContext(ctx, "command finished", "run", script, "elapsed", time.Since(start),
+	shown, logged := quote(script), script
+	if label != "" {
+		shown, logged = label, label
+	}
+	c.log.DebugContext(ctx, "command finished", "run", logged, "elapsed", time.Since(start),
 		"err", err, "stdout", string(stdout), "stderr", string(stderr))
 	if err == nil {
 		return nil
 	}
 	var ee *shell.ExitError
 	if !errors.As(err, &ee) {
-		return fmt.Errorf("command %s: %w", quote(script), err)
+		return fmt.Errorf("command %s: %w", shown, err)
 	}
 	what := ee.Reason()
 	if ownDeadline && ee.Signal != "" && errors.Is(ee.Cause, context.DeadlineExceeded) {
@@ -192,7 +202,7 @@ func (c commander) exec(parent context.Context, script string) error {
 	if tail := ee.LastLines(stderrLines); tail != "" {
 		what += ": " + tail
 	}
-	return &commandError{msg: "command " + quote(script) + " " + what, err: ee}
+	return &commandError{msg: "command " + shown + " " + what, err: ee}
 }
 
 // commandError keeps errors.As(err, **shell.ExitError) and errors.Is(err, context.Canceled)

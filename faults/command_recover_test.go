@@ -69,8 +69,12 @@ func TestCommandFaultJournalsAndRecovers(t *testing.T) {
 }
 
 func TestCommandRecoverReportsAFailingScript(t *testing.T) {
-	err := CommandFaultType().Recover(t.Context(), runner.NewEnv(nil, nil), []byte(`{"revert":"echo nope >&2; exit 4","dir":"/","timeoutMs":5000}`))
+	err := CommandFaultType().Recover(t.Context(), runner.NewEnv(nil, nil), []byte(`{"revert":"SECRET=hunter2; echo nope >&2; exit 4","dir":"/","timeoutMs":5000}`))
 	if err == nil || !strings.Contains(err.Error(), "exited 4") || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err %v, want the exit status and stderr", err)
+	}
+	// The script may hold expanded ${VAR} values: the journal keeps them, errors never show them.
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("error shows the journaled script: %v", err)
 	}
 }

@@ -180,8 +180,11 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 		return append(failures, recoverFailure{run: r.RunID, fault: "*", why: err.Error()})
 	}
 	if removed {
-		if len(pending) == 0 {
-			fmt.Fprintf(a.stdout, "run %s (%s): killed before changing anything; journal removed\n", r.RunID, r.Scenario)
+		switch {
+		case len(r.Faults) == 0:
+			fmt.Fprintf(a.stdout, "run %s (%s): killed before injecting anything; journal removed\n", r.RunID, r.Scenario)
+		case len(pending) == 0:
+			fmt.Fprintf(a.stdout, "run %s (%s): killed after every fault was reverted; journal removed\n", r.RunID, r.Scenario)
 		}
 		recordKilledRun(ctx, a, f, r)
 	}
