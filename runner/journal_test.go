@@ -207,3 +207,21 @@ func TestEnvJournalOutsideADrill(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A type written as a FaultType literal gets the same Recover and record check through With.
+func TestFaultTypeLiteralWithRecover(t *testing.T) {
+	var got string
+	typ := FaultType{Name: "lit"}.With(WithRecover(func(ctx context.Context, env *Env, rec *outageRecord) error {
+		got = rec.Service
+		return nil
+	}))
+	if typ.Recover == nil || typ.checkRecord == nil {
+		t.Fatal("With(WithRecover) set no Recover")
+	}
+	if err := typ.Recover(t.Context(), NewEnv(nil, nil), json.RawMessage(`{"service":"x"}`)); err != nil || got != "x" {
+		t.Fatalf("Recover: %v, got %q", err, got)
+	}
+	if err := typ.Recover(t.Context(), NewEnv(nil, nil), json.RawMessage(`{"other":1}`)); err == nil || !strings.Contains(err.Error(), "recover lit") {
+		t.Fatalf("Recover of a foreign record: %v, want an error naming the type", err)
+	}
+}

@@ -66,6 +66,15 @@ func WithRecover[R any](recover func(ctx context.Context, env *Env, rec *R) erro
 	}
 }
 
+// With returns t with options applied, for types written as a FaultType literal:
+// `return runner.FaultType{...}.With(runner.WithRecover(recoverStopped))`.
+func (t FaultType) With(opts ...FaultOption) FaultType {
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
 func decodeRecord[R any](raw json.RawMessage) (*R, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
