@@ -47,7 +47,7 @@ func guardSystems(ctx context.Context, a *app, f runFlags, ss []*scenarios.Scena
 		names[s.System] = append(names[s.System], s.Name)
 	}
 	for _, sys := range sortedKeys(systems) {
-		l, err := journal.LockSystem(dir, sys, journal.Holder{Scenario: "starting"})
+		l, err := journal.LockSystem(dir, sys, journal.Holder{Scenario: strings.Join(names[sys], ", ")})
 		if err != nil {
 			g.release()
 			var held *journal.HeldError
