@@ -35,7 +35,8 @@ func newRecoverCmd(a *app) *cobra.Command {
 journal once every fault is reverted. A drill that was killed (SIGKILL, OOM, a lost CI
 runner) leaves its journal behind: recover lists what is still broken and reverts it with
 the fault type's own revert, from the journaled data, oldest run first and faults in
-reverse order, exactly as the drill's rollback would have.
+reverse order, as the drill's rollback would have. The scenario's rollback steps are not
+run again: if it has any, check whether they are still needed.
 
 A fault type that cannot revert from its journal is named with what to revert by hand;
 after doing so, 'drill recover --forget RUN' closes that run's journal. Recover takes each
