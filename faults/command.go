@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -23,7 +24,7 @@ const stderrLines = 3
 // CommandFaultConfig is the `with:` block of a command fault.
 type CommandFaultConfig struct {
 	Run     string             `yaml:"run" doc:"shell command that injects the fault, run with /bin/sh -c (required)"`
-	Revert  string             `yaml:"revert" doc:"shell command that undoes it during rollback; empty: nothing to undo"`
+	Revert  string             `yaml:"revert" doc:"shell command that undoes it during rollback (and in 'drill recover' after a killed drill, so make it idempotent); empty: nothing to undo"`
 	Timeout scenarios.Duration `yaml:"timeout" doc:"limit for run and for revert, each; the command's process group is killed after it"`
 }
 
@@ -79,8 +80,41 @@ func CommandFaultType() runner.FaultType {
 			return &CommandFaultConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},
 		func(c *CommandFaultConfig, env *runner.Env) (runner.Fault, error) {
-			return &commandFault{run: c.Run, revert: c.Revert, cmd: newCommander(env, c.Timeout.D())}, nil
-		})
+			return &commandFault{run: c.Run, revert: c.Revert, env: env, cmd: newCommander(env, c.Timeout.D())}, nil
+		},
+		runner.WithRecover(recoverCommand))
+}
+
+// commandRecord is what a command fault journals before running `run`: the revert script as
+// the drill would have run it. ${VAR} values are already expanded into it, which is why the
+// journal is private to the user (0600) and drill never prints a record. Shell variables the
+// script reads at run time ($VAR without braces) come from the recovering process's environment.
+type commandRecord struct {
+	Revert    string `json:"revert"`
+	Dir       string `json:"dir"` // the drill's working directory: relative paths in the script
+	TimeoutMs int64  `json:"timeoutMs"`
+}
+
+// recoverCommand runs the journaled revert script. Whether running it twice is harmless is up to
+// the script, as it already was for a revert retried by hand; the field doc asks for that.
+func recoverCommand(ctx context.Context, env *runner.Env, rec *commandRecord) error {
+	if rec.Revert == "" {
+		return nil
+	}
+	script := rec.Revert
+	if rec.Dir != "" {
+		script = "cd -- " + shellQuote(rec.Dir) + " || exit 1\n" + script
+	}
+	c := newCommander(env, time.Duration(rec.TimeoutMs)*time.Millisecond)
+	if err := c.execAs(ctx, script, "(journaled revert script, not shown)"); err != nil {
+		return fmt.Errorf("run revert script: %w", err)
+	}
+	return nil
+}
+
+// shellQuote quotes s as one POSIX shell word.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // CommandStepType is the `command` step for prepare, recovery and rollback.
@@ -96,6 +130,7 @@ func CommandStepType() runner.StepType {
 
 type commandFault struct {
 	run, revert string
+	env         *runner.Env
 	cmd         commander
 }
 
@@ -104,6 +139,14 @@ type commandFault struct {
 func (f *commandFault) Inject(ctx context.Context) (runner.Injection, error) {
 	var inj runner.Injection
 	if f.revert != "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return inj, fmt.Errorf("journal revert: working directory: %w", err)
+		}
+		rec := commandRecord{Revert: f.revert, Dir: dir, TimeoutMs: f.cmd.timeout.Milliseconds()}
+		if err := f.env.Journal(ctx, nil, rec); err != nil {
+			return inj, err
+		}
 		inj.Revert = func(ctx context.Context) error { return f.cmd.exec(ctx, f.revert) }
 	}
 	return inj, f.cmd.exec(ctx, f.run)
@@ -135,6 +178,12 @@ func newCommander(env *runner.Env, timeout time.Duration) commander {
 }
 
 func (c commander) exec(parent context.Context, script string) error {
+	return c.execAs(parent, script, "")
+}
+
+// execAs runs script; a non-empty label stands for the script in errors and logs, for scripts
+// that may hold expanded secrets and come from the journal rather than the user's scenario.
+func (c commander) execAs(parent context.Context, script, label string) error {
 	ctx, cancel := context.WithTimeout(parent, c.timeout)
 	defer cancel()
 	// Whether a deadline kill is ours (timeout:) or the caller's (e.g. the drill's time limit).
@@ -142,17 +191,24 @@ func (c commander) exec(parent context.Context, script string) error {
 	ownDeadline := !hasDL || dl.After(time.Now().Add(c.timeout))
 	start := time.Now()
 	stdout, stderr, err := shell.Run(ctx, script, nil)
-	c.log.DebugContext(ctx, "command finished", "run", script, "elapsed", time.Since(start),
+	logged := script
+	if label != "" {
+		logged = label
+	}
+	c.log.DebugContext(ctx, "command finished", "run", logged, "elapsed", time.Since(start),
 		"err", err, "stdout", string(stdout), "stderr", string(stderr))
 	if err == nil {
 		return nil
 	}
 	// The script and its stderr are redacted before quote and LastLines shorten them: a secret
 	// cut at the cap would no longer be recognised later.
-	script = c.redact(script)
+	shown := quote(c.redact(script))
+	if label != "" {
+		shown = label
+	}
 	var ee *shell.ExitError
 	if !errors.As(err, &ee) {
-		return fmt.Errorf("command %s: %w", quote(script), err)
+		return fmt.Errorf("command %s: %w", shown, err)
 	}
 	ee.Stderr = []byte(c.redact(string(ee.Stderr)))
 	what := ee.Reason()
@@ -162,7 +218,7 @@ func (c commander) exec(parent context.Context, script string) error {
 	if tail := ee.LastLines(stderrLines); tail != "" {
 		what += ": " + tail
 	}
-	return &commandError{msg: "command " + quote(script) + " " + what, err: ee}
+	return &commandError{msg: "command " + shown + " " + what, err: ee}
 }
 
 // commandError keeps errors.As(err, **shell.ExitError) and errors.Is(err, context.Canceled)

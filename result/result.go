@@ -26,6 +26,9 @@ type AbortReason string
 const (
 	AbortInterrupted AbortReason = "interrupted" // a signal (Ctrl-C, SIGTERM...) stopped the drill
 	AbortGuard       AbortReason = "guard"       // a guard probe failed
+	// AbortKilled: the drill process died mid-run (SIGKILL, OOM, a lost CI runner) and only its
+	// journal said so; `drill history` shows such runs as interrupted.
+	AbortKilled AbortReason = "killed"
 )
 
 // Probe roles (docs/DESIGN.md §3); an empty role is availability.

@@ -1,6 +1,9 @@
 package runner
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sort"
@@ -25,6 +28,61 @@ type FaultType struct {
 	Summary   string
 	NewConfig func() any // a fresh, defaulted `with:` struct; nil when the type takes none
 	New       func(cfg any, env *Env) (Fault, error)
+	// Recover undoes, from a new process, what a fault of this type journaled with Env.Journal
+	// before a drill was killed (see WithRecover). nil: `drill recover` can only tell the user
+	// what to revert by hand.
+	Recover func(ctx context.Context, env *Env, record json.RawMessage) error
+
+	// checkRecord decodes a record strictly into the type's record struct, so a fault that
+	// journals something its Recover cannot read fails at injection, not in a recovery.
+	checkRecord func(record json.RawMessage) error
+}
+
+// FaultOption adds optional behaviour to a fault type (see WithRecover).
+type FaultOption func(*FaultType)
+
+// WithRecover makes a fault type recoverable after a crash. The fault's Inject calls
+// env.Journal(ctx, targets, rec) with a value of type R (or *R) before each change it makes; a
+// drill killed before reverting leaves that record, and `drill recover` decodes it into an R and
+// calls recover in a new process, with an Env that has no scenario and no connectors: R must
+// hold everything the revert needs (ids, region, the script), never a closure's state.
+//
+// recover must be idempotent: it can run after the drill's own revert half-succeeded, twice if
+// recover itself is interrupted, or against a target already back to normal (then it does
+// nothing and returns nil). It gets a context Ctrl-C does not cancel.
+func WithRecover[R any](recover func(ctx context.Context, env *Env, rec *R) error) FaultOption {
+	return func(t *FaultType) {
+		t.checkRecord = func(raw json.RawMessage) error {
+			_, err := decodeRecord[R](raw)
+			return err
+		}
+		t.Recover = func(ctx context.Context, env *Env, raw json.RawMessage) error {
+			rec, err := decodeRecord[R](raw)
+			if err != nil {
+				return fmt.Errorf("recover %s: %w", t.Name, err)
+			}
+			return recover(ctx, env, rec)
+		}
+	}
+}
+
+// With returns t with options applied, for types written as a FaultType literal:
+// `return runner.FaultType{...}.With(runner.WithRecover(recoverStopped))`.
+func (t FaultType) With(opts ...FaultOption) FaultType {
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
+func decodeRecord[R any](raw json.RawMessage) (*R, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	rec := new(R)
+	if err := dec.Decode(rec); err != nil {
+		return nil, fmt.Errorf("journal record is not a %T: %w", *rec, err)
+	}
+	return rec, nil
 }
 
 // StepType registers a prepare/recovery/rollback step type (see NewStepType).
@@ -53,8 +111,8 @@ type EnvironmentType struct {
 
 // NewFaultType registers a fault whose `with:` block decodes into C. defaults returns a fresh,
 // defaulted config; nil means the type takes no `with:` (build then gets nil).
-func NewFaultType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Fault, error)) FaultType {
-	return FaultType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+func NewFaultType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Fault, error), opts ...FaultOption) FaultType {
+	t := FaultType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
 		New: func(cfg any, env *Env) (Fault, error) {
 			c, err := configAs(name, cfg, defaults)
 			if err != nil {
@@ -62,6 +120,10 @@ func NewFaultType[C any](name, summary string, defaults func() *C, build func(cf
 			}
 			return build(c, env)
 		}}
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
 }
 
 // NewStepType registers a step whose `with:` block decodes into C (see NewFaultType).
@@ -152,6 +214,12 @@ func NewRegistry() *Registry {
 func (r *Registry) AddFault(t FaultType) {
 	mustNew(r.faults, t.Name)
 	r.faults[t.Name] = t
+}
+
+// Fault returns a registered fault type (drill recover finds a journal record's Recover here).
+func (r *Registry) Fault(name string) (FaultType, bool) {
+	t, ok := r.faults[name]
+	return t, ok
 }
 
 // AddStep registers a step type.

@@ -3,6 +3,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -32,6 +33,12 @@ type Options struct {
 	Interrupts <-chan os.Signal
 	// Env, when set, is used instead of a fresh one (tests inject values this way).
 	Env *Env
+	// RunID, when set, is the run's id (the caller already named its journal and lock after
+	// it); otherwise NewRunID makes one.
+	RunID string
+	// Journal, when set, records every injection before it happens (see Fault). nil: a crash
+	// leaves no record, as for library callers that do not need recovery.
+	Journal Journal
 }
 
 // Run executes one drill and returns its result. It never returns without having attempted to
@@ -95,6 +102,7 @@ type probeRun struct {
 }
 
 type faultRun struct {
+	planned   []string // targets Plan resolved before injection, for the journal
 	spec      scenarios.StepSpec
 	fault     Fault
 	injected  bool
@@ -120,7 +128,7 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 	env.DryRun = opts.DryRun
 	res := &result.Result{
 		Schema:         result.Schema,
-		RunID:          newRunID(),
+		RunID:          cmp.Or(opts.RunID, NewRunID()),
 		Scenario:       s.Name,
 		ScenarioFile:   s.File,
 		ScenarioSHA256: s.SHA256,
@@ -142,7 +150,8 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 	return r
 }
 
-func newRunID() string {
+// NewRunID returns a fresh run id: UTC start time and 32 random bits.
+func NewRunID() string {
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:])
@@ -429,6 +438,7 @@ func (r *run) announceTargets(ctx context.Context) {
 			r.event(result.EventFault, "%s (%s) targets could not be resolved yet: %v", f.spec.Name, f.spec.Type, err)
 			continue
 		}
+		f.planned = targets
 		r.event(result.EventFault, "%s (%s) planned targets: %s", f.spec.Name, f.spec.Type, targetList(targets))
 	}
 }
@@ -595,6 +605,16 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.noteCtxEnd(ctx, "inject")
 			return r.env.Clock.Now()
 		}
+		// Before t0: the fsync is not part of the outage being timed.
+		if err := r.journalIntent(ctx, f); err != nil {
+			if ctx.Err() != nil {
+				r.noteCtxEnd(ctx, "inject")
+				return r.env.Clock.Now()
+			}
+			f.res.Error = fmt.Sprintf("not injected: %v", err)
+			r.fail("inject %s: not injected, the journal could not record it first: %v", f.spec.Name, err)
+			return r.env.Clock.Now()
+		}
 		at := r.env.Clock.Now()
 		if i == 0 {
 			r.mu.Lock()
@@ -604,12 +624,14 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.res.T0 = wall.UTC().Format(result.T0Layout)
 			r.env.setT0(wall)
 		}
+		ictx, scope := r.scopeFault(ctx, f)
 		var inj Injection
 		err := catchPanic(fmt.Sprintf("fault %s (%s)", f.spec.Name, f.spec.Type), func() (err error) {
-			inj, err = f.fault.Inject(ctx)
+			inj, err = f.fault.Inject(ictx)
 			return err
 		})
 		r.notePanic(err)
+		r.afterInject(ctx, f, scope, inj, err)
 		f.injection = inj
 		f.injected = err == nil || inj.Revert != nil
 		f.res.InjectedAtMs = result.Int64(result.Ms(at - r.t0))
@@ -859,7 +881,9 @@ func (r *run) rollback(parent context.Context) {
 		if f.res.RevertError != "" {
 			rb.Clean = false
 			rb.Errors = append(rb.Errors, fmt.Sprintf("revert %s: %s", f.spec.Name, f.res.RevertError))
+			continue
 		}
+		r.journalReverted(ctx, f, "reverted by the drill")
 	}
 	r.mu.Lock()
 	touched := r.touched

@@ -12,6 +12,14 @@ import (
 )
 
 // Fault breaks something on purpose. Inject returns what is needed to undo it.
+//
+// Crash safety: a fault whose type is registered WithRecover calls env.Journal(ctx, targets, rec)
+// with the ctx Inject received, before each change it makes, and makes no change when Journal
+// returns an error. The record is then on disk (fsync'd) when the change starts, so a drill
+// killed at any later instant leaves what `drill recover` needs. The runner has already written
+// an intent line (fault, type, planned targets) before Inject, and marks the fault reverted when
+// its Revert succeeds; a fault with a Recover that returns a Revert without having journaled
+// fails the run, so a forgotten Journal call shows in the first test.
 type Fault interface {
 	Inject(ctx context.Context) (Injection, error)
 }
@@ -72,6 +80,20 @@ type Connector interface {
 	// Wants reports whether this scenario needs the connector.
 	Wants(s *scenarios.Scenario) bool
 	Connect(ctx context.Context, env *Env) (cleanup func(context.Context) error, err error)
+}
+
+// Journal durably records, before the change, what the fault being injected is about to do:
+// targets (nil keeps the runner's planned ones) and record, the revert data its type's Recover
+// decodes (see WithRecover). Call it from Inject with Inject's ctx; a later call for the same
+// fault supersedes the earlier one, so a fault that changes several things journals the
+// cumulative record before each. If it fails, do not make the change. Outside a drill (a
+// fault's own unit test) it does nothing.
+func (e *Env) Journal(ctx context.Context, targets []string, record any) error {
+	sc, _ := ctx.Value(faultScopeKey{}).(*faultScope)
+	if sc == nil {
+		return nil
+	}
+	return sc.journal(ctx, targets, record)
 }
 
 // Env is handed to type constructors and connectors: the scenario, the logger, values set by

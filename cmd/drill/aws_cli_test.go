@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -79,4 +80,50 @@ func TestRunAWSDrillThroughCLI(t *testing.T) {
 	if code, _, stderr := runCLI(t, "history", "--source", "dynamodb"); code != 2 || !strings.Contains(stderr, "never a table Scan") {
 		t.Errorf("history --source dynamodb without a key: exit %d, %q; want a usage error", code, stderr)
 	}
+}
+
+// TestRunRefusedWhileDynamoDBLeaseHeld: with --dynamodb-table, a drill on another host holding
+// the system's lease refuses this one (exit 3, naming it); once released, the drill runs and
+// gives the lease back.
+func TestRunRefusedWhileDynamoDBLeaseHeld(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an AWS emulator")
+	}
+	ctx := context.Background()
+	emu, err := lstest.Start(ctx)
+	if err != nil {
+		t.Skipf("no AWS emulator could start (run `make moto`): %v", err)
+	}
+	t.Cleanup(func() { _ = emu.Stop() })
+	t.Setenv("AWS_ENDPOINT_URL", emu.Endpoint)
+	cfg, err := localstack.ClientConfig(ctx, "us-east-1", emu.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := dynamodb.NewFromConfig(cfg)
+	if _, err := resultstore.CreateTable(ctx, api, "LeaseCLI"); err != nil {
+		t.Fatal(err)
+	}
+	other, err := resultstore.AcquireLease(ctx, api, "LeaseCLI", "files", resultstore.LeaseHolder{Host: "other-host", PID: 4242, RunID: "run-elsewhere"}, time.Minute, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := t.TempDir()
+	scen := fileOutageScenario(t, "leased", "5s", "0.1")
+	code, _, stderr := runCLIState(t, state, "run", "-q", "--dynamodb-table", "LeaseCLI", scen)
+	if code != result.ExitError || !strings.Contains(stderr, "other-host") || !strings.Contains(stderr, "run-elsewhere") {
+		t.Fatalf("exit %d, want 3 naming the lease holder\n%s", code, stderr)
+	}
+	if err := other.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCLIState(t, state, "run", "-q", "--dynamodb-table", "LeaseCLI", scen)
+	if code != 0 {
+		t.Fatalf("after release: exit %d\n%s", code, stderr)
+	}
+	again, err := resultstore.AcquireLease(ctx, api, "LeaseCLI", "files", resultstore.LeaseHolder{RunID: "next"}, time.Minute, nil, nil)
+	if err != nil {
+		t.Fatalf("the drill did not give its lease back: %v", err)
+	}
+	again.Release(ctx)
 }

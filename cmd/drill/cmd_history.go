@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
 )
@@ -31,6 +34,10 @@ func newHistoryCmd(a *app) *cobra.Command {
 		Long: `History lists the drill runs recorded in the local history store (every 'drill run'
 appends its result there), newest first: when it ran, the scenario, the verdict, the
 measured RTO and RPO against their targets, and the acknowledged writes lost.
+
+A drill that was killed (SIGKILL, OOM, a lost runner) never wrote its result; its journal
+(see 'drill recover') is shown instead, with verdict "interrupted" ("running" while the
+drill is still alive). 'drill recover' records such runs in the store once reverted.
 
 The store is one file: --history PATH, else $DRILL_HISTORY, else
 $XDG_STATE_HOME/drill/history.db, else ~/.local/state/drill/history.db.
@@ -79,7 +86,16 @@ history is a Query per system or per scenario (never a table Scan), so name one 
 				defer store.Close()
 				where = store.Path()
 				if runs, err = localHistory(cmd.Context(), store, f, runID); err != nil {
-					return err
+					var ee *exitError
+					if !errors.As(err, &ee) || ee.code != result.ExitUsage {
+						return err
+					}
+					// Not in history: it may be a run only its journal knows about.
+					if runs = journalHistory(a, path, f, runID, nil); len(runs) == 0 {
+						return err
+					}
+				} else {
+					runs = journalHistory(a, path, f, runID, runs)
 				}
 			}
 
@@ -132,6 +148,46 @@ func localHistory(ctx context.Context, store *history.Store, f history.Filter, r
 		return nil, nil
 	}
 	return []*result.Result{r}, nil
+}
+
+// journalHistory adds the runs only a journal knows about (killed, or running now) to runs from
+// the store, newest first. The journal is drill's own state beside the store, so reading it
+// here needs no change to the store's format; a journal that cannot be read is skipped with a
+// warning, since history is a report and must not fail for it.
+func journalHistory(a *app, historyFlag string, f history.Filter, runID string, runs []*result.Result) []*result.Result {
+	dir, err := stateDir(a, historyFlag)
+	if err != nil {
+		return runs
+	}
+	jruns, err := journal.List(journal.Dir(dir))
+	if err != nil {
+		fmt.Fprintf(a.stderr, "drill: warning: %v\n", err)
+		return runs
+	}
+	known := map[string]bool{}
+	for _, r := range runs {
+		known[r.RunID] = true
+	}
+	added := false
+	for _, jr := range jruns {
+		if known[jr.RunID] || (runID != "" && jr.RunID != runID) {
+			continue
+		}
+		h, held := journal.Held(dir, jr.System)
+		res := killedResult(jr, held && h.RunID == jr.RunID)
+		if !f.Match(res) {
+			continue
+		}
+		runs, added = append(runs, res), true
+	}
+	if !added {
+		return runs
+	}
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].StartedAt.After(runs[j].StartedAt) })
+	if f.Limit > 0 && len(runs) > f.Limit {
+		runs = runs[:f.Limit]
+	}
+	return runs
 }
 
 // dynamoHistory queries the DynamoDB results table by system, else by scenario, newest first.
@@ -189,12 +245,19 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 			rpoTarget = compliance.Millis(*o.RPO.TargetMs)
 		}
 		verdict := r.Verdict
+		rtoTarget := compliance.Millis(o.RTO.TargetMs)
+		switch {
+		case r.Abort == result.AbortKilled:
+			verdict, rto, rtoTarget = "interrupted", "-", "-"
+		case r.Verdict == "" && r.Reason == "running":
+			verdict, rto, rtoTarget = "running", "-", "-"
+		}
 		if r.DryRun {
 			verdict += " (dry run)"
 		}
 		if err := t.Append(
 			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
-			rto+" / "+compliance.Millis(o.RTO.TargetMs), rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
+			rto+" / "+rtoTarget, rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
 		); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history table: %v", err)}
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/runner"
@@ -28,6 +29,7 @@ type runFlags struct {
 	noHistory bool
 	suite     string
 	dueOnly   bool
+	force     bool
 	yes       bool
 	dynamo    string // --dynamodb-table; "" = not configured
 	keepLab   bool
@@ -48,6 +50,11 @@ Progress goes to stderr; the summary table goes to stdout. Every file is validat
 the --json/--junit paths and the history store are checked, before anything runs.
 Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop the drill and roll back: a second signal is
 refused until every fault has been reverted. A closed stdout or stderr does not stop it.
+
+Each fault is journaled (fsync'd) before it changes anything; if drill is killed, 'drill
+recover' reverts what it left. A scenario whose system has unreverted journal entries is
+refused until 'drill recover' (or --force). One drill per system at a time on a host: a
+second exits 3 naming the first (host, pid, run id).
 
 Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran),
 3 error or aborted. With several scenarios the worst code wins.`,
@@ -89,6 +96,7 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.BoolVar(&f.keepLab, "keep-lab", false, "leave a scenario's etcd or postgres lab running afterwards (for inspection; 'drill lab down [--postgres] --dir DIR' removes it)")
 	fl.StringVar(&f.etcdBin, "etcd-binary", "", "etcd server `PATH` for lab clusters (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	fl.BoolVar(&f.labFsync, "lab-fsync", false, "lab members fsync like production (off by default: lab faults are process failures)")
+	fl.BoolVar(&f.force, "force", false, "run even though a killed drill left unreverted faults on the same system (see 'drill recover --list')")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
 	return cmd
 }
@@ -155,22 +163,39 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// store while a long drill runs.
 		sink = history.FileSink(p)
 	}
+	var guard *systemGuard
+	if !f.dryRun {
+		if guard, err = guardSystems(cmd.Context(), a, f, ss); err != nil {
+			return err
+		}
+		defer guard.release()
+	}
 	// From here on a signal must roll back, not abandon the verb.
 	if !a.signals.claim() {
 		return &exitError{code: result.ExitError, msg: "interrupted before anything was injected"}
 	}
 	var results []*result.Result
 	for i, s := range ss {
-		// res is already redacted (runner.Run's last act): every sink below takes this value,
-		// never the scenario, so none of them can print a secret.
-		res := runner.Run(cmd.Context(), s, runner.Options{
+		opts := runner.Options{
 			Registry:    reg,
 			Observer:    obs,
 			Log:         a.log,
 			DryRun:      f.dryRun,
 			ToolVersion: toolVersion(),
 			Interrupts:  a.interrupts,
-		})
+		}
+		var jw *journal.Writer
+		if guard != nil {
+			if jw, err = guard.begin(s, &opts); err != nil {
+				return err
+			}
+		}
+		// res is already redacted (runner.Run's last act): every sink below takes this value,
+		// never the scenario, so none of them can print a secret.
+		res := runner.Run(cmd.Context(), s, opts)
+		if jw != nil {
+			guard.end(jw, res)
+		}
 		results = append(results, res)
 		if sink != nil {
 			if err := sink.Append(context.WithoutCancel(cmd.Context()), res); err != nil {

@@ -14,5 +14,6 @@ func subcommands(a *app) []*cobra.Command {
 		newReportCmd(a),
 		newResultsCmd(a),
 		newLabCmd(a),
+		newRecoverCmd(a),
 	}
 }
