@@ -94,15 +94,49 @@ type Result struct {
 	Verdict        Verdict   `json:"verdict"`
 	Reason         string    `json:"reason,omitempty"` // one line: why the verdict is not pass
 	// Abort is set with verdict aborted: why the run stopped early.
-	Abort       AbortReason `json:"abort,omitempty"`
-	Objectives  Objectives  `json:"objectives"`
-	SteadyState Steady      `json:"steadyState"`
-	Rollback    Rollback    `json:"rollback"`
-	Probes      []Probe     `json:"probes"`
-	Faults      []Fault     `json:"faults"`
-	Steps       []Step      `json:"steps"`
-	Events      []Event     `json:"events"`
+	Abort AbortReason `json:"abort,omitempty"`
+	// Unproven marks a pass that shows nothing: no availability probe saw the faults, so they
+	// probably missed the system under test. The verdict stays pass (exit code, CI) but the run
+	// is not evidence of recovery.
+	Unproven       bool       `json:"unproven,omitempty"`
+	UnprovenReason string     `json:"unprovenReason,omitempty"`
+	Objectives     Objectives `json:"objectives"`
+	SteadyState    Steady     `json:"steadyState"`
+	Rollback       Rollback   `json:"rollback"`
+	Probes         []Probe    `json:"probes"`
+	Faults         []Fault    `json:"faults"`
+	Steps          []Step     `json:"steps"`
+	Events         []Event    `json:"events"`
 }
+
+// Undisturbed reports whether the run injected its faults and every availability probe it has
+// saw no disruption: then a passing RTO proves nothing. It reads the typed probe fields, so it
+// also judges results stored before the Unproven field existed.
+func (r *Result) Undisturbed() bool {
+	if r.T0 == "" {
+		return false
+	}
+	avail := 0
+	for _, p := range r.Probes {
+		if !p.IsAvailability() {
+			continue
+		}
+		avail++
+		if !p.NoDisruption {
+			return false
+		}
+	}
+	return avail > 0
+}
+
+// IsUnproven reports whether a passing run is not evidence of recovery (see Unproven); it also
+// covers results written before the field existed.
+func (r *Result) IsUnproven() bool {
+	return r.Verdict == VerdictPass && !r.DryRun && (r.Unproven || r.Undisturbed())
+}
+
+// UnprovenText explains an unproven pass for reports.
+const UnprovenText = "no availability probe observed any disruption: the faults may have missed the system under test, so this pass proves nothing about recovery"
 
 // Objectives holds the RTO and RPO judgements.
 type Objectives struct {

@@ -127,6 +127,12 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 		Steps:          []result.Step{},
 		Events:         []result.Event{},
 	}
+	// The targets are the scenario's whatever happens: a drill that stops before its fault must
+	// not record a 0 s target that reports would take for the system's objective.
+	res.Objectives.RTO.TargetMs = result.Ms(s.Objectives.RTO)
+	if s.Objectives.RPO != nil {
+		res.Objectives.RPO.TargetMs = result.Int64(result.Ms(*s.Objectives.RPO))
+	}
 	r := &run{s: s, opts: opts, env: env, log: log, res: res}
 	env.setNote(func(msg string) { r.event(result.EventNote, "%s", msg) })
 	return r
@@ -790,7 +796,9 @@ func (r *run) measure(end time.Duration) {
 		}
 		r.res.Probes = append(r.res.Probes, p)
 	}
-	if r.haveT0 && anyAvail && recoveredAll {
+	// Only an observation that ran after every fault was injected measures a recovery; after a
+	// failed injection the probes saw a system that was never (fully) disturbed.
+	if r.haveT0 && r.observed != "" && anyAvail && recoveredAll {
 		rto.MeasuredMs = result.Int64(result.Ms(worst))
 		rto.Met = worst <= r.s.Objectives.RTO
 	}
@@ -929,6 +937,8 @@ func (r *run) finish(parent context.Context) {
 	r.mu.Unlock()
 }
 
+const dryRunReason = "dry run: nothing injected, no verdict on the system"
+
 func (r *run) verdict() {
 	res := r.res
 	r.mu.Lock()
@@ -941,7 +951,11 @@ func (r *run) verdict() {
 	case len(errs) > 0:
 		res.Verdict, res.Reason = result.VerdictError, errs[0]
 	case r.opts.DryRun:
-		res.Verdict, res.Reason = result.VerdictPass, "dry run: nothing was injected"
+		// pass keeps the exit code 0 that scripts rely on; dryRun: true in the result and the
+		// wording below say it is no verdict on the system.
+		res.Verdict, res.Reason = result.VerdictPass, dryRunReason
+		r.event(result.EventVerdict, "%s", dryRunReason)
+		return
 	case obj.RTO.MeasuredMs == nil:
 		res.Verdict, res.Reason = result.VerdictFail, r.notRecoveredReason()
 	case !obj.RTO.Met:
@@ -954,8 +968,15 @@ func (r *run) verdict() {
 		}
 	default:
 		res.Verdict = result.VerdictPass
+		if res.Undisturbed() {
+			res.Unproven, res.UnprovenReason = true, result.UnprovenText
+		}
 	}
-	r.event(result.EventVerdict, "%s%s", res.Verdict, prefixed(": ", res.Reason))
+	unproven := ""
+	if res.Unproven {
+		unproven = " (UNPROVEN: " + res.UnprovenReason + ")"
+	}
+	r.event(result.EventVerdict, "%s%s%s", res.Verdict, prefixed(": ", res.Reason), unproven)
 }
 
 // notRecoveredReason names the probes still failing and how the observation ended.
