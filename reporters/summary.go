@@ -80,17 +80,22 @@ func summarize(buf *bytes.Buffer, r *result.Result) error {
 
 func headerLine(r *result.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), strings.ToUpper(string(r.Verdict)))
-	if r.Reason != "" {
+	verdict := strings.ToUpper(string(r.Verdict))
+	switch {
+	case r.DryRun:
+		// A dry run's pass only keeps the exit code 0; it is no verdict on the system.
+		verdict = "DRY RUN (nothing injected, no verdict)"
+	case r.IsUnproven():
+		verdict += " (UNPROVEN: no disruption observed)"
+	}
+	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), verdict)
+	if r.Reason != "" && !r.DryRun {
 		fmt.Fprintf(&b, " (%s)", oneLine(r.Reason))
 	}
 	if r.T0 != "" {
 		fmt.Fprintf(&b, "  t0: %s", r.T0)
 	} else {
 		b.WriteString("  t0: none (no fault injected)")
-	}
-	if r.DryRun {
-		b.WriteString("  [dry run]")
 	}
 	return b.String()
 }
