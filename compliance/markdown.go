@@ -22,10 +22,17 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 	sm := rep.Summary
 	p("## Summary\n\n")
-	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**.  \n", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
-	p("%d drill runs in the period: %d passed, %d failed, %d errored or aborted.\n\n", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	if sm.Unproven > 0 {
+		p(", **%d unproven**", sm.Unproven)
+	}
+	p(".  \n%d drill runs in the period: %d passed, %d failed, %d errored or aborted.", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	if sm.PassedUnproven > 0 {
+		p(" %d of the passes are unproven: no disruption observed.", sm.PassedUnproven)
+	}
+	p("\n\n")
 	for _, n := range rep.Notes {
-		p("> Note: %s\n\n", n)
+		p("> Note: %s\n\n", cell(n))
 	}
 
 	p("## Systems\n\n")
@@ -64,12 +71,12 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	p(". Source: %s.\n\n", rep.Ladder.Source)
 
 	for _, s := range rep.Systems {
-		p("## %s — %s %s\n\n", s.Name, statusIcon(s.Status), s.Status.Label())
+		p("## %s — %s %s\n\n", cell(s.Name), statusIcon(s.Status), s.Status.Label())
 		p("%s.  \nOwner: %s · Criticality: %s · Cadence: %s · RTO target: %s · RPO target: %s\n\n", cell(capitalize(s.StatusReason)),
 			cell(orDash(s.Owner)), criticalityText(s.Criticality), cadenceText(s.Cadences), Millis(s.RTOTargetMs), rpoTargetText(s.RPOTargetMs))
 		for _, sc := range s.Scenarios {
 			p("### Scenario `%s` — %s\n\n", sc.Name, sc.Status.Label())
-			p("File `%s` · cadence %s · RTO target %s · RPO target %s · last pass %s · next due %s\n\n", orDash(sc.File), orDash(sc.Cadence),
+			p("File `%s` · cadence %s · RTO target %s · RPO target %s · last pass %s · next due %s\n\n", code(orDash(sc.File)), orDash(sc.Cadence),
 				Millis(sc.RTOTargetMs), rpoTargetText(sc.RPOTargetMs), lastPassText(sc.LastPass), Date(sc.DueAt))
 			if len(sc.Runs) == 0 {
 				p("No drill runs in this period.\n\n")
@@ -79,7 +86,10 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			p("|---|---|---|---|---|---|\n")
 			for _, r := range sc.Runs {
 				verdict := string(r.Verdict)
-				if r.NoDisruption {
+				switch {
+				case r.Unproven:
+					verdict += " — UNPROVEN (no disruption observed)"
+				case r.NoDisruption:
 					verdict += " (no disruption observed)"
 				}
 				p("| %s | `%s` | %s | %s / %s | %s / %s | %d |\n", DateTime(r.StartedAt), r.RunID, cell(verdict),
@@ -134,10 +144,24 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	return nil
 }
 
-// cell keeps text inside one Markdown table cell.
+// cell keeps text inside one Markdown table cell or line, and shows it as text: names, owners
+// and error messages come from scenario files and commands, and must neither start a heading,
+// link or emphasis nor pass HTML through to the rendered page.
 func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.Join(strings.Fields(s), " ")
+	return mdEscaper.Replace(strings.Join(strings.Fields(s), " "))
+}
+
+// mdEscaper escapes the characters that Markdown or the HTML it may embed would interpret. GFM
+// lets any ASCII punctuation be backslash-escaped; markup characters become entities so no
+// tag survives, even in renderers that allow raw HTML.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`, "~", `\~`,
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+)
+
+// code keeps a value inside its `code span`: a backtick or a line break would end it.
+func code(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "'")), " ")
 }
 
 func orDash(s string) string {

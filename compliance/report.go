@@ -28,6 +28,9 @@ const (
 	StatusFailing Status = "failing"
 	// StatusNeverDrilled: no drill on record.
 	StatusNeverDrilled Status = "never-drilled"
+	// StatusUnproven: drills passed, but none of them disturbed the system (no availability
+	// probe saw the faults), so there is no evidence that it recovers.
+	StatusUnproven Status = "unproven"
 )
 
 // severity orders statuses for rolling scenarios up to a system: the worst wins. No evidence at
@@ -36,7 +39,7 @@ func severity(s Status) int {
 	switch s {
 	case StatusFailing:
 		return 3
-	case StatusNeverDrilled:
+	case StatusNeverDrilled, StatusUnproven:
 		return 2
 	case StatusOverdue:
 		return 1
@@ -97,10 +100,13 @@ type Summary struct {
 	Overdue      int `json:"overdue"`
 	Failing      int `json:"failing"`
 	NeverDrilled int `json:"neverDrilled"`
+	Unproven     int `json:"unproven"`
 	Runs         int `json:"runs"`
 	Passed       int `json:"passed"`
-	Failed       int `json:"failed"`
-	Errored      int `json:"errored"` // error or aborted
+	// PassedUnproven counts the passes in Passed that disturbed nothing and so prove nothing.
+	PassedUnproven int `json:"passedUnproven"`
+	Failed         int `json:"failed"`
+	Errored        int `json:"errored"` // error or aborted
 }
 
 // LadderInfo documents the DR strategy thresholds used.
@@ -172,6 +178,8 @@ type RunRow struct {
 	LostWrites    int            `json:"lostWrites"`
 	// NoDisruption: no availability probe saw the fault; the drill may not have tested anything.
 	NoDisruption bool `json:"noDisruption,omitempty"`
+	// Unproven: a pass with NoDisruption. It is shown, but never counts as a passing drill.
+	Unproven bool `json:"unproven,omitempty"`
 }
 
 // Run is one run in the period with its timeline.
@@ -340,6 +348,8 @@ func Build(in Input) *Report {
 			rep.Summary.Failing++
 		case StatusNeverDrilled:
 			rep.Summary.NeverDrilled++
+		case StatusUnproven:
+			rep.Summary.Unproven++
 		}
 	}
 
@@ -347,11 +357,19 @@ func Build(in Input) *Report {
 		if _, ok := known[r.Scenario]; !ok || !inPeriod(r) {
 			continue
 		}
-		rep.Runs = append(rep.Runs, runOf(r))
+		run := runOf(r)
+		if run.RTOTargetMs == 0 {
+			// Stored by an older drill that recorded no target when it stopped early.
+			run.RTOTargetMs = known[r.Scenario].RTO.Milliseconds()
+		}
+		rep.Runs = append(rep.Runs, run)
 		rep.Summary.Runs++
 		switch r.Verdict {
 		case result.VerdictPass:
 			rep.Summary.Passed++
+			if r.IsUnproven() {
+				rep.Summary.PassedUnproven++
+			}
 		case result.VerdictFail:
 			rep.Summary.Failed++
 		default:
@@ -390,11 +408,15 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	var lastRun, lastPass *result.Result
 	for _, r := range runs { // oldest first
 		lastRun = r
-		if r.Verdict == result.VerdictPass {
+		if r.Verdict == result.VerdictPass && !r.IsUnproven() {
 			lastPass = r
 		}
 		if inPeriod(r) {
-			sc.Runs = append(sc.Runs, rowOf(r))
+			row := rowOf(r)
+			if row.RTOTargetMs == 0 {
+				row.RTOTargetMs = sc.RTOTargetMs // an older drill's early stop recorded no target
+			}
+			sc.Runs = append(sc.Runs, row)
 		}
 	}
 	sc.LastRun, sc.LastPass = refOf(lastRun), refOf(lastPass)
@@ -402,7 +424,7 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	// a measurement never recovered, and counts against the strategy.
 	var measured []*int64
 	for _, r := range sc.Runs {
-		if r.Verdict == result.VerdictPass || r.Verdict == result.VerdictFail {
+		if (r.Verdict == result.VerdictPass && !r.Unproven) || r.Verdict == result.VerdictFail {
 			measured = append(measured, r.RTOMeasuredMs)
 		}
 	}
@@ -417,6 +439,9 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 		if lastRun.Reason != "" {
 			sc.StatusReason += " — " + lastRun.Reason
 		}
+	case lastPass == nil:
+		sc.Status = StatusUnproven
+		sc.StatusReason = fmt.Sprintf("latest drill %s passed but is unproven: %s", Date(lastRun.StartedAt), result.UnprovenText)
 	case d.Status == suite.StatusOverdue:
 		sc.Status = StatusOverdue
 		sc.StatusReason = fmt.Sprintf("last passed %s; %s cadence: due %s, overdue by %s", Date(lastPass.StartedAt), e.Cadence, Date(d.DueAt), Days(d.Overdue))
@@ -426,6 +451,9 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	default:
 		sc.Status = StatusCompliant
 		sc.StatusReason = fmt.Sprintf("passed %s; next due %s", Date(lastPass.StartedAt), Date(d.DueAt))
+	}
+	if lastRun != nil && lastPass != nil && lastRun != lastPass && lastRun.IsUnproven() {
+		sc.StatusReason += fmt.Sprintf("; the latest drill (%s) is unproven: no disruption observed", Date(lastRun.StartedAt))
 	}
 	return sc
 }
@@ -494,6 +522,7 @@ func rowOf(r *result.Result) RunRow {
 		}
 	}
 	row.NoDisruption = avail > 0 && quiet == avail && r.T0 != ""
+	row.Unproven = r.IsUnproven()
 	return row
 }
 
