@@ -78,6 +78,10 @@ func (f Filter) Match(r *result.Result) bool {
 // Stored evidence is never rewritten.
 var ErrConflict = errors.New("run id already stored with different content")
 
+// ErrDryRun is returned by Append for a dry run: it injected nothing, so it is no evidence and
+// must never reach the history that due dates and compliance reports are computed from.
+var ErrDryRun = errors.New("a dry run is not evidence and is not stored")
+
 var (
 	bucketRuns     = []byte("runs")
 	bucketTime     = []byte("by-time")
@@ -200,6 +204,9 @@ func (s *Store) Append(ctx context.Context, r *result.Result) error {
 	}
 	if r == nil || r.RunID == "" {
 		return errors.New("append run to history: result has no runId")
+	}
+	if r.DryRun {
+		return fmt.Errorf("append run %s to history: %w", r.RunID, ErrDryRun)
 	}
 	if s.db == nil {
 		return fmt.Errorf("append run %s to history: store %s is open read-only", r.RunID, s.path)
