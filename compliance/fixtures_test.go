@@ -109,7 +109,9 @@ func fixtureRuns(t testing.TB) []*result.Result {
 	flap.Probes[0].Down = []result.Interval{{FromMs: 50, ToMs: 6100}, {FromMs: 7250, ToMs: 14200}}
 	flap.Probes[0].DowntimeMs = result.Int64(14150)
 	flap.Events = []result.Event{{AtMs: 6100, Kind: result.EventProbe, Message: "health up"}, {AtMs: 7250, Kind: result.EventError, Message: "leader election retried: etcdserver: request timed out"}}
-	add(mk(t, "9e8d7c6b", "etcd-minority-member-loss", day(9, 22, 9), 1890))
+	witnessed := add(mk(t, "9e8d7c6b", "etcd-minority-member-loss", day(9, 22, 9), 1890))
+	witnessed.Provenance = result.Provenance{Operator: "alice", Host: "drill-runner-1", ToolCommit: "5d3531a0c0ffee1234567890abcdef0123456789",
+		Environment: "production", Participants: []string{"bob (DBA)", "carol (SRE)"}, Ticket: "CHG-1042"}
 
 	// orders-etcd / etcd-quorum-loss-restore
 	never := add(mk(t, "aa11bb22", "etcd-quorum-loss-restore", day(7, 8, 10), 0))

@@ -47,6 +47,9 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		"verdictClass": verdictClass,
 		"ladderRows":   ladderRows,
 		"splitT0":      splitT0,
+		"operator":     operatorText,
+		"toolText":     toolText,
+		"join":         strings.Join,
 		"datetimeSec":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	}).Parse(htmlTemplate)
 	if err != nil {

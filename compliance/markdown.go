@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/drillhq/drill/result"
 )
 
 // WriteMarkdown renders the report as GitHub-flavoured Markdown for pull requests and wikis.
@@ -120,8 +122,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	}
 
 	p("## Evidence appendix\n\n")
-	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Tool version | Scenario file SHA-256 |\n")
-	p("|---|---|---|---|---|---|---|---|---|\n")
+	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Operator @ host | Environment | Ticket | Participants | Tool version | Scenario file SHA-256 |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, e := range rep.Evidence {
 		sha := "`" + orDash(e.ScenarioSHA256) + "`"
 		if e.ScenarioChanged {
@@ -131,8 +133,9 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		if !e.InPeriod {
 			when += " (before period)"
 		}
-		p("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RunID, cell(e.Scenario), cell(e.System), when, DateTime(e.FinishedAt),
-			orDash(e.T0), e.Verdict, cell(orDash(e.ToolVersion)), sha)
+		p("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RunID, cell(e.Scenario), cell(e.System), when, DateTime(e.FinishedAt),
+			orDash(e.T0), e.Verdict, cell(operatorText(e.Provenance)), cell(orDash(e.Environment)), cell(orDash(e.Ticket)),
+			cell(orDash(strings.Join(e.Participants, ", "))), cell(toolText(e)), sha)
 	}
 	p("\n## Method\n\n")
 	for _, n := range methodNotes(rep) {
@@ -162,6 +165,31 @@ var mdEscaper = strings.NewReplacer(
 // code keeps a value inside its `code span`: a backtick or a line break would end it.
 func code(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "'")), " ")
+}
+
+// operatorText is "alice @ host" from whatever of the two was recorded.
+func operatorText(p result.Provenance) string {
+	switch {
+	case p.Operator != "" && p.Host != "":
+		return p.Operator + " @ " + p.Host
+	case p.Operator != "":
+		return p.Operator
+	case p.Host != "":
+		return "@ " + p.Host
+	}
+	return "—"
+}
+
+// toolText is the tool version with the short commit it was built from, when known.
+func toolText(e Evidence) string {
+	s := orDash(e.ToolVersion)
+	if c := e.ToolCommit; c != "" {
+		if len(c) > 12 && !strings.HasSuffix(c, "+dirty") {
+			c = c[:12]
+		}
+		s += " (" + c + ")"
+	}
+	return s
 }
 
 func orDash(s string) string {

@@ -245,6 +245,9 @@ type Evidence struct {
 	InPeriod       bool           `json:"inPeriod"`
 	// ScenarioChanged: the scenario file hashes differently today than when this run used it.
 	ScenarioChanged bool `json:"scenarioChanged,omitempty"`
+	// Who ran it, where, and under which change ticket (empty for runs recorded before drill
+	// kept them).
+	result.Provenance
 }
 
 // Build computes the report. It is pure: the same input gives the same report.
@@ -385,6 +388,7 @@ func Build(in Input) *Report {
 			RunID: c.RunID, Scenario: c.Scenario, System: c.System, StartedAt: c.StartedAt.UTC(),
 			FinishedAt: c.FinishedAt.UTC(), T0: c.T0, Verdict: c.Verdict, ToolVersion: c.ToolVersion,
 			ScenarioFile: c.ScenarioFile, ScenarioSHA256: c.ScenarioSHA256, InPeriod: inPeriod(c),
+			Provenance: c.Provenance,
 		}
 		if now := known[c.Scenario].SHA256; in.Entries != nil && now != "" && c.ScenarioSHA256 != "" && now != c.ScenarioSHA256 {
 			ev.ScenarioChanged = true

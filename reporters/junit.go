@@ -145,6 +145,12 @@ func junitSuiteFor(r *result.Result) (junitSuite, int64) {
 		{"scenarioFile", r.ScenarioFile},
 		{"scenarioSha256", r.ScenarioSHA256},
 		{"toolVersion", r.ToolVersion},
+		{"toolCommit", r.ToolCommit},
+		{"operator", r.Operator},
+		{"host", r.Host},
+		{"environment", r.Environment},
+		{"participants", strings.Join(r.Participants, ", ")},
+		{"ticket", r.Ticket},
 		{"dryRun", boolProp(r.DryRun)},
 		{"unproven", boolProp(r.IsUnproven())},
 	} {

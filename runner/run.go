@@ -27,6 +27,7 @@ type Options struct {
 	Log         *slog.Logger
 	DryRun      bool
 	ToolVersion string
+	Provenance  result.Provenance // who and where, copied into the result
 	// Interrupts delivers Ctrl-C/SIGTERM. The first one cancels the drill and moves it to
 	// rollback; later ones are refused with a message while rollback runs.
 	Interrupts <-chan os.Signal
@@ -120,6 +121,7 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 		Tags:           s.Tags,
 		Cadence:        s.Cadence,
 		ToolVersion:    opts.ToolVersion,
+		Provenance:     opts.Provenance,
 		DryRun:         opts.DryRun,
 		StartedAt:      env.Clock.Origin().UTC(),
 		Probes:         []result.Probe{},
