@@ -13,6 +13,8 @@
 //	by-scenario/<n> timeKey(startedAt) + runId -> nil
 //	meta            "layout" -> "1"
 //
+// Sign-offs, findings and the hash chain over every record are described in evidence.go.
+//
 // timeKey is the start time in Unix nanoseconds as a big-endian uint64 with the sign bit
 // flipped, so byte order is time order and a cursor walks runs chronologically.
 package history
@@ -116,7 +118,12 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	if err := db.Update(initBuckets); err != nil {
+	if err := db.Update(func(tx *bolt.Tx) error {
+		if err := initBuckets(tx); err != nil {
+			return err
+		}
+		return startChain(tx, time.Now())
+	}); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
@@ -234,7 +241,13 @@ func (s *Store) Append(ctx context.Context, r *result.Result) error {
 		if err := putIndex(tx.Bucket(bucketSystem), r.System, key); err != nil {
 			return err
 		}
-		return putIndex(tx.Bucket(bucketScenario), r.Scenario, key)
+		if err := putIndex(tx.Bucket(bucketScenario), r.Scenario, key); err != nil {
+			return err
+		}
+		if err := link(tx, KindRun, r.RunID, doc, false, time.Now()); err != nil {
+			return err
+		}
+		return recordFindings(tx, r)
 	})
 	if err != nil {
 		return fmt.Errorf("append run %s to history %s: %w", r.RunID, s.path, err)
