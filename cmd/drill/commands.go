@@ -14,5 +14,7 @@ func subcommands(a *app) []*cobra.Command {
 		newReportCmd(a),
 		newResultsCmd(a),
 		newLabCmd(a),
+		newSignOffCmd(a),
+		newFindingsCmd(a),
 	}
 }
