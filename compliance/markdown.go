@@ -117,8 +117,34 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			for _, m := range r.Timeline.Marks {
 				p("- %s at %s: %s\n", m.Kind, rel(m.AtMs), cell(m.Message))
 			}
+			p("- %s\n", cell(signOffText(r.SignOffs)))
 			p("\n")
 		}
+	}
+
+	p("## Sign-off\n\n")
+	if len(rep.AwaitingSignOff) == 0 {
+		p("Every run in the period has been signed off.\n\n")
+	} else {
+		p("%d run(s) in the period await sign-off (`drill signoff RUN_ID --by NAME`):\n\n", len(rep.AwaitingSignOff))
+		for _, id := range rep.AwaitingSignOff {
+			p("- `%s`\n", id)
+		}
+		p("\n")
+	}
+
+	p("## Findings\n\n")
+	if len(rep.Findings) == 0 {
+		p("No findings: no drill of this programme has an open finding, and none was closed in the period.\n\n")
+	} else {
+		p("Every run that did not pass opens a finding. Open findings, and those closed in the period:\n\n")
+		p("| ID | System | Scenario | Opened | Age | What failed | Owner | Due | Status | Run |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, f := range rep.Findings {
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n", cell(f.ID), cell(f.System), cell(f.Scenario), Date(f.OpenedAt),
+				daysText(f.AgeDays), cell(f.What), cell(orDash(f.Owner)), Date(f.Due), cell(findingStatusText(f)), f.RunID)
+		}
+		p("\n")
 	}
 
 	p("## Evidence appendix\n\n")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/drillhq/drill/history"
 )
 
 // Formats accepted by Write.
@@ -183,4 +185,51 @@ func laneText(l Lane) string {
 		out += fmt.Sprintf("; recovered %s (downtime %s)", rel(*l.RecoveredMs), Millis(*l.DowntimeMs))
 	}
 	return out
+}
+
+// signOffText lists a run's sign-offs, or says it awaits one.
+func signOffText(sos []history.SignOff) string {
+	if len(sos) == 0 {
+		return "awaiting sign-off"
+	}
+	var parts []string
+	for _, so := range sos {
+		t := so.By
+		if so.Role != "" {
+			t += " (" + so.Role + ")"
+		}
+		t += " on " + DateTime(so.At)
+		if so.Note != "" {
+			t += ": " + so.Note
+		}
+		parts = append(parts, t)
+	}
+	return "signed off by " + strings.Join(parts, "; ")
+}
+
+// findingStatusText is a finding's state as people read it; overdue comes first.
+func findingStatusText(f FindingRow) string {
+	var s string
+	switch {
+	case f.Overdue:
+		s = "OVERDUE"
+	case f.Status == history.FindingClosed:
+		s = "closed " + Date(f.ClosedAt)
+		if f.CloseNote != "" {
+			s += ": " + f.CloseNote
+		}
+	default:
+		s = "open"
+	}
+	if f.Retest != nil {
+		s += fmt.Sprintf("; retested: %s (%s, run %s)", f.Retest.Result, Date(f.Retest.At), f.Retest.RunID)
+	}
+	return s
+}
+
+func daysText(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
 }

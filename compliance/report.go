@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -68,6 +69,9 @@ type Input struct {
 	// (they hold the last passing drill). Runs of scenarios outside Entries are ignored.
 	Runs        []*result.Result
 	ToolVersion string
+	// SignOffs by run id and Findings, from the history store; nil when not kept.
+	SignOffs map[string][]history.SignOff
+	Findings []history.Finding
 }
 
 // Report is the document; its JSON form is the `--format json` output.
@@ -84,7 +88,18 @@ type Report struct {
 	Ladder   LadderInfo `json:"ladder"`
 	Runs     []Run      `json:"runs"`     // runs in the period, oldest first
 	Evidence []Evidence `json:"evidence"` // every run the report cites, oldest first
-	Notes    []string   `json:"notes,omitempty"`
+	// AwaitingSignOff lists the runs in the period nobody has signed off yet, oldest first.
+	AwaitingSignOff []string `json:"awaitingSignOff"`
+	// Findings of the programme's scenarios: every open one, and those closed in the period.
+	Findings []FindingRow `json:"findings"`
+	Notes    []string     `json:"notes,omitempty"`
+}
+
+// FindingRow is a finding as the report shows it.
+type FindingRow struct {
+	history.Finding
+	AgeDays int  `json:"ageDays"` // since it was opened, at AsOf (or until closed)
+	Overdue bool `json:"overdue"`
 }
 
 // SuiteRef names the programme the report covers.
@@ -185,11 +200,12 @@ type RunRow struct {
 // Run is one run in the period with its timeline.
 type Run struct {
 	RunRow
-	Scenario   string    `json:"scenario"`
-	System     string    `json:"system"`
-	FinishedAt time.Time `json:"finishedAt"`
-	T0         string    `json:"t0"`
-	Timeline   Timeline  `json:"timeline"`
+	Scenario   string            `json:"scenario"`
+	System     string            `json:"system"`
+	FinishedAt time.Time         `json:"finishedAt"`
+	T0         string            `json:"t0"`
+	Timeline   Timeline          `json:"timeline"`
+	SignOffs   []history.SignOff `json:"signOffs"`
 }
 
 // Timeline is what happened around t0, in ms relative to t0.
@@ -265,9 +281,11 @@ func Build(in Input) *Report {
 		AsOf:        asOf,
 		Ladder: LadderInfo{Source: LadderSource, Rungs: Ladder(),
 			Policy: "Recommended = the least costly strategy whose typical RTO meets the RTO target. drill policy: a critical system is recommended at least pilot light."},
-		Systems:  []System{},
-		Runs:     []Run{},
-		Evidence: []Evidence{},
+		Systems:         []System{},
+		Runs:            []Run{},
+		Evidence:        []Evidence{},
+		AwaitingSignOff: []string{},
+		Findings:        []FindingRow{},
 	}
 	if in.SuiteFile != "" {
 		rep.Suite = &SuiteRef{File: in.SuiteFile, Name: in.SuiteName}
@@ -365,6 +383,11 @@ func Build(in Input) *Report {
 			// Stored by an older drill that recorded no target when it stopped early.
 			run.RTOTargetMs = known[r.Scenario].RTO.Milliseconds()
 		}
+		run.SignOffs = in.SignOffs[r.RunID]
+		if run.SignOffs == nil {
+			run.SignOffs = []history.SignOff{}
+			rep.AwaitingSignOff = append(rep.AwaitingSignOff, r.RunID)
+		}
 		rep.Runs = append(rep.Runs, run)
 		rep.Summary.Runs++
 		switch r.Verdict {
@@ -394,6 +417,20 @@ func Build(in Input) *Report {
 			ev.ScenarioChanged = true
 		}
 		rep.Evidence = append(rep.Evidence, ev)
+	}
+	for _, f := range in.Findings {
+		if _, ok := known[f.Scenario]; !ok || f.OpenedAt.After(asOf) {
+			continue
+		}
+		closedBefore := f.Status == history.FindingClosed && f.ClosedAt.Before(in.Period.Since)
+		if closedBefore {
+			continue
+		}
+		end := asOf
+		if f.Status == history.FindingClosed && f.ClosedAt.Before(asOf) {
+			end = f.ClosedAt
+		}
+		rep.Findings = append(rep.Findings, FindingRow{Finding: f, AgeDays: int(end.Sub(f.OpenedAt).Hours() / 24), Overdue: f.Overdue(asOf)})
 	}
 	if changed := countChanged(rep.Evidence); changed > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d cited run(s) used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).", changed))

@@ -69,6 +69,12 @@ Without --suite the report covers every scenario found in history.`,
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			in := compliance.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
+			if in.SignOffs, err = store.SignOffs(cmd.Context()); err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			if in.Findings, err = store.Findings(cmd.Context()); err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
 			if s != nil {
 				in.Entries, in.SuiteFile, in.SuiteName = s.Entries, s.File, s.Name
 			}
