@@ -16,5 +16,6 @@ func subcommands(a *app) []*cobra.Command {
 		newLabCmd(a),
 		newSignOffCmd(a),
 		newFindingsCmd(a),
+		newEvidenceCmd(a),
 	}
 }
