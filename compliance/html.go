@@ -53,6 +53,8 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		"signOffText":   signOffText,
 		"findingStatus": findingStatusText,
 		"days":          daysText,
+		"controlResult": controlResultText,
+		"openFindings":  openFindingsText,
 		"datetimeSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	}).Parse(htmlTemplate)
 	if err != nil {

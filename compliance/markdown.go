@@ -48,7 +48,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	p("\n")
 
 	p("## DR strategy check\n\n")
-	p("| System | Scenario | Criticality | RTO target | Guidance recommends | Worst measured RTO | Drills demonstrate | Check |\n")
+	p("Each scenario's RTO target implies a strategy tier on the AWS ladder; that is what the target calls for, not what was shown. \"Drills demonstrate\" is the tier the worst RTO measured in the period falls on.\n\n")
+	p("| System | Scenario | Criticality | RTO target | Tier the target implies | Worst measured RTO | Drills demonstrate | Check |\n")
 	p("|---|---|---|---|---|---|---|---|\n")
 	for _, row := range ladderRows(rep.Systems) {
 		c := row.Check
@@ -146,6 +147,20 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		}
 		p("\n")
 	}
+
+	p("## Controls mapping\n\n")
+	p("The drills are evidence relevant to these controls (requirements paraphrased; the standard's own text governs):\n\n")
+	p("| Framework | Control | Asks for | Evidence in this report |\n|---|---|---|---|\n")
+	for _, c := range rep.Controls {
+		p("| %s | %s %s | %s | %s |\n", cell(c.Framework), cell(c.ID), cell(c.Title), cell(c.Requirement), cell(c.Evidence))
+	}
+	p("\nEvidence per system, the same for each control above:\n\n")
+	p("| System | Status | Last test | Result | RTO measured / target | RPO measured / target | Open findings |\n|---|---|---|---|---|---|---|\n")
+	for _, e := range rep.ControlEvidence {
+		p("| %s | %s | %s | %s | %s / %s | %s / %s | %s |\n", cell(e.System), e.Status.Label(), Date(e.LastTest), cell(controlResultText(e)),
+			MillisPtr(e.RTOMeasuredMs, "not measured"), Millis(e.RTOTargetMs), MillisPtr(e.RPOMeasuredMs, "not measured"), rpoTargetText(e.RPOTargetMs), openFindingsText(e))
+	}
+	p("\n")
 
 	p("## Evidence appendix\n\n")
 	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Operator @ host | Environment | Ticket | Participants | Tool version | Scenario file SHA-256 |\n")

@@ -50,3 +50,46 @@ func TestReportShowsSignOffsAndFindings(t *testing.T) {
 		}
 	}
 }
+
+func TestControlsMapping(t *testing.T) {
+	t.Parallel()
+	rep := fixtureReport(t)
+	want := []string{"A1.3", "Annex A 5.30", "8.5", "Art. 11", "Art. 12", "3.5"}
+	if len(rep.Controls) != len(want) {
+		t.Fatalf("%d controls", len(rep.Controls))
+	}
+	for i, c := range rep.Controls {
+		if c.ID != want[i] || c.Requirement == "" || c.Evidence == "" {
+			t.Errorf("control %d: %+v", i, c)
+		}
+	}
+	ev := map[string]ControlEvidence{}
+	for _, e := range rep.ControlEvidence {
+		ev[e.System] = e
+	}
+	if len(ev) != len(rep.Systems) {
+		t.Errorf("evidence for %d systems, report has %d", len(ev), len(rep.Systems))
+	}
+	pay := ev["payments-db"]
+	if pay.LastResult != "fail" || pay.OpenFindings != 1 || pay.Overdue != 1 || pay.RTOMeasuredMs == nil || *pay.RTOMeasuredMs != 390000 || pay.RTOTargetMs != 300000 {
+		t.Errorf("payments-db evidence %+v", pay)
+	}
+	if b := ev["billing"]; b.LastResult != "" || !b.LastTest.IsZero() {
+		t.Errorf("never-drilled system has evidence %+v", b)
+	}
+	for _, format := range []string{FormatHTML, FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := Write(&buf, format, rep); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		for _, s := range []string{"Controls mapping", "ISO/IEC 27001:2022", "DORA", "NIST SP 800-34", "1 (1 OVERDUE)", "never tested", "implies"} {
+			if !strings.Contains(out, s) {
+				t.Errorf("%s report lacks %q", format, s)
+			}
+		}
+		if strings.Contains(out, "Guidance recommends") {
+			t.Errorf("%s report still presents the target's tier as a recommendation met", format)
+		}
+	}
+}

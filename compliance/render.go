@@ -50,7 +50,7 @@ func methodNotes(rep *Report) []string {
 		"RPO (measured): data probes write sequenced records and read them back after recovery. Lost writes are acknowledged writes that are absent; RPO is 0 when none is lost, otherwise the time between the newest surviving acknowledged write before the loss and the newest lost one.",
 		fmt.Sprintf("Status is judged as of %s. compliant: the newest drill passed within its cadence. overdue: the newest drill passed, but longer ago than the cadence allows. failing: the newest drill did not pass (fail, error or aborted). never drilled: no drill on record. unproven: drills passed, but in none of them did an availability probe see any disruption, so the faults may have missed the system; such a pass is shown but never counts as a passing drill. A system takes the worst status of its drills (failing, then never drilled or unproven, then overdue).", DateTime(rep.AsOf)),
 		"Cadence: weekly = 7 days; monthly, quarterly, semiannual, annual = 1, 3, 6, 12 calendar months (UTC) after the last passing drill, clamped to the end of shorter months. Dry runs are not evidence.",
-		"DR strategy ladder: source " + LadderSource + ". The whitepaper gives orders of magnitude (hours; tens of minutes; minutes; real time); drill uses these upper bounds on RTO: multi-site active/active ≤ 1 min, warm standby ≤ 10 min, pilot light ≤ 1 h, backup & restore > 1 h. Guidance recommends the least costly strategy whose typical RTO meets the target; drill's own policy adds that a critical system is recommended at least pilot light. \"Drills demonstrate\" places the worst RTO measured in the period on the same scale.",
+		"DR strategy ladder: source " + LadderSource + ". The whitepaper gives orders of magnitude (hours; tens of minutes; minutes; real time); drill uses these upper bounds on RTO: multi-site active/active ≤ 1 min, warm standby ≤ 10 min, pilot light ≤ 1 h, backup & restore > 1 h. The tier a target implies is the least costly strategy whose typical RTO meets it; drill's own policy adds that a critical system is recommended at least pilot light. A tier implied by a target is what the system is meant to achieve, not evidence that it does: \"Drills demonstrate\" places the worst RTO measured in the period on the same scale.",
 		"Every figure comes from a stored drill.result/v1 document; the evidence appendix lists each run cited with its id, times, tool version and the SHA-256 of the scenario file it ran, so a reviewer can retrieve it with `drill history --json`.",
 	}
 }
@@ -232,4 +232,23 @@ func daysText(n int) string {
 		return "1 day"
 	}
 	return fmt.Sprintf("%d days", n)
+}
+
+// controlResultText is the newest run's verdict, labelled when it proves nothing.
+func controlResultText(e ControlEvidence) string {
+	switch {
+	case e.LastResult == "":
+		return "never tested"
+	case e.LastUnproven:
+		return string(e.LastResult) + " (unproven: no disruption observed)"
+	}
+	return string(e.LastResult) + " (" + e.LastRunID + ")"
+}
+
+func openFindingsText(e ControlEvidence) string {
+	s := fmt.Sprint(e.OpenFindings)
+	if e.Overdue > 0 {
+		s += fmt.Sprintf(" (%d OVERDUE)", e.Overdue)
+	}
+	return s
 }

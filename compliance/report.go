@@ -92,7 +92,10 @@ type Report struct {
 	AwaitingSignOff []string `json:"awaitingSignOff"`
 	// Findings of the programme's scenarios: every open one, and those closed in the period.
 	Findings []FindingRow `json:"findings"`
-	Notes    []string     `json:"notes,omitempty"`
+	// Controls and ControlEvidence map framework controls to each system's evidence.
+	Controls        []Control         `json:"controls"`
+	ControlEvidence []ControlEvidence `json:"controlEvidence"`
+	Notes           []string          `json:"notes,omitempty"`
 }
 
 // FindingRow is a finding as the report shows it.
@@ -432,6 +435,11 @@ func Build(in Input) *Report {
 		}
 		rep.Findings = append(rep.Findings, FindingRow{Finding: f, AgeDays: int(end.Sub(f.OpenedAt).Hours() / 24), Overdue: f.Overdue(asOf)})
 	}
+	byID := map[string]*result.Result{}
+	for _, r := range runs {
+		byID[r.RunID] = r
+	}
+	rep.Controls, rep.ControlEvidence = Controls(), controlEvidence(rep.Systems, rep.Findings, byID)
 	if changed := countChanged(rep.Evidence); changed > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d cited run(s) used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).", changed))
 	}
