@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond Go modules, on a fresh machine:
-#   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
+#   - Debian's chromium, for the HTML compliance report check and `drill report --format pdf`
+#     (report tests skip without it)
+#   - Debian's poppler-utils (pdftotext), to check the PDF report's text (the test skips without it)
 # Idempotent; run as root (CI is). `make deps` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,5 +14,15 @@ if ! command -v chromium >/dev/null 2>&1; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "chromium not installed and not root: the HTML report browser test will skip" >&2
+  fi
+fi
+
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing poppler-utils (Debian package) for the PDF report test" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "pdftotext not installed and not root: the PDF report test will skip" >&2
   fi
 fi

@@ -159,3 +159,13 @@ func TestReportShowsSignOffsAndFindingsFromHistory(t *testing.T) {
 		}
 	}
 }
+
+func TestReportPDFNeedsABrowser(t *testing.T) {
+	t.Parallel()
+	db := seedFailThenPass(t)
+	out := filepath.Join(t.TempDir(), "r.pdf")
+	code, _, stderr := runProgrammeCLI(t, nil, "report", "--history", db, "--period", "2026-Q3", "--out", out, "--browser", filepath.Join(t.TempDir(), "no-chromium"))
+	if code != 3 || !strings.Contains(stderr, "headless Chromium") || !strings.Contains(stderr, "--browser") {
+		t.Errorf("exit %d, %q: want 3 and how to get a browser", code, stderr)
+	}
+}
