@@ -261,8 +261,11 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 			rpoTarget = compliance.Millis(*o.RPO.TargetMs)
 		}
 		verdict := r.Verdict
-		if r.DryRun {
+		switch {
+		case r.DryRun:
 			verdict += " (dry run)"
+		case r.IsUnproven():
+			verdict += " (UNPROVEN)"
 		}
 		if err := t.Append(
 			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
