@@ -34,7 +34,7 @@ func TestReportVerb(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", name, code, stderr)
 		}
-		if stdout != "" || !strings.Contains(stderr, "wrote "+out+" (2026-Q3): 3 systems, 1 compliant, 0 overdue, 1 failing, 1 never drilled; 4 runs in period") {
+		if stdout != "" || !strings.Contains(stderr, "wrote "+out+" (2026-Q3): 3 systems, 1 compliant, 0 overdue, 1 failing, 1 never drilled, 0 unproven; 4 runs in period") {
 			t.Errorf("%s: stdout %q, stderr %q", name, stdout, stderr)
 		}
 		b, err := os.ReadFile(out)

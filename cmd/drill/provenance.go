@@ -45,8 +45,12 @@ func osUser(a *app) string {
 }
 
 // toolCommit is the VCS revision the binary was built from, with "+dirty" when the tree had
-// uncommitted changes; "" when the build carries no VCS information (go run, go test).
+// uncommitted changes: the -ldflags value, else Go's VCS stamp; "" when neither is there
+// (go test, or a build outside a repository).
 func toolCommit() string {
+	if commit != "" {
+		return commit
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		return ""
