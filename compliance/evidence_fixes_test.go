@@ -110,3 +110,19 @@ func TestMarkdownEscapesRecordedText(t *testing.T) {
 		}
 	}
 }
+
+// An older runner stored "RTO 0 s, met" for a drill whose fault failed to inject.
+func TestFailedInjectionShowsNoRTO(t *testing.T) {
+	t.Parallel()
+	r := mk(t, "33333333", "web-http-outage", day(8, 1, 8), 0)
+	r.Verdict, r.Reason = result.VerdictError, "inject stop-web: permission denied"
+	r.Faults[0].Error = "permission denied"
+	rep := Build(Input{Period: q3, Now: reportAt, Runs: []*result.Result{r}})
+	row := rep.Systems[0].Scenarios[0].Runs[0]
+	if row.RTOMeasuredMs != nil || row.RTOMet {
+		t.Errorf("row RTO %v met %v, want not measured", row.RTOMeasuredMs, row.RTOMet)
+	}
+	if got := measuredRTO(row); got != "not measured" {
+		t.Errorf("shown as %q", got)
+	}
+}

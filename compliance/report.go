@@ -558,7 +558,7 @@ func rowOf(r *result.Result) RunRow {
 	o := r.Objectives
 	row := RunRow{
 		RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict, Reason: r.Reason,
-		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: o.RTO.MeasuredMs, RTOMet: o.RTO.Met, ResolutionMs: o.RTO.ResolutionMs,
+		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: judgedRTO(r), RTOMet: o.RTO.Met && judgedRTO(r) != nil, ResolutionMs: o.RTO.ResolutionMs,
 		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
 	}
 	avail, quiet := 0, 0
@@ -631,7 +631,18 @@ func refOf(r *result.Result) *RunRef {
 		return nil
 	}
 	return &RunRef{RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict,
-		RTOMeasuredMs: r.Objectives.RTO.MeasuredMs, RPOMeasuredMs: r.Objectives.RPO.MeasuredMs}
+		RTOMeasuredMs: judgedRTO(r), RPOMeasuredMs: r.Objectives.RPO.MeasuredMs}
+}
+
+// judgedRTO is the run's measured RTO, or nil when a fault failed to inject: older versions
+// stored what the probes saw of the undisturbed system as "RTO 0 s".
+func judgedRTO(r *result.Result) *int64 {
+	for _, f := range r.Faults {
+		if f.Error != "" {
+			return nil
+		}
+	}
+	return r.Objectives.RTO.MeasuredMs
 }
 
 func older(a, b *result.Result) bool {

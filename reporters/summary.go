@@ -128,6 +128,9 @@ func objectiveRows(r *result.Result) [][]string {
 
 	rtoMeasured, rtoMet := "", yesNo(rto.Met)
 	switch {
+	case injectionFailed(r) != "":
+		// What the probes saw after a failed injection says nothing about recovery.
+		rtoMeasured, rtoMet = "not judged: injection failed", "-"
 	case rto.MeasuredMs != nil:
 		rtoMeasured = dur(*rto.MeasuredMs)
 		if rto.ResolutionMs > 0 {
