@@ -67,6 +67,9 @@ func summarize(buf *bytes.Buffer, r *result.Result) error {
 
 	fmt.Fprintf(buf, "steady state: before %s, after %s\n", checkText(r.SteadyState.Before), checkText(r.SteadyState.After))
 	fmt.Fprintf(buf, "rollback: %s\n", rollbackText(r))
+	if line := provenanceText(r.Provenance); line != "" {
+		fmt.Fprintf(buf, "recorded: %s\n", line)
+	}
 	if names := undisturbed(r); len(names) > 0 {
 		noun := "probes"
 		if len(names) == 1 {
@@ -286,4 +289,28 @@ func rollbackText(r *result.Result) string {
 	default:
 		return "FAILED"
 	}
+}
+
+// provenanceText is who ran the drill, where and under which change, as one line; "" when
+// nothing was recorded.
+func provenanceText(p result.Provenance) string {
+	var parts []string
+	switch {
+	case p.Operator != "" && p.Host != "":
+		parts = append(parts, "by "+oneLine(p.Operator)+" on "+oneLine(p.Host))
+	case p.Operator != "":
+		parts = append(parts, "by "+oneLine(p.Operator))
+	case p.Host != "":
+		parts = append(parts, "on "+oneLine(p.Host))
+	}
+	if p.Environment != "" {
+		parts = append(parts, "environment "+oneLine(p.Environment))
+	}
+	if p.Ticket != "" {
+		parts = append(parts, "ticket "+oneLine(p.Ticket))
+	}
+	if len(p.Participants) > 0 {
+		parts = append(parts, "with "+oneLine(strings.Join(p.Participants, ", ")))
+	}
+	return strings.Join(parts, ", ")
 }
