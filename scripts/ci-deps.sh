@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond Go modules, on a fresh machine:
-#   - Debian's chromium, for the HTML compliance report check and `drill report --format pdf`
-#     (report tests skip without it)
-#   - Debian's poppler-utils (pdftotext), to check the PDF report's text (the test skips without it)
+#   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
 # Idempotent; run as root (CI is). `make deps` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +15,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's poppler-utils (pdftotext): the PDF report test (drill report --format pdf, printed by
+# the chromium above) reads the PDF's text back; it skips without it.
 if ! command -v pdftotext >/dev/null 2>&1; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     echo "installing poppler-utils (Debian package) for the PDF report test" >&2
