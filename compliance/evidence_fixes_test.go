@@ -91,7 +91,7 @@ func TestMarkdownEscapesRecordedText(t *testing.T) {
 	t.Parallel()
 	r := mk(t, "12341234", "web-http-outage", day(8, 1, 8), 5000)
 	r.System = "storefront\n# Compliant <script>alert(1)</script>"
-	r.Owner = "web-team | [click](http://x) *bold*"
+	r.Owner = "web-team | [click](http://x) *bold* [REDACTED]"
 	r.Verdict, r.Reason = result.VerdictFail, "RTO over target\n## injected heading <img src=x>"
 	rep := Build(Input{Period: q3, Now: reportAt, Runs: []*result.Result{r}})
 	var md bytes.Buffer
@@ -99,15 +99,18 @@ func TestMarkdownEscapesRecordedText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := md.String()
-	for _, bad := range []string{"<script>", "<img", "\n# Compliant", "\n## injected", "[click](", "*bold*", "| [click"} {
+	for _, bad := range []string{"<script>", "<img", "\n# Compliant", "\n## injected", " [click](", "*bold*", "| [click"} {
 		if strings.Contains(out, bad) {
 			t.Errorf("markdown passes %q through:\n%s", bad, out)
 		}
 	}
-	for _, want := range []string{`storefront \# Compliant &lt;script&gt;alert(1)&lt;/script&gt;`, `web-team \| \[click\](http://x) \*bold\*`} {
+	for _, want := range []string{`storefront \# Compliant &lt;script&gt;alert(1)&lt;/script&gt;`, `web-team \| \[click](http://x) \*bold\*`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("markdown lacks escaped %q", want)
 		}
+	}
+	if !strings.Contains(out, "[REDACTED]") {
+		t.Error("markdown hides the redaction marker behind escapes")
 	}
 }
 

@@ -197,9 +197,10 @@ func cell(s string) string {
 
 // mdEscaper escapes the characters that Markdown or the HTML it may embed would interpret. GFM
 // lets any ASCII punctuation be backslash-escaped; markup characters become entities so no
-// tag survives, even in renderers that allow raw HTML.
+// tag survives, even in renderers that allow raw HTML. An escaped "[" is enough to stop a link
+// or image; "]" stays as it is, so markers such as [REDACTED] still read (and grep) as written.
 var mdEscaper = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "#", `\#`, "|", `\|`, "~", `\~`,
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "#", `\#`, "|", `\|`, "~", `\~`,
 	"&", "&amp;", "<", "&lt;", ">", "&gt;",
 )
 
