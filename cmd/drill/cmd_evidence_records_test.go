@@ -169,3 +169,17 @@ func TestReportPDFNeedsABrowser(t *testing.T) {
 		t.Errorf("exit %d, %q: want 3 and how to get a browser", code, stderr)
 	}
 }
+
+// Runs stored by older versions after an early stop carry a 0 s target: history must not
+// present that as the objective.
+func TestHistoryTableDoesNotShowAMissingTargetAsZero(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "h.db")
+	r := runAt("r-old", "etcd-loss", "orders", time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC), result.VerdictError, 0)
+	r.T0, r.Objectives.RTO = "", result.RTO{}
+	seedHistory(t, db, r)
+	_, out, _ := runProgrammeCLI(t, nil, "history", "--history", db)
+	if strings.Contains(out, "- / 0 s") || !strings.Contains(out, "- / not recorded") {
+		t.Errorf("history table:\n%s", out)
+	}
+}

@@ -267,9 +267,14 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 		case r.IsUnproven():
 			verdict += " (UNPROVEN)"
 		}
+		rtoTarget := compliance.Millis(o.RTO.TargetMs)
+		if o.RTO.TargetMs == 0 && o.RTO.MeasuredMs == nil {
+			// Older drills stored no target when they stopped before the fault.
+			rtoTarget = "not recorded"
+		}
 		if err := t.Append(
 			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
-			rto+" / "+compliance.Millis(o.RTO.TargetMs), rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
+			rto+" / "+rtoTarget, rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
 		); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history table: %v", err)}
 		}
