@@ -118,12 +118,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error {
-		if err := initBuckets(tx); err != nil {
-			return err
-		}
-		return startChain(tx, time.Now())
-	}); err != nil {
+	if err := db.Update(initBuckets); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
@@ -170,11 +165,13 @@ func initBuckets(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	switch v := meta.Get(layoutKey); {
 	case v == nil:
-		return meta.Put(layoutKey, layoutVersion)
+		if err := meta.Put(layoutKey, layoutVersion); err != nil {
+			return err
+		}
 	case !bytes.Equal(v, layoutVersion):
 		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
 	}
-	return nil
+	return startChain(tx, time.Now())
 }
 
 func checkLayout(tx *bolt.Tx) error {

@@ -76,39 +76,40 @@ const T0Layout = "2006-01-02T15:04:05.000000000Z07:00"
 // fault's injection started), negative before it. When no fault was injected, T0 is empty and
 // times are relative to the start of the run.
 type Result struct {
-	Schema         string   `json:"schema"`
-	RunID          string   `json:"runId"`
-	Scenario       string   `json:"scenario"`
-	ScenarioFile   string   `json:"scenarioFile"`
-	ScenarioSHA256 string   `json:"scenarioSha256"`
-	Description    string   `json:"description,omitempty"`
-	System         string   `json:"system"`
-	Owner          string   `json:"owner,omitempty"`
-	Tags           []string `json:"tags,omitempty"`
-	Cadence        string   `json:"cadence,omitempty"`
-	ToolVersion    string   `json:"toolVersion"`
+	Schema         string    `json:"schema"`
+	RunID          string    `json:"runId"`
+	Scenario       string    `json:"scenario"`
+	ScenarioFile   string    `json:"scenarioFile"`
+	ScenarioSHA256 string    `json:"scenarioSha256"`
+	Description    string    `json:"description,omitempty"`
+	System         string    `json:"system"`
+	Owner          string    `json:"owner,omitempty"`
+	Tags           []string  `json:"tags,omitempty"`
+	Cadence        string    `json:"cadence,omitempty"`
+	ToolVersion    string    `json:"toolVersion"`
+	DryRun         bool      `json:"dryRun,omitempty"`
+	StartedAt      time.Time `json:"startedAt"`
+	FinishedAt     time.Time `json:"finishedAt"`
+	T0             string    `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
+	Verdict        Verdict   `json:"verdict"`
+	Reason         string    `json:"reason,omitempty"` // one line: why the verdict is not pass
+	// Abort is set with verdict aborted: why the run stopped early.
+	Abort       AbortReason `json:"abort,omitempty"`
+	Objectives  Objectives  `json:"objectives"`
+	SteadyState Steady      `json:"steadyState"`
+	Rollback    Rollback    `json:"rollback"`
+	Probes      []Probe     `json:"probes"`
+	Faults      []Fault     `json:"faults"`
+	Steps       []Step      `json:"steps"`
+	Events      []Event     `json:"events"`
+
 	// Provenance says who ran the drill, where and under which change; its fields are inline.
 	Provenance
-	DryRun     bool      `json:"dryRun,omitempty"`
-	StartedAt  time.Time `json:"startedAt"`
-	FinishedAt time.Time `json:"finishedAt"`
-	T0         string    `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
-	Verdict    Verdict   `json:"verdict"`
-	Reason     string    `json:"reason,omitempty"` // one line: why the verdict is not pass
-	// Abort is set with verdict aborted: why the run stopped early.
-	Abort AbortReason `json:"abort,omitempty"`
 	// Unproven marks a pass that shows nothing: no availability probe saw the faults, so they
 	// probably missed the system under test. The verdict stays pass (exit code, CI) but the run
 	// is not evidence of recovery.
-	Unproven       bool       `json:"unproven,omitempty"`
-	UnprovenReason string     `json:"unprovenReason,omitempty"`
-	Objectives     Objectives `json:"objectives"`
-	SteadyState    Steady     `json:"steadyState"`
-	Rollback       Rollback   `json:"rollback"`
-	Probes         []Probe    `json:"probes"`
-	Faults         []Fault    `json:"faults"`
-	Steps          []Step     `json:"steps"`
-	Events         []Event    `json:"events"`
+	Unproven       bool   `json:"unproven,omitempty"`
+	UnprovenReason string `json:"unprovenReason,omitempty"`
 }
 
 // Provenance is the who and where of a run, for auditors. Every field is optional so that

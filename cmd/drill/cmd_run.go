@@ -155,7 +155,6 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// store while a long drill runs.
 		sink = history.FileSink(p)
 	}
-	prov := provenance(a, f)
 	var results []*result.Result
 	for i, s := range ss {
 		res := runner.Run(cmd.Context(), s, runner.Options{
@@ -164,7 +163,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			Log:         a.log,
 			DryRun:      f.dryRun,
 			ToolVersion: toolVersion(),
-			Provenance:  prov,
+			Provenance:  provenance(a, f),
 			Interrupts:  a.interrupts,
 		})
 		results = append(results, res)
