@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -109,7 +110,9 @@ func fixtureRuns(t testing.TB) []*result.Result {
 	flap.Probes[0].Down = []result.Interval{{FromMs: 50, ToMs: 6100}, {FromMs: 7250, ToMs: 14200}}
 	flap.Probes[0].DowntimeMs = result.Int64(14150)
 	flap.Events = []result.Event{{AtMs: 6100, Kind: result.EventProbe, Message: "health up"}, {AtMs: 7250, Kind: result.EventError, Message: "leader election retried: etcdserver: request timed out"}}
-	add(mk(t, "9e8d7c6b", "etcd-minority-member-loss", day(9, 22, 9), 1890))
+	witnessed := add(mk(t, "9e8d7c6b", "etcd-minority-member-loss", day(9, 22, 9), 1890))
+	witnessed.Provenance = result.Provenance{Operator: "alice", Host: "drill-runner-1", ToolCommit: "5d3531a0c0ffee1234567890abcdef0123456789",
+		Environment: "production", Participants: []string{"bob (DBA)", "carol (SRE)"}, Ticket: "CHG-1042"}
 
 	// orders-etcd / etcd-quorum-loss-restore
 	never := add(mk(t, "aa11bb22", "etcd-quorum-loss-restore", day(7, 8, 10), 0))
@@ -166,5 +169,37 @@ func fixtureSuite(t testing.TB) *suite.Suite {
 
 func fixtureReport(t testing.TB) *Report {
 	s := fixtureSuite(t)
-	return Build(Input{Period: q3, Now: reportAt, Entries: s.Entries, SuiteFile: s.File, SuiteName: s.Name, Runs: fixtureRuns(t), ToolVersion: "v1.0.0"})
+	return Build(Input{Period: q3, Now: reportAt, Entries: s.Entries, SuiteFile: s.File, SuiteName: s.Name, Runs: fixtureRuns(t), ToolVersion: "v1.0.0",
+		SignOffs: fixtureSignOffs(), Findings: fixtureFindings()})
+}
+
+// fixtureSignOffs approve two of the Q3 runs; the others await sign-off.
+func fixtureSignOffs() map[string][]history.SignOff {
+	return map[string][]history.SignOff{
+		"20260922T093000Z-9e8d7c6b": {
+			{RunID: "20260922T093000Z-9e8d7c6b", By: "alice", Role: "DR coordinator", At: day(9, 22, 11), Note: "timeline reviewed"},
+			{RunID: "20260922T093000Z-9e8d7c6b", By: "dave", Role: "service owner", At: day(9, 23, 10)},
+		},
+		"20260805T103000Z-cc33dd44": {{RunID: "20260805T103000Z-cc33dd44", By: "alice", Role: "DR coordinator", At: day(8, 6, 9)}},
+	}
+}
+
+// fixtureFindings: retested and closed in the period, open and overdue, open and assigned, and
+// one closed before the period (left out).
+func fixtureFindings() []history.Finding {
+	return []history.Finding{
+		{ID: "F-0001", System: "orders-etcd", Scenario: "etcd-quorum-loss-restore", RunID: "20260708T103000Z-aa11bb22", Verdict: result.VerdictFail,
+			What: "fail: RTO unbounded: probe health did not recover within limits.timeout 10m", OpenedAt: day(7, 8, 11), Status: history.FindingClosed,
+			Owner: "platform-team", Due: day(8, 1, 0), Retest: &history.Retest{RunID: "20260805T103000Z-cc33dd44", At: day(8, 5, 10), Result: "passed"},
+			ClosedAt: day(8, 6, 9), CloseNote: "snapshot job fixed"},
+		{ID: "F-0002", System: "orders-etcd", Scenario: "etcd-minority-member-loss", RunID: "20260818T143000Z-5a6b7c8d", Verdict: result.VerdictFail,
+			What: "fail: RTO 14.2s over target 10s (probe health)", OpenedAt: day(8, 18, 15), Status: history.FindingOpen, Owner: "platform-team",
+			Due: day(10, 15, 0), Retest: &history.Retest{RunID: "20260922T093000Z-9e8d7c6b", At: day(9, 22, 9), Result: "passed"}},
+		{ID: "F-0003", System: "payments-db", Scenario: "payments-rds-failover", RunID: "20260915T223000Z-8a8b8c8d", Verdict: result.VerdictFail,
+			What: "fail: RTO 6m30s over target 5m0s (probe api)", OpenedAt: day(9, 15, 23), Status: history.FindingOpen, Owner: "payments-team", Due: day(9, 30, 0)},
+		{ID: "F-0004", System: "search", Scenario: "search-node-loss", RunID: "20260928T093000Z-4d4d4d4d", Verdict: result.VerdictError,
+			What: "error: system not in steady state: health: connection refused", OpenedAt: day(9, 28, 9), Status: history.FindingOpen},
+		{ID: "F-0000", System: "search", Scenario: "search-node-loss", RunID: "old", Verdict: result.VerdictFail, What: "fail: old",
+			OpenedAt: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), Status: history.FindingClosed, ClosedAt: time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)},
+	}
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/drillhq/drill/result"
 )
 
 // WriteMarkdown renders the report as GitHub-flavoured Markdown for pull requests and wikis.
@@ -22,10 +24,17 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 	sm := rep.Summary
 	p("## Summary\n\n")
-	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**.  \n", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
-	p("%d drill runs in the period: %d passed, %d failed, %d errored or aborted.\n\n", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	if sm.Unproven > 0 {
+		p(", **%d unproven**", sm.Unproven)
+	}
+	p(".  \n%d drill runs in the period: %d passed, %d failed, %d errored or aborted.", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	if sm.PassedUnproven > 0 {
+		p(" %d of the passes are unproven: no disruption observed.", sm.PassedUnproven)
+	}
+	p("\n\n")
 	for _, n := range rep.Notes {
-		p("> Note: %s\n\n", n)
+		p("> Note: %s\n\n", cell(n))
 	}
 
 	p("## Systems\n\n")
@@ -39,7 +48,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	p("\n")
 
 	p("## DR strategy check\n\n")
-	p("| System | Scenario | Criticality | RTO target | Guidance recommends | Worst measured RTO | Drills demonstrate | Check |\n")
+	p("Each scenario's RTO target implies a strategy tier on the AWS ladder; that is what the target calls for, not what was shown. \"Drills demonstrate\" is the tier the worst RTO measured in the period falls on.\n\n")
+	p("| System | Scenario | Criticality | RTO target | Tier the target implies | Worst measured RTO | Drills demonstrate | Check |\n")
 	p("|---|---|---|---|---|---|---|---|\n")
 	for _, row := range ladderRows(rep.Systems) {
 		c := row.Check
@@ -64,12 +74,12 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	p(". Source: %s.\n\n", rep.Ladder.Source)
 
 	for _, s := range rep.Systems {
-		p("## %s — %s %s\n\n", s.Name, statusIcon(s.Status), s.Status.Label())
+		p("## %s — %s %s\n\n", cell(s.Name), statusIcon(s.Status), s.Status.Label())
 		p("%s.  \nOwner: %s · Criticality: %s · Cadence: %s · RTO target: %s · RPO target: %s\n\n", cell(capitalize(s.StatusReason)),
 			cell(orDash(s.Owner)), criticalityText(s.Criticality), cadenceText(s.Cadences), Millis(s.RTOTargetMs), rpoTargetText(s.RPOTargetMs))
 		for _, sc := range s.Scenarios {
 			p("### Scenario `%s` — %s\n\n", sc.Name, sc.Status.Label())
-			p("File `%s` · cadence %s · RTO target %s · RPO target %s · last pass %s · next due %s\n\n", orDash(sc.File), orDash(sc.Cadence),
+			p("File `%s` · cadence %s · RTO target %s · RPO target %s · last pass %s · next due %s\n\n", code(orDash(sc.File)), orDash(sc.Cadence),
 				Millis(sc.RTOTargetMs), rpoTargetText(sc.RPOTargetMs), lastPassText(sc.LastPass), Date(sc.DueAt))
 			if len(sc.Runs) == 0 {
 				p("No drill runs in this period.\n\n")
@@ -79,7 +89,10 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			p("|---|---|---|---|---|---|\n")
 			for _, r := range sc.Runs {
 				verdict := string(r.Verdict)
-				if r.NoDisruption {
+				switch {
+				case r.Unproven:
+					verdict += " — UNPROVEN (no disruption observed)"
+				case r.NoDisruption:
 					verdict += " (no disruption observed)"
 				}
 				p("| %s | `%s` | %s | %s / %s | %s / %s | %d |\n", DateTime(r.StartedAt), r.RunID, cell(verdict),
@@ -105,13 +118,53 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			for _, m := range r.Timeline.Marks {
 				p("- %s at %s: %s\n", m.Kind, rel(m.AtMs), cell(m.Message))
 			}
+			p("- %s\n", cell(signOffText(r.SignOffs)))
 			p("\n")
 		}
 	}
 
+	p("## Sign-off\n\n")
+	if len(rep.AwaitingSignOff) == 0 {
+		p("Every run in the period has been signed off.\n\n")
+	} else {
+		p("%d run(s) in the period await sign-off (`drill signoff RUN_ID --by NAME`):\n\n", len(rep.AwaitingSignOff))
+		for _, id := range rep.AwaitingSignOff {
+			p("- `%s`\n", id)
+		}
+		p("\n")
+	}
+
+	p("## Findings\n\n")
+	if len(rep.Findings) == 0 {
+		p("No findings: no drill of this programme has an open finding, and none was closed in the period.\n\n")
+	} else {
+		p("Every run that did not pass opens a finding. Open findings, and those closed in the period:\n\n")
+		p("| ID | System | Scenario | Opened | Age | What failed | Owner | Due | Status | Run |\n")
+		p("|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, f := range rep.Findings {
+			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n", cell(f.ID), cell(f.System), cell(f.Scenario), Date(f.OpenedAt),
+				daysText(f.AgeDays), cell(f.What), cell(orDash(f.Owner)), Date(f.Due), cell(findingStatusText(f)), f.RunID)
+		}
+		p("\n")
+	}
+
+	p("## Controls mapping\n\n")
+	p("The drills are evidence relevant to these controls (requirements paraphrased; the standard's own text governs):\n\n")
+	p("| Framework | Control | Asks for | Evidence in this report |\n|---|---|---|---|\n")
+	for _, c := range rep.Controls {
+		p("| %s | %s %s | %s | %s |\n", cell(c.Framework), cell(c.ID), cell(c.Title), cell(c.Requirement), cell(c.Evidence))
+	}
+	p("\nEvidence per system, the same for each control above:\n\n")
+	p("| System | Status | Last test | Result | RTO measured / target | RPO measured / target | Open findings |\n|---|---|---|---|---|---|---|\n")
+	for _, e := range rep.ControlEvidence {
+		p("| %s | %s | %s | %s | %s / %s | %s / %s | %s |\n", cell(e.System), e.Status.Label(), Date(e.LastTest), cell(controlResultText(e)),
+			MillisPtr(e.RTOMeasuredMs, "not measured"), Millis(e.RTOTargetMs), MillisPtr(e.RPOMeasuredMs, "not measured"), rpoTargetText(e.RPOTargetMs), openFindingsText(e))
+	}
+	p("\n")
+
 	p("## Evidence appendix\n\n")
-	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Tool version | Scenario file SHA-256 |\n")
-	p("|---|---|---|---|---|---|---|---|---|\n")
+	p("| Run ID | Scenario | System | Started (UTC) | Finished (UTC) | t0 | Verdict | Operator @ host | Environment | Ticket | Participants | Tool version | Scenario file SHA-256 |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, e := range rep.Evidence {
 		sha := "`" + orDash(e.ScenarioSHA256) + "`"
 		if e.ScenarioChanged {
@@ -121,8 +174,9 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		if !e.InPeriod {
 			when += " (before period)"
 		}
-		p("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RunID, cell(e.Scenario), cell(e.System), when, DateTime(e.FinishedAt),
-			orDash(e.T0), e.Verdict, cell(orDash(e.ToolVersion)), sha)
+		p("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", e.RunID, cell(e.Scenario), cell(e.System), when, DateTime(e.FinishedAt),
+			orDash(e.T0), e.Verdict, cell(operatorText(e.Provenance)), cell(orDash(e.Environment)), cell(orDash(e.Ticket)),
+			cell(orDash(strings.Join(e.Participants, ", "))), cell(toolText(e)), sha)
 	}
 	p("\n## Method\n\n")
 	for _, n := range methodNotes(rep) {
@@ -134,10 +188,50 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	return nil
 }
 
-// cell keeps text inside one Markdown table cell.
+// cell keeps text inside one Markdown table cell or line, and shows it as text: names, owners
+// and error messages come from scenario files and commands, and must neither start a heading,
+// link or emphasis nor pass HTML through to the rendered page.
 func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", `\|`)
-	return strings.Join(strings.Fields(s), " ")
+	return mdEscaper.Replace(strings.Join(strings.Fields(s), " "))
+}
+
+// mdEscaper escapes the characters that Markdown or the HTML it may embed would interpret. GFM
+// lets any ASCII punctuation be backslash-escaped; markup characters become entities so no
+// tag survives, even in renderers that allow raw HTML. An escaped "[" is enough to stop a link
+// or image; "]" stays as it is, so markers such as [REDACTED] still read (and grep) as written.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "#", `\#`, "|", `\|`, "~", `\~`,
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+)
+
+// code keeps a value inside its `code span`: a backtick or a line break would end it.
+func code(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "`", "'")), " ")
+}
+
+// operatorText is "alice @ host" from whatever of the two was recorded.
+func operatorText(p result.Provenance) string {
+	switch {
+	case p.Operator != "" && p.Host != "":
+		return p.Operator + " @ " + p.Host
+	case p.Operator != "":
+		return p.Operator
+	case p.Host != "":
+		return "@ " + p.Host
+	}
+	return "—"
+}
+
+// toolText is the tool version with the short commit it was built from, when known.
+func toolText(e Evidence) string {
+	s := orDash(e.ToolVersion)
+	if c := e.ToolCommit; c != "" {
+		if len(c) > 12 && !strings.HasSuffix(c, "+dirty") {
+			c = c[:12]
+		}
+		s += " (" + c + ")"
+	}
+	return s
 }
 
 func orDash(s string) string {

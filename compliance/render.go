@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/drillhq/drill/history"
 )
 
 // Formats accepted by Write.
@@ -46,9 +48,9 @@ func methodNotes(rep *Report) []string {
 	return []string{
 		"RTO (measured): for each availability probe, the start of its earliest sample after t0 from which every later sample succeeded until the end of observation; the RTO is the largest of these. t0 is the instant the first fault's injection started. Values are accurate to about one probe interval (the resolution shown).",
 		"RPO (measured): data probes write sequenced records and read them back after recovery. Lost writes are acknowledged writes that are absent; RPO is 0 when none is lost, otherwise the time between the newest surviving acknowledged write before the loss and the newest lost one.",
-		fmt.Sprintf("Status is judged as of %s. compliant: the newest drill passed within its cadence. overdue: the newest drill passed, but longer ago than the cadence allows. failing: the newest drill did not pass (fail, error or aborted). never drilled: no drill on record. A system takes the worst status of its drills (failing, then never drilled, then overdue).", DateTime(rep.AsOf)),
+		fmt.Sprintf("Status is judged as of %s. compliant: the newest drill passed within its cadence. overdue: the newest drill passed, but longer ago than the cadence allows. failing: the newest drill did not pass (fail, error or aborted). never drilled: no drill on record. unproven: drills passed, but in none of them did an availability probe see any disruption, so the faults may have missed the system; such a pass is shown but never counts as a passing drill. A system takes the worst status of its drills (failing, then never drilled or unproven, then overdue).", DateTime(rep.AsOf)),
 		"Cadence: weekly = 7 days; monthly, quarterly, semiannual, annual = 1, 3, 6, 12 calendar months (UTC) after the last passing drill, clamped to the end of shorter months. Dry runs are not evidence.",
-		"DR strategy ladder: source " + LadderSource + ". The whitepaper gives orders of magnitude (hours; tens of minutes; minutes; real time); drill uses these upper bounds on RTO: multi-site active/active ≤ 1 min, warm standby ≤ 10 min, pilot light ≤ 1 h, backup & restore > 1 h. Guidance recommends the least costly strategy whose typical RTO meets the target; drill's own policy adds that a critical system is recommended at least pilot light. \"Drills demonstrate\" places the worst RTO measured in the period on the same scale.",
+		"DR strategy ladder: source " + LadderSource + ". The whitepaper gives orders of magnitude (hours; tens of minutes; minutes; real time); drill uses these upper bounds on RTO: multi-site active/active ≤ 1 min, warm standby ≤ 10 min, pilot light ≤ 1 h, backup & restore > 1 h. The tier a target implies is the least costly strategy whose typical RTO meets it; drill's own policy adds that a critical system is recommended at least pilot light. A tier implied by a target is what the system is meant to achieve, not evidence that it does: \"Drills demonstrate\" places the worst RTO measured in the period on the same scale.",
 		"Every figure comes from a stored drill.result/v1 document; the evidence appendix lists each run cited with its id, times, tool version and the SHA-256 of the scenario file it ran, so a reviewer can retrieve it with `drill history --json`.",
 	}
 }
@@ -183,4 +185,70 @@ func laneText(l Lane) string {
 		out += fmt.Sprintf("; recovered %s (downtime %s)", rel(*l.RecoveredMs), Millis(*l.DowntimeMs))
 	}
 	return out
+}
+
+// signOffText lists a run's sign-offs, or says it awaits one.
+func signOffText(sos []history.SignOff) string {
+	if len(sos) == 0 {
+		return "awaiting sign-off"
+	}
+	var parts []string
+	for _, so := range sos {
+		t := so.By
+		if so.Role != "" {
+			t += " (" + so.Role + ")"
+		}
+		t += " on " + DateTime(so.At)
+		if so.Note != "" {
+			t += ": " + so.Note
+		}
+		parts = append(parts, t)
+	}
+	return "signed off by " + strings.Join(parts, "; ")
+}
+
+// findingStatusText is a finding's state as people read it; overdue comes first.
+func findingStatusText(f FindingRow) string {
+	var s string
+	switch {
+	case f.Overdue:
+		s = "OVERDUE"
+	case f.Status == history.FindingClosed:
+		s = "closed " + Date(f.ClosedAt)
+		if f.CloseNote != "" {
+			s += ": " + f.CloseNote
+		}
+	default:
+		s = "open"
+	}
+	if f.Retest != nil {
+		s += fmt.Sprintf("; retested: %s (%s, run %s)", f.Retest.Result, Date(f.Retest.At), f.Retest.RunID)
+	}
+	return s
+}
+
+func daysText(n int) string {
+	if n == 1 {
+		return "1 day"
+	}
+	return fmt.Sprintf("%d days", n)
+}
+
+// controlResultText is the newest run's verdict, labelled when it proves nothing.
+func controlResultText(e ControlEvidence) string {
+	switch {
+	case e.LastResult == "":
+		return "never tested"
+	case e.LastUnproven:
+		return string(e.LastResult) + " (unproven: no disruption observed)"
+	}
+	return string(e.LastResult) + " (" + e.LastRunID + ")"
+}
+
+func openFindingsText(e ControlEvidence) string {
+	s := fmt.Sprint(e.OpenFindings)
+	if e.Overdue > 0 {
+		s += fmt.Sprintf(" (%d OVERDUE)", e.Overdue)
+	}
+	return s
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -28,6 +29,9 @@ const (
 	StatusFailing Status = "failing"
 	// StatusNeverDrilled: no drill on record.
 	StatusNeverDrilled Status = "never-drilled"
+	// StatusUnproven: drills passed, but none of them disturbed the system (no availability
+	// probe saw the faults), so there is no evidence that it recovers.
+	StatusUnproven Status = "unproven"
 )
 
 // severity orders statuses for rolling scenarios up to a system: the worst wins. No evidence at
@@ -36,7 +40,7 @@ func severity(s Status) int {
 	switch s {
 	case StatusFailing:
 		return 3
-	case StatusNeverDrilled:
+	case StatusNeverDrilled, StatusUnproven:
 		return 2
 	case StatusOverdue:
 		return 1
@@ -65,6 +69,9 @@ type Input struct {
 	// (they hold the last passing drill). Runs of scenarios outside Entries are ignored.
 	Runs        []*result.Result
 	ToolVersion string
+	// SignOffs by run id and Findings, from the history store; nil when not kept.
+	SignOffs map[string][]history.SignOff
+	Findings []history.Finding
 }
 
 // Report is the document; its JSON form is the `--format json` output.
@@ -81,7 +88,21 @@ type Report struct {
 	Ladder   LadderInfo `json:"ladder"`
 	Runs     []Run      `json:"runs"`     // runs in the period, oldest first
 	Evidence []Evidence `json:"evidence"` // every run the report cites, oldest first
-	Notes    []string   `json:"notes,omitempty"`
+	// AwaitingSignOff lists the runs in the period nobody has signed off yet, oldest first.
+	AwaitingSignOff []string `json:"awaitingSignOff"`
+	// Findings of the programme's scenarios: every open one, and those closed in the period.
+	Findings []FindingRow `json:"findings"`
+	// Controls and ControlEvidence map framework controls to each system's evidence.
+	Controls        []Control         `json:"controls"`
+	ControlEvidence []ControlEvidence `json:"controlEvidence"`
+	Notes           []string          `json:"notes,omitempty"`
+}
+
+// FindingRow is a finding as the report shows it.
+type FindingRow struct {
+	history.Finding
+	AgeDays int  `json:"ageDays"` // since it was opened, at AsOf (or until closed)
+	Overdue bool `json:"overdue"`
 }
 
 // SuiteRef names the programme the report covers.
@@ -97,10 +118,13 @@ type Summary struct {
 	Overdue      int `json:"overdue"`
 	Failing      int `json:"failing"`
 	NeverDrilled int `json:"neverDrilled"`
+	Unproven     int `json:"unproven"`
 	Runs         int `json:"runs"`
 	Passed       int `json:"passed"`
-	Failed       int `json:"failed"`
-	Errored      int `json:"errored"` // error or aborted
+	// PassedUnproven counts the passes in Passed that disturbed nothing and so prove nothing.
+	PassedUnproven int `json:"passedUnproven"`
+	Failed         int `json:"failed"`
+	Errored        int `json:"errored"` // error or aborted
 }
 
 // LadderInfo documents the DR strategy thresholds used.
@@ -172,16 +196,19 @@ type RunRow struct {
 	LostWrites    int            `json:"lostWrites"`
 	// NoDisruption: no availability probe saw the fault; the drill may not have tested anything.
 	NoDisruption bool `json:"noDisruption,omitempty"`
+	// Unproven: a pass with NoDisruption. It is shown, but never counts as a passing drill.
+	Unproven bool `json:"unproven,omitempty"`
 }
 
 // Run is one run in the period with its timeline.
 type Run struct {
 	RunRow
-	Scenario   string    `json:"scenario"`
-	System     string    `json:"system"`
-	FinishedAt time.Time `json:"finishedAt"`
-	T0         string    `json:"t0"`
-	Timeline   Timeline  `json:"timeline"`
+	Scenario   string            `json:"scenario"`
+	System     string            `json:"system"`
+	FinishedAt time.Time         `json:"finishedAt"`
+	T0         string            `json:"t0"`
+	Timeline   Timeline          `json:"timeline"`
+	SignOffs   []history.SignOff `json:"signOffs"`
 }
 
 // Timeline is what happened around t0, in ms relative to t0.
@@ -237,6 +264,9 @@ type Evidence struct {
 	InPeriod       bool           `json:"inPeriod"`
 	// ScenarioChanged: the scenario file hashes differently today than when this run used it.
 	ScenarioChanged bool `json:"scenarioChanged,omitempty"`
+	// Who ran it, where, and under which change ticket (empty for runs recorded before drill
+	// kept them).
+	result.Provenance
 }
 
 // Build computes the report. It is pure: the same input gives the same report.
@@ -254,9 +284,11 @@ func Build(in Input) *Report {
 		AsOf:        asOf,
 		Ladder: LadderInfo{Source: LadderSource, Rungs: Ladder(),
 			Policy: "Recommended = the least costly strategy whose typical RTO meets the RTO target. drill policy: a critical system is recommended at least pilot light."},
-		Systems:  []System{},
-		Runs:     []Run{},
-		Evidence: []Evidence{},
+		Systems:         []System{},
+		Runs:            []Run{},
+		Evidence:        []Evidence{},
+		AwaitingSignOff: []string{},
+		Findings:        []FindingRow{},
 	}
 	if in.SuiteFile != "" {
 		rep.Suite = &SuiteRef{File: in.SuiteFile, Name: in.SuiteName}
@@ -340,6 +372,8 @@ func Build(in Input) *Report {
 			rep.Summary.Failing++
 		case StatusNeverDrilled:
 			rep.Summary.NeverDrilled++
+		case StatusUnproven:
+			rep.Summary.Unproven++
 		}
 	}
 
@@ -347,11 +381,24 @@ func Build(in Input) *Report {
 		if _, ok := known[r.Scenario]; !ok || !inPeriod(r) {
 			continue
 		}
-		rep.Runs = append(rep.Runs, runOf(r))
+		run := runOf(r)
+		if run.RTOTargetMs == 0 {
+			// Stored by an older drill that recorded no target when it stopped early.
+			run.RTOTargetMs = known[r.Scenario].RTO.Milliseconds()
+		}
+		run.SignOffs = in.SignOffs[r.RunID]
+		if run.SignOffs == nil {
+			run.SignOffs = []history.SignOff{}
+			rep.AwaitingSignOff = append(rep.AwaitingSignOff, r.RunID)
+		}
+		rep.Runs = append(rep.Runs, run)
 		rep.Summary.Runs++
 		switch r.Verdict {
 		case result.VerdictPass:
 			rep.Summary.Passed++
+			if r.IsUnproven() {
+				rep.Summary.PassedUnproven++
+			}
 		case result.VerdictFail:
 			rep.Summary.Failed++
 		default:
@@ -367,12 +414,32 @@ func Build(in Input) *Report {
 			RunID: c.RunID, Scenario: c.Scenario, System: c.System, StartedAt: c.StartedAt.UTC(),
 			FinishedAt: c.FinishedAt.UTC(), T0: c.T0, Verdict: c.Verdict, ToolVersion: c.ToolVersion,
 			ScenarioFile: c.ScenarioFile, ScenarioSHA256: c.ScenarioSHA256, InPeriod: inPeriod(c),
+			Provenance: c.Provenance,
 		}
 		if now := known[c.Scenario].SHA256; in.Entries != nil && now != "" && c.ScenarioSHA256 != "" && now != c.ScenarioSHA256 {
 			ev.ScenarioChanged = true
 		}
 		rep.Evidence = append(rep.Evidence, ev)
 	}
+	for _, f := range in.Findings {
+		if _, ok := known[f.Scenario]; !ok || f.OpenedAt.After(asOf) {
+			continue
+		}
+		closedBefore := f.Status == history.FindingClosed && f.ClosedAt.Before(in.Period.Since)
+		if closedBefore {
+			continue
+		}
+		end := asOf
+		if f.Status == history.FindingClosed && f.ClosedAt.Before(asOf) {
+			end = f.ClosedAt
+		}
+		rep.Findings = append(rep.Findings, FindingRow{Finding: f, AgeDays: int(end.Sub(f.OpenedAt).Hours() / 24), Overdue: f.Overdue(asOf)})
+	}
+	byID := map[string]*result.Result{}
+	for _, r := range runs {
+		byID[r.RunID] = r
+	}
+	rep.Controls, rep.ControlEvidence = Controls(), controlEvidence(rep.Systems, rep.Findings, byID)
 	if changed := countChanged(rep.Evidence); changed > 0 {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("%d cited run(s) used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).", changed))
 	}
@@ -390,11 +457,15 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	var lastRun, lastPass *result.Result
 	for _, r := range runs { // oldest first
 		lastRun = r
-		if r.Verdict == result.VerdictPass {
+		if r.Verdict == result.VerdictPass && !r.IsUnproven() {
 			lastPass = r
 		}
 		if inPeriod(r) {
-			sc.Runs = append(sc.Runs, rowOf(r))
+			row := rowOf(r)
+			if row.RTOTargetMs == 0 {
+				row.RTOTargetMs = sc.RTOTargetMs // an older drill's early stop recorded no target
+			}
+			sc.Runs = append(sc.Runs, row)
 		}
 	}
 	sc.LastRun, sc.LastPass = refOf(lastRun), refOf(lastPass)
@@ -402,7 +473,7 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	// a measurement never recovered, and counts against the strategy.
 	var measured []*int64
 	for _, r := range sc.Runs {
-		if r.Verdict == result.VerdictPass || r.Verdict == result.VerdictFail {
+		if (r.Verdict == result.VerdictPass && !r.Unproven) || r.Verdict == result.VerdictFail {
 			measured = append(measured, r.RTOMeasuredMs)
 		}
 	}
@@ -417,6 +488,9 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 		if lastRun.Reason != "" {
 			sc.StatusReason += " — " + lastRun.Reason
 		}
+	case lastPass == nil:
+		sc.Status = StatusUnproven
+		sc.StatusReason = fmt.Sprintf("latest drill %s passed but is unproven: %s", Date(lastRun.StartedAt), result.UnprovenText)
 	case d.Status == suite.StatusOverdue:
 		sc.Status = StatusOverdue
 		sc.StatusReason = fmt.Sprintf("last passed %s; %s cadence: due %s, overdue by %s", Date(lastPass.StartedAt), e.Cadence, Date(d.DueAt), Days(d.Overdue))
@@ -426,6 +500,9 @@ func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod fun
 	default:
 		sc.Status = StatusCompliant
 		sc.StatusReason = fmt.Sprintf("passed %s; next due %s", Date(lastPass.StartedAt), Date(d.DueAt))
+	}
+	if lastRun != nil && lastPass != nil && lastRun != lastPass && lastRun.IsUnproven() {
+		sc.StatusReason += fmt.Sprintf("; the latest drill (%s) is unproven: no disruption observed", Date(lastRun.StartedAt))
 	}
 	return sc
 }
@@ -481,7 +558,7 @@ func rowOf(r *result.Result) RunRow {
 	o := r.Objectives
 	row := RunRow{
 		RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict, Reason: r.Reason,
-		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: o.RTO.MeasuredMs, RTOMet: o.RTO.Met, ResolutionMs: o.RTO.ResolutionMs,
+		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: judgedRTO(r), RTOMet: o.RTO.Met && judgedRTO(r) != nil, ResolutionMs: o.RTO.ResolutionMs,
 		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
 	}
 	avail, quiet := 0, 0
@@ -494,6 +571,7 @@ func rowOf(r *result.Result) RunRow {
 		}
 	}
 	row.NoDisruption = avail > 0 && quiet == avail && r.T0 != ""
+	row.Unproven = r.IsUnproven()
 	return row
 }
 
@@ -553,7 +631,18 @@ func refOf(r *result.Result) *RunRef {
 		return nil
 	}
 	return &RunRef{RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict,
-		RTOMeasuredMs: r.Objectives.RTO.MeasuredMs, RPOMeasuredMs: r.Objectives.RPO.MeasuredMs}
+		RTOMeasuredMs: judgedRTO(r), RPOMeasuredMs: r.Objectives.RPO.MeasuredMs}
+}
+
+// judgedRTO is the run's measured RTO, or nil when a fault failed to inject: older versions
+// stored what the probes saw of the undisturbed system as "RTO 0 s".
+func judgedRTO(r *result.Result) *int64 {
+	for _, f := range r.Faults {
+		if f.Error != "" {
+			return nil
+		}
+	}
+	return r.Objectives.RTO.MeasuredMs
 }
 
 func older(a, b *result.Result) bool {

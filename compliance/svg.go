@@ -470,7 +470,7 @@ func ladderChart(systems []System) string {
 			if to == 0 {
 				to = 48 * 3600 * 1000
 			}
-			s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="4 2"><title>%s: guidance recommends %s</title></rect>`,
+			s.f(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="none" stroke="%s" stroke-width="1.5" stroke-dasharray="4 2"><title>%s: its RTO target implies %s</title></rect>`,
 				x(from)+1, y-11, x(to)-x(from)-2, 22.0, colInk, esc(row.Scenario), esc(r.Name))
 		}
 		tx := x(c.RTOTargetMs)
@@ -478,7 +478,7 @@ func ladderChart(systems []System) string {
 			mx := x(*c.WorstMeasuredRTOMs)
 			s.f(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="%s" stroke-width="1.5"/>`, math.Min(tx, mx), math.Max(tx, mx), y, y, colNeutral)
 		}
-		s.f(`<path d="M%.1f %.1f l6 6 l-6 6 l-6 -6 z" fill="%s"><title>%s RTO target %s: guidance recommends %s</title></path>`,
+		s.f(`<path d="M%.1f %.1f l6 6 l-6 6 l-6 -6 z" fill="%s"><title>%s RTO target %s implies %s (not what was shown)</title></path>`,
 			tx, y-6, colTarget, esc(row.Scenario), esc(Millis(c.RTOTargetMs)), esc(StrategyName(c.Recommended)))
 		switch {
 		case c.WorstMeasuredRTOMs != nil:

@@ -13,6 +13,8 @@
 //	by-scenario/<n> timeKey(startedAt) + runId -> nil
 //	meta            "layout" -> "1"
 //
+// Sign-offs, findings and the hash chain over every record are described in evidence.go.
+//
 // timeKey is the start time in Unix nanoseconds as a big-endian uint64 with the sign bit
 // flipped, so byte order is time order and a cursor walks runs chronologically.
 package history
@@ -78,6 +80,10 @@ func (f Filter) Match(r *result.Result) bool {
 // ErrConflict is returned by Append when the run id is already stored with different content.
 // Stored evidence is never rewritten.
 var ErrConflict = errors.New("run id already stored with different content")
+
+// ErrDryRun is returned by Append for a dry run: it injected nothing, so it is no evidence and
+// must never reach the history that due dates and compliance reports are computed from.
+var ErrDryRun = errors.New("a dry run is not evidence and is not stored")
 
 var (
 	bucketRuns     = []byte("runs")
@@ -233,11 +239,13 @@ func initBuckets(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	switch v := meta.Get(layoutKey); {
 	case v == nil:
-		return meta.Put(layoutKey, layoutVersion)
+		if err := meta.Put(layoutKey, layoutVersion); err != nil {
+			return err
+		}
 	case !bytes.Equal(v, layoutVersion):
 		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
 	}
-	return nil
+	return startChain(tx, time.Now())
 }
 
 func checkLayout(tx *bolt.Tx) error {
@@ -275,6 +283,9 @@ func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 	if r == nil || r.RunID == "" {
 		return errors.New("append run to history: result has no runId")
 	}
+	if r.DryRun {
+		return fmt.Errorf("append run %s to history: %w", r.RunID, ErrDryRun)
+	}
 	if s.db == nil {
 		return fmt.Errorf("append run %s to history: store %s is open read-only", r.RunID, s.path)
 	}
@@ -302,7 +313,13 @@ func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 		if err := putIndex(tx.Bucket(bucketSystem), r.System, key); err != nil {
 			return err
 		}
-		return putIndex(tx.Bucket(bucketScenario), r.Scenario, key)
+		if err := putIndex(tx.Bucket(bucketScenario), r.Scenario, key); err != nil {
+			return err
+		}
+		if err := link(tx, KindRun, r.RunID, doc, false, time.Now()); err != nil {
+			return err
+		}
+		return recordFindings(tx, r)
 	})
 	if err != nil {
 		return fmt.Errorf("append run %s to history %s: %w", r.RunID, s.path, err)

@@ -167,6 +167,14 @@ func TestAppendRejects(t *testing.T) {
 	if err := s.Append(context.Background(), nil); err == nil {
 		t.Error("append of nil succeeded")
 	}
+	dry := run("dry", "s", "y", base, result.VerdictPass)
+	dry.DryRun = true
+	if err := s.Append(context.Background(), dry); !errors.Is(err, ErrDryRun) {
+		t.Errorf("append of a dry run: err = %v; want ErrDryRun", err)
+	}
+	if runs, _ := s.List(context.Background(), Filter{}); len(runs) != 0 {
+		t.Errorf("dry run stored: %v", ids(runs))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if err := s.Append(ctx, run("c", "s", "y", base, result.VerdictPass)); !errors.Is(err, context.Canceled) {

@@ -267,6 +267,51 @@ func abortedResult() *result.Result {
 	return r
 }
 
+// injectionFailedResult is what an older runner stored when the fault could not be injected:
+// probes ran a moment after t0, saw nothing, and the RTO read "0 s, met".
+func injectionFailedResult() *result.Result {
+	r := passResult()
+	r.RunID = "01HZX3INJF0000000000000000"
+	r.Verdict = result.VerdictError
+	r.Reason = "inject kill-follower: permission denied"
+	r.FinishedAt = fixtureStart.Add(3 * time.Second)
+	r.Objectives.RTO = result.RTO{TargetMs: 10000, MeasuredMs: i64(0), Met: true, ResolutionMs: 20, Probe: "health"}
+	r.Objectives.RPO = result.RPO{TargetMs: i64(0), DataProbes: 1}
+	r.Probes[0] = result.Probe{Name: "health", Type: "http", Role: "availability", IntervalMs: 20, Samples: 2, RecoveredMs: i64(0), DowntimeMs: i64(0), NoDisruption: true}
+	r.Probes[1].Data = &result.Data{Error: "read-back skipped"}
+	r.Faults[0].Error = "permission denied"
+	r.Faults[0].Targets = []string{}
+	r.Faults[0].RevertedAtMs = i64(5)
+	r.Steps = nil
+	r.Events = []result.Event{
+		{AtMs: 0, Kind: result.EventPhase, Message: "inject"},
+		{AtMs: 1, Kind: result.EventError, Message: "inject kill-follower: permission denied"},
+		{AtMs: 5, Kind: result.EventRevert, Message: "kill-follower reverted"},
+		{AtMs: 9, Kind: result.EventVerdict, Message: "error: inject kill-follower: permission denied"},
+	}
+	return r
+}
+
+// dryRunResult is a --dry-run: a plan, no verdict on the system.
+func dryRunResult() *result.Result {
+	r := base("etcd-follower-loss", "01HZX3DRYR0000000000000000")
+	r.DryRun = true
+	r.Verdict = result.VerdictPass
+	r.Reason = "dry run: nothing injected, no verdict on the system"
+	r.T0 = ""
+	r.FinishedAt = fixtureStart.Add(300 * time.Millisecond)
+	r.SteadyState = result.Steady{}
+	r.Rollback = result.Rollback{}
+	r.Objectives = result.Objectives{RTO: result.RTO{TargetMs: 10000}}
+	r.Faults = []result.Fault{{Name: "kill-follower", Type: "etcd-kill-member", Targets: []string{"m2"}}}
+	r.Events = []result.Event{
+		{AtMs: 0, Kind: result.EventPhase, Message: "connect"},
+		{AtMs: 200, Kind: result.EventFault, Message: "plan: fault kill-follower (etcd-kill-member) would be injected; targets: m2"},
+		{AtMs: 300, Kind: result.EventVerdict, Message: "dry run: nothing injected, no verdict on the system"},
+	}
+	return r
+}
+
 type fixture struct {
 	name    string
 	results func() []*result.Result
@@ -284,6 +329,8 @@ var fixtures = []fixture{
 	{"rollback-error", one(rollbackErrorResult)},
 	{"no-disruption", one(noDisruptionResult)},
 	{"aborted", one(abortedResult)},
+	{"injection-failed", one(injectionFailedResult)},
+	{"dry-run", one(dryRunResult)},
 	{"several", func() []*result.Result {
 		return []*result.Result{passResult(), rtoFailResult(), steadyFailedResult()}
 	}},

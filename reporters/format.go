@@ -112,6 +112,16 @@ func notEvaluated(verdict result.Verdict) bool {
 	return verdict == result.VerdictError || verdict == result.VerdictAborted
 }
 
+// injectionFailed returns the first fault's injection error, "" when every injection worked.
+func injectionFailed(r *result.Result) string {
+	for _, f := range r.Faults {
+		if f.Error != "" {
+			return f.Name + ": " + oneLine(f.Error)
+		}
+	}
+	return ""
+}
+
 // steadyBeforeFailed reports whether the drill stopped at the preflight check.
 func steadyBeforeFailed(r *result.Result) bool {
 	return r.SteadyState.Before.Ran && !r.SteadyState.Before.Passed

@@ -145,6 +145,14 @@ func junitSuiteFor(r *result.Result) (junitSuite, int64) {
 		{"scenarioFile", r.ScenarioFile},
 		{"scenarioSha256", r.ScenarioSHA256},
 		{"toolVersion", r.ToolVersion},
+		{"toolCommit", r.ToolCommit},
+		{"operator", r.Operator},
+		{"host", r.Host},
+		{"environment", r.Environment},
+		{"participants", strings.Join(r.Participants, ", ")},
+		{"ticket", r.Ticket},
+		{"dryRun", boolProp(r.DryRun)},
+		{"unproven", boolProp(r.IsUnproven())},
 	} {
 		if p[1] != "" {
 			s.Properties = append(s.Properties, junitProperty{Name: p[0], Value: clean(p[1])})
@@ -152,7 +160,9 @@ func junitSuiteFor(r *result.Result) (junitSuite, int64) {
 	}
 
 	class := clean("drill." + r.System + "." + r.Scenario)
-	for _, c := range []junitCase{steadyCase(r), rtoCase(r), rpoCase(r), rollbackCase(r)} {
+	cases := []junitCase{steadyCase(r), rtoCase(r), rpoCase(r), rollbackCase(r)}
+	judgeable(r, cases)
+	for _, c := range cases {
 		c.Classname = class
 		c.File = clean(r.ScenarioFile)
 		if c.Time == "" {
@@ -177,6 +187,45 @@ func junitSuiteFor(r *result.Result) (junitSuite, int64) {
 	}
 	s.SystemOut = text(out.String())
 	return s, ms
+}
+
+// judgeable makes sure a drill that ended in error or aborted shows as an error in CI: when no
+// testcase already carries the error (a recovery step or a cleanup failed, say), the rto
+// testcase does, since the recovery it measured can not be trusted.
+func judgeable(r *result.Result, cases []junitCase) {
+	if !notEvaluated(r.Verdict) {
+		return
+	}
+	for _, c := range cases {
+		if c.Error != nil {
+			return
+		}
+	}
+	for i := range cases {
+		if cases[i].Name != caseRTO {
+			continue
+		}
+		body := rtoBody(r)
+		if cases[i].Failure != nil {
+			body = cases[i].Failure.Message + "\n" + cases[i].Failure.Body
+		}
+		cases[i].Failure, cases[i].Skipped, cases[i].SystemOut = nil, nil, nil
+		cases[i].Error = failure(string(r.Verdict), "RTO not judged: "+notRunReason(r), body)
+	}
+}
+
+func boolProp(b bool) string {
+	if b {
+		return "true"
+	}
+	return ""
+}
+
+func unprovenText(r *result.Result) string {
+	if r.UnprovenReason != "" {
+		return r.UnprovenReason
+	}
+	return result.UnprovenText
 }
 
 func timestamp(r *result.Result) string {
@@ -206,11 +255,13 @@ func steadyCase(r *result.Result) junitCase {
 	c := junitCase{Name: caseSteady}
 	before, after := r.SteadyState.Before, r.SteadyState.After
 	switch {
+	// A drill that could not reach or restore steady state is an error (verdict error), not a
+	// missed objective: only a missed RTO or RPO is a <failure>.
 	case before.Ran && !before.Passed:
-		c.Failure = failure(caseSteady, "system not in steady state before the drill: "+strings.Join(before.Failed, "; "),
+		c.Error = failure(caseSteady, "system not in steady state before the drill: "+strings.Join(before.Failed, "; "),
 			"steady-state probes failing before any fault was injected:\n"+lines(before.Failed))
 	case after.Ran && !after.Passed:
-		c.Failure = failure(caseSteady, "steady state not restored after rollback: "+strings.Join(after.Failed, "; "),
+		c.Error = failure(caseSteady, "steady state not restored after rollback: "+strings.Join(after.Failed, "; "),
 			"steady-state probes failing after rollback:\n"+lines(after.Failed))
 	case notEvaluated(r.Verdict) && !(before.Ran && after.Ran):
 		which := "after rollback"
@@ -241,10 +292,18 @@ func rtoCase(r *result.Result) junitCase {
 	c := junitCase{Name: caseRTO}
 	rto := r.Objectives.RTO
 	switch {
+	case steadyBeforeFailed(r):
+		c.Skipped = &junitSkipped{Message: notSteady}
+	case injectionFailed(r) != "":
+		c.Error = failure(string(r.Verdict), "RTO not judged: injection failed: "+injectionFailed(r), rtoBody(r))
+	case r.Verdict == result.VerdictAborted:
+		c.Error = failure(string(r.Verdict), "RTO not judged: "+notRunReason(r), rtoBody(r))
 	case rto.MeasuredMs != nil:
 		c.Time = seconds(max(*rto.MeasuredMs, 0))
 		if !rto.Met {
 			c.Failure = failure(caseRTO, fmt.Sprintf("RTO %s exceeds target %s", secs(*rto.MeasuredMs), dur(rto.TargetMs)), rtoBody(r))
+		} else if r.IsUnproven() {
+			c.SystemOut = text("UNPROVEN: " + unprovenText(r) + "\n" + rtoBody(r))
 		} else {
 			c.SystemOut = text(rtoBody(r))
 		}
@@ -252,8 +311,6 @@ func rtoCase(r *result.Result) junitCase {
 			c.SystemErr = text("WARNING: no disruption observed by " + strings.Join(names, ", ") +
 				": the faults may have missed the system under test, so this RTO proves nothing\n")
 		}
-	case steadyBeforeFailed(r):
-		c.Skipped = &junitSkipped{Message: notSteady}
 	case notEvaluated(r.Verdict):
 		c.Error = failure(string(r.Verdict), "RTO not measured: "+notRunReason(r), rtoBody(r))
 	case !injected(r):
@@ -372,7 +429,7 @@ func rollbackCase(r *result.Result) junitCase {
 		if len(rb.Errors) > 0 {
 			msg += ": " + strings.Join(rb.Errors, "; ")
 		}
-		c.Failure = failure(caseRollback, msg, lines(rollbackErrors(r)))
+		c.Error = failure(caseRollback, msg, lines(rollbackErrors(r)))
 	case !injected(r):
 		c.Skipped = &junitSkipped{Message: "nothing to roll back: no fault injected"}
 	default:

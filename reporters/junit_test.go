@@ -99,13 +99,17 @@ func TestJUnitOutcomes(t *testing.T) {
 		{"rto-fail", pass, expect{"failure", "RTO 2.310s exceeds target 2s"}, pass, pass},
 		{"never-recovered", pass, expect{"failure", "RTO not met: not recovered (target 30s)"},
 			expect{"skipped", "no RPO objective and no data probe"}, pass},
-		{"steady-failed", expect{"failure", "system not in steady state before the drill: health: Get"},
+		{"steady-failed", expect{"error", "system not in steady state before the drill: health: Get"},
 			expect{"skipped", "not measured: system not in steady state"},
 			expect{"skipped", "not measured: system not in steady state"},
 			expect{"skipped", "nothing to roll back"}},
-		{"rollback-error", pass, pass, pass, expect{"failure", "rollback failed: revert block-https: iptables"}},
+		{"rollback-error", pass, pass, pass, expect{"error", "rollback failed: revert block-https: iptables"}},
+		{"injection-failed", pass, expect{"error", "RTO not judged: injection failed: kill-follower: permission denied"},
+			expect{"error", "RPO not measured"}, pass},
+		{"dry-run", expect{"skipped", "no steady-state check"}, expect{"skipped", "no fault injected"},
+			expect{"skipped", "no RPO objective"}, expect{"skipped", "nothing to roll back"}},
 		{"no-disruption", pass, pass, expect{"skipped", "no RPO objective and no data probe"}, pass},
-		{"aborted", pass, expect{"error", "RTO not measured: interrupted (SIGINT) during observe"},
+		{"aborted", pass, expect{"error", "RTO not judged: interrupted (SIGINT) during observe"},
 			expect{"error", "RPO not measured: interrupted (SIGINT) during observe"}, pass},
 	}
 	for _, tt := range tests {
@@ -230,12 +234,12 @@ func TestJUnitFailureBodies(t *testing.T) {
 	r.Rollback.Errors = append(r.Rollback.Errors, "rollback step flush-dns: exit status 2")
 	doc = parseJUnit(t, []*result.Result{r})
 	rb := doc.Suites[0].Cases[3]
-	if rb.Failure == nil {
-		t.Fatalf("rollback: want a failure, got %+v", rb)
+	if rb.Error == nil {
+		t.Fatalf("rollback: want an error (verdict error, not a missed objective), got %+v", rb)
 	}
 	for _, want := range []string{"revert block-https: iptables", "rollback step flush-dns: exit status 2"} {
-		if !strings.Contains(rb.Failure.Body, want) {
-			t.Errorf("rollback failure body lacks %q:\n%s", want, rb.Failure.Body)
+		if !strings.Contains(rb.Error.Body, want) {
+			t.Errorf("rollback error body lacks %q:\n%s", want, rb.Error.Body)
 		}
 	}
 }
@@ -261,8 +265,8 @@ func TestJUnitEscaping(t *testing.T) {
 		t.Errorf("system-out lost text; want %q in:\n%s", kept, s.SystemOut)
 	}
 	rb := s.Cases[3]
-	if rb.Failure == nil || !strings.Contains(rb.Failure.Message, kept) || !strings.Contains(rb.Failure.Body, kept) {
-		t.Errorf("rollback failure lost text: %+v", rb.Failure)
+	if rb.Error == nil || !strings.Contains(rb.Error.Message, kept) || !strings.Contains(rb.Error.Body, kept) {
+		t.Errorf("rollback error lost text: %+v", rb.Error)
 	}
 	for _, p := range s.Properties {
 		if p.Name == "reason" && !strings.Contains(p.Value, kept) {
@@ -306,7 +310,7 @@ func TestJUnitSteadyStateCases(t *testing.T) {
 		{"not restored after rollback", func(r *result.Result) {
 			r.Verdict = result.VerdictError
 			r.SteadyState.After = result.Check{Ran: true, Failed: []string{"health: 503"}}
-		}, expect{"failure", "steady state not restored after rollback: health: 503"}},
+		}, expect{"error", "steady state not restored after rollback: health: 503"}},
 		{"connect failed", func(r *result.Result) {
 			r.Verdict = result.VerdictError
 			r.Reason = "connect: dial tcp 127.0.0.1:2379: connection refused"
@@ -332,5 +336,34 @@ func TestJUnitSteadyStateCases(t *testing.T) {
 				t.Errorf("steady-state: %s %+v, want %s containing %q", got, p, tt.want.outcome, tt.want.message)
 			}
 		})
+	}
+}
+
+// Only a missed objective is a <failure>: every drill that ended in error or aborted must show
+// as an error in CI, whatever stopped it.
+func TestJUnitErrorVerdictsAreErrors(t *testing.T) {
+	t.Parallel()
+	for _, fx := range fixtures {
+		for _, r := range fx.results() {
+			doc := parseJUnit(t, []*result.Result{r})
+			s := doc.Suites[0]
+			switch r.Verdict {
+			case result.VerdictError, result.VerdictAborted:
+				if s.Errors == 0 || s.Failures != 0 {
+					t.Errorf("%s/%s (%s): errors=%d failures=%d, want errors and no failures", fx.name, r.Scenario, r.Verdict, s.Errors, s.Failures)
+				}
+			case result.VerdictPass:
+				if s.Errors != 0 || s.Failures != 0 {
+					t.Errorf("%s/%s (pass): errors=%d failures=%d", fx.name, r.Scenario, s.Errors, s.Failures)
+				}
+			}
+		}
+	}
+	// A recovery step that failed leaves no testcase of its own to carry the error.
+	r := passResult()
+	r.Verdict, r.Reason = result.VerdictError, "recovery step restart-member: exit status 1"
+	s := parseJUnit(t, []*result.Result{r}).Suites[0]
+	if s.Errors != 1 || s.Cases[1].Error == nil || !strings.Contains(s.Cases[1].Error.Message, "RTO not judged: recovery step") {
+		t.Errorf("recovery step failure: errors=%d rto=%+v", s.Errors, s.Cases[1])
 	}
 }

@@ -67,6 +67,9 @@ func summarize(buf *bytes.Buffer, r *result.Result) error {
 
 	fmt.Fprintf(buf, "steady state: before %s, after %s\n", checkText(r.SteadyState.Before), checkText(r.SteadyState.After))
 	fmt.Fprintf(buf, "rollback: %s\n", rollbackText(r))
+	if line := provenanceText(r.Provenance); line != "" {
+		fmt.Fprintf(buf, "recorded: %s\n", line)
+	}
 	if names := undisturbed(r); len(names) > 0 {
 		noun := "probes"
 		if len(names) == 1 {
@@ -80,17 +83,22 @@ func summarize(buf *bytes.Buffer, r *result.Result) error {
 
 func headerLine(r *result.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), strings.ToUpper(string(r.Verdict)))
-	if r.Reason != "" {
+	verdict := strings.ToUpper(string(r.Verdict))
+	switch {
+	case r.DryRun:
+		// A dry run's pass only keeps the exit code 0; it is no verdict on the system.
+		verdict = "DRY RUN (nothing injected, no verdict)"
+	case r.IsUnproven():
+		verdict += " (UNPROVEN: no disruption observed)"
+	}
+	fmt.Fprintf(&b, "=== %s  system: %s  verdict: %s", oneLine(r.Scenario), oneLine(r.System), verdict)
+	if r.Reason != "" && !r.DryRun {
 		fmt.Fprintf(&b, " (%s)", oneLine(r.Reason))
 	}
 	if r.T0 != "" {
 		fmt.Fprintf(&b, "  t0: %s", r.T0)
 	} else {
 		b.WriteString("  t0: none (no fault injected)")
-	}
-	if r.DryRun {
-		b.WriteString("  [dry run]")
 	}
 	return b.String()
 }
@@ -123,6 +131,9 @@ func objectiveRows(r *result.Result) [][]string {
 
 	rtoMeasured, rtoMet := "", yesNo(rto.Met)
 	switch {
+	case injectionFailed(r) != "":
+		// What the probes saw after a failed injection says nothing about recovery.
+		rtoMeasured, rtoMet = "not judged: injection failed", "-"
 	case rto.MeasuredMs != nil:
 		rtoMeasured = dur(*rto.MeasuredMs)
 		if rto.ResolutionMs > 0 {
@@ -278,4 +289,28 @@ func rollbackText(r *result.Result) string {
 	default:
 		return "FAILED"
 	}
+}
+
+// provenanceText is who ran the drill, where and under which change, as one line; "" when
+// nothing was recorded.
+func provenanceText(p result.Provenance) string {
+	var parts []string
+	switch {
+	case p.Operator != "" && p.Host != "":
+		parts = append(parts, "by "+oneLine(p.Operator)+" on "+oneLine(p.Host))
+	case p.Operator != "":
+		parts = append(parts, "by "+oneLine(p.Operator))
+	case p.Host != "":
+		parts = append(parts, "on "+oneLine(p.Host))
+	}
+	if p.Environment != "" {
+		parts = append(parts, "environment "+oneLine(p.Environment))
+	}
+	if p.Ticket != "" {
+		parts = append(parts, "ticket "+oneLine(p.Ticket))
+	}
+	if len(p.Participants) > 0 {
+		parts = append(parts, "with "+oneLine(strings.Join(p.Participants, ", ")))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -153,3 +153,16 @@ func fixtureByName(t *testing.T, name string) []*result.Result {
 	t.Fatalf("no fixture %q", name)
 	return nil
 }
+
+func TestSummaryRecordsWhoAndWhere(t *testing.T) {
+	t.Parallel()
+	r := passResult()
+	r.Provenance = result.Provenance{Operator: "alice", Host: "runner-1", Environment: "staging", Ticket: "CHG-7", Participants: []string{"bob", "carol"}}
+	var buf bytes.Buffer
+	if err := WriteSummary(&buf, []*result.Result{r}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "recorded: by alice on runner-1, environment staging, ticket CHG-7, with bob, carol\n"; !strings.Contains(buf.String(), want) {
+		t.Errorf("summary lacks %q:\n%s", want, buf.String())
+	}
+}

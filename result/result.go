@@ -106,7 +106,55 @@ type Result struct {
 	Faults      []Fault     `json:"faults"`
 	Steps       []Step      `json:"steps"`
 	Events      []Event     `json:"events"`
+
+	// Provenance says who ran the drill, where and under which change; its fields are inline.
+	Provenance
+	// Unproven marks a pass that shows nothing: no availability probe saw the faults, so they
+	// probably missed the system under test. The verdict stays pass (exit code, CI) but the run
+	// is not evidence of recovery.
+	Unproven       bool   `json:"unproven,omitempty"`
+	UnprovenReason string `json:"unprovenReason,omitempty"`
 }
+
+// Provenance is the who and where of a run, for auditors. Every field is optional so that
+// results written before it existed still decode.
+type Provenance struct {
+	Operator     string   `json:"operator,omitempty"`     // who ran it (--operator, default the OS user)
+	Host         string   `json:"host,omitempty"`         // the machine drill ran on
+	ToolCommit   string   `json:"toolCommit,omitempty"`   // VCS revision drill was built from
+	Environment  string   `json:"environment,omitempty"`  // e.g. production, staging (--environment)
+	Participants []string `json:"participants,omitempty"` // people present (--participant)
+	Ticket       string   `json:"ticket,omitempty"`       // change ticket authorising the drill (--ticket)
+}
+
+// Undisturbed reports whether the run injected its faults and every availability probe it has
+// saw no disruption: then a passing RTO proves nothing. It reads the typed probe fields, so it
+// also judges results stored before the Unproven field existed.
+func (r *Result) Undisturbed() bool {
+	if r.T0 == "" {
+		return false
+	}
+	avail := 0
+	for _, p := range r.Probes {
+		if !p.IsAvailability() {
+			continue
+		}
+		avail++
+		if !p.NoDisruption {
+			return false
+		}
+	}
+	return avail > 0
+}
+
+// IsUnproven reports whether a passing run is not evidence of recovery (see Unproven); it also
+// covers results written before the field existed.
+func (r *Result) IsUnproven() bool {
+	return r.Verdict == VerdictPass && !r.DryRun && (r.Unproven || r.Undisturbed())
+}
+
+// UnprovenText explains an unproven pass for reports.
+const UnprovenText = "no availability probe observed any disruption: the faults may have missed the system under test, so this pass proves nothing about recovery"
 
 // Objectives holds the RTO and RPO judgements.
 type Objectives struct {

@@ -28,6 +28,7 @@ type Options struct {
 	Log         *slog.Logger
 	DryRun      bool
 	ToolVersion string
+	Provenance  result.Provenance // who and where, copied into the result
 	// Interrupts delivers Ctrl-C/SIGTERM. The first one cancels the drill and moves it to
 	// rollback; later ones are refused with a message while rollback runs.
 	Interrupts <-chan os.Signal
@@ -138,12 +139,19 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 		Tags:           s.Tags,
 		Cadence:        s.Cadence,
 		ToolVersion:    opts.ToolVersion,
+		Provenance:     opts.Provenance,
 		DryRun:         opts.DryRun,
 		StartedAt:      env.Clock.Origin().UTC(),
 		Probes:         []result.Probe{},
 		Faults:         []result.Fault{},
 		Steps:          []result.Step{},
 		Events:         []result.Event{},
+	}
+	// The targets are the scenario's whatever happens: a drill that stops before its fault must
+	// not record a 0 s target that reports would take for the system's objective.
+	res.Objectives.RTO.TargetMs = result.Ms(s.Objectives.RTO)
+	if s.Objectives.RPO != nil {
+		res.Objectives.RPO.TargetMs = result.Int64(result.Ms(*s.Objectives.RPO))
 	}
 	r := &run{s: s, opts: opts, env: env, log: log, res: res}
 	env.setNote(func(msg string) { r.event(result.EventNote, "%s", msg) })
@@ -853,7 +861,9 @@ func (r *run) measure(end time.Duration) {
 		}
 		r.res.Probes = append(r.res.Probes, p)
 	}
-	if r.haveT0 && anyAvail && recoveredAll {
+	// Only an observation that ran after every fault was injected measures a recovery; after a
+	// failed injection the probes saw a system that was never (fully) disturbed.
+	if r.haveT0 && r.observed != "" && anyAvail && recoveredAll {
 		rto.MeasuredMs = result.Int64(result.Ms(worst))
 		rto.Met = worst <= r.s.Objectives.RTO
 	}
@@ -997,6 +1007,8 @@ func (r *run) finish(parent context.Context) {
 	r.mu.Unlock()
 }
 
+const dryRunReason = "dry run: nothing injected, no verdict on the system"
+
 func (r *run) verdict() {
 	res := r.res
 	r.mu.Lock()
@@ -1014,7 +1026,11 @@ func (r *run) verdict() {
 	case len(errs) > 0:
 		res.Verdict, res.Reason = result.VerdictError, errs[0]
 	case r.opts.DryRun:
-		res.Verdict, res.Reason = result.VerdictPass, "dry run: nothing was injected"
+		// pass keeps the exit code 0 that scripts rely on; dryRun: true in the result and the
+		// wording below say it is no verdict on the system.
+		res.Verdict, res.Reason = result.VerdictPass, dryRunReason
+		r.event(result.EventVerdict, "%s", dryRunReason)
+		return
 	case obj.RTO.MeasuredMs == nil:
 		res.Verdict, res.Reason = result.VerdictFail, r.notRecoveredReason()
 	case !obj.RTO.Met:
@@ -1027,8 +1043,15 @@ func (r *run) verdict() {
 		}
 	default:
 		res.Verdict = result.VerdictPass
+		if res.Undisturbed() {
+			res.Unproven, res.UnprovenReason = true, result.UnprovenText
+		}
 	}
-	r.event(result.EventVerdict, "%s%s", res.Verdict, prefixed(": ", res.Reason))
+	unproven := ""
+	if res.Unproven {
+		unproven = " (UNPROVEN: " + res.UnprovenReason + ")"
+	}
+	r.event(result.EventVerdict, "%s%s%s", res.Verdict, prefixed(": ", res.Reason), unproven)
 }
 
 // notRecoveredReason names the probes still failing and how the observation ended.

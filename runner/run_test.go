@@ -509,3 +509,69 @@ func TestRunAnnouncesTargetsBeforeInjecting(t *testing.T) {
 		}
 	})
 }
+
+// TestRunRecordsWhatItCouldJudge: whatever stops a drill, the result carries the scenario's
+// targets, and an RTO is measured only when every fault was injected and observed.
+func TestRunRecordsWhatItCouldJudge(t *testing.T) {
+	t.Parallel()
+	rpo := 500 * time.Millisecond
+	tests := []struct {
+		name         string
+		svc          *service
+		fault        outageCfg
+		wantVerdict  result.Verdict
+		wantMeasured bool
+		wantUnproven bool
+	}{
+		{"not in steady state", &service{down: true}, outageCfg{For: time.Second}, result.VerdictError, false, false},
+		{"injection failed", &service{}, outageCfg{FailInject: true}, result.VerdictError, false, false},
+		{"recovered", &service{}, outageCfg{For: 300 * time.Millisecond}, result.VerdictPass, true, false},
+		{"nothing disturbed", &service{}, outageCfg{NoDisrupt: true}, result.VerdictPass, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				s := testScenario(tt.fault)
+				if tt.wantVerdict == result.VerdictError {
+					s.Objectives.RPO = &rpo // no data probe: would fail a drill that ran
+				}
+				res := Run(t.Context(), s, Options{Registry: testRegistry(tt.svc)})
+				if res.Verdict != tt.wantVerdict {
+					t.Fatalf("verdict %s (%s), want %s", res.Verdict, res.Reason, tt.wantVerdict)
+				}
+				if got := res.Objectives.RTO.TargetMs; got != 2000 {
+					t.Errorf("rto.targetMs %d, want the scenario's 2000", got)
+				}
+				if got := res.Objectives.RPO.TargetMs; s.Objectives.RPO != nil && (got == nil || *got != 500) {
+					t.Errorf("rpo.targetMs %v, want the scenario's 500", got)
+				}
+				if got := res.Objectives.RTO.MeasuredMs != nil; got != tt.wantMeasured {
+					t.Errorf("rto measured %v (%+v), want measured=%v", got, res.Objectives.RTO, tt.wantMeasured)
+				}
+				if res.Unproven != tt.wantUnproven || (res.Unproven && res.UnprovenReason == "") {
+					t.Errorf("unproven %v (%q), want %v", res.Unproven, res.UnprovenReason, tt.wantUnproven)
+				}
+			})
+		})
+	}
+}
+
+func TestRunDryRunGivesNoVerdictWording(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		svc := &service{}
+		res := Run(t.Context(), testScenario(outageCfg{For: time.Second}), Options{Registry: testRegistry(svc), DryRun: true})
+		if !res.DryRun || res.Verdict != result.VerdictPass {
+			t.Errorf("dryRun %v verdict %s: want dryRun with exit-compatible pass", res.DryRun, res.Verdict)
+		}
+		for _, e := range res.Events {
+			if e.Kind == result.EventVerdict && strings.HasPrefix(e.Message, "pass") {
+				t.Errorf("dry run's verdict event says %q", e.Message)
+			}
+		}
+		if len(svc.events) != 0 {
+			t.Errorf("dry run touched the service: %v", svc.events)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -100,8 +101,11 @@ func (p *parser) header(s *Scenario, top map[string]pair, root *yaml.Node) {
 
 	if pr, ok := get(top, "system"); ok {
 		if v, ok := p.str(pr, "system"); ok {
-			if strings.TrimSpace(v) == "" {
+			switch {
+			case strings.TrimSpace(v) == "":
 				p.errorf(pr.at(), "system", "must not be blank")
+			case !oneLine(v):
+				p.errorf(pr.at(), "system", "must be one line of text without control characters: it titles reports and groups history")
 			}
 			s.System = v
 		}
@@ -113,7 +117,12 @@ func (p *parser) header(s *Scenario, top map[string]pair, root *yaml.Node) {
 		s.Description, _ = p.str(pr, "description")
 	}
 	if pr, ok := get(top, "owner"); ok {
-		s.Owner, _ = p.str(pr, "owner")
+		if v, ok := p.str(pr, "owner"); ok {
+			if !oneLine(v) {
+				p.errorf(pr.at(), "owner", "must be one line of text without control characters: it is shown in reports")
+			}
+			s.Owner = v
+		}
 	}
 	if pr, ok := get(top, "tags"); ok {
 		s.Tags = values(p.strList(pr, "tags"))
@@ -434,4 +443,15 @@ func (p *parser) lookupKey(n *yaml.Node, key string) (val, keyNode *yaml.Node) {
 		}
 	}
 	return nil, nil
+}
+
+// oneLine reports whether v is a single line without control characters. system and owner end
+// up in report headings and table cells, where a newline would start new Markdown blocks.
+func oneLine(v string) bool {
+	for _, r := range v {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -16,3 +16,15 @@ if ! command -v chromium >/dev/null 2>&1 || ! [[ -x /usr/sbin/mariadbd ]] || ! c
     echo "chromium, mariadb-server or postgresql missing and not root: the tests needing them will skip" >&2
   fi
 fi
+
+# Debian's poppler-utils (pdftotext): the PDF report test (drill report --format pdf, printed by
+# the chromium above) reads the PDF's text back; it skips without it.
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing poppler-utils (Debian package) for the PDF report test" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null
+  else
+    echo "pdftotext not installed and not root: the PDF report test will skip" >&2
+  fi
+fi

@@ -80,7 +80,8 @@ func dueOne(now time.Time, e Entry, runs []*result.Result) Item {
 		if lastRun == nil || newer(r, lastRun) {
 			lastRun = r
 		}
-		if r.Verdict == result.VerdictPass && (lastPass == nil || newer(r, lastPass)) {
+		// A pass that disturbed nothing proves nothing: it does not reset the cadence.
+		if r.Verdict == result.VerdictPass && !r.IsUnproven() && (lastPass == nil || newer(r, lastPass)) {
 			lastPass = r
 		}
 	}

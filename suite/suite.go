@@ -391,12 +391,18 @@ func editDistance(a, b string) int {
 // Entries are sorted by system, then scenario.
 func EntriesFromHistory(runs []*result.Result) []Entry {
 	newest := map[string]*result.Result{}
+	// Drills that stopped before their fault were stored by older versions with a 0 s RTO
+	// target; the target is the scenario's, so take it from the newest run that recorded one.
+	target := map[string]*result.Result{}
 	for _, r := range runs {
 		if r.DryRun {
 			continue
 		}
 		if cur, ok := newest[r.Scenario]; !ok || r.StartedAt.After(cur.StartedAt) {
 			newest[r.Scenario] = r
+		}
+		if cur, ok := target[r.Scenario]; r.Objectives.RTO.TargetMs > 0 && (!ok || r.StartedAt.After(cur.StartedAt)) {
+			target[r.Scenario] = r
 		}
 	}
 	out := make([]Entry, 0, len(newest))
@@ -409,6 +415,9 @@ func EntriesFromHistory(runs []*result.Result) []Entry {
 			RTO:     time.Duration(r.Objectives.RTO.TargetMs) * time.Millisecond,
 			SHA256:  r.ScenarioSHA256,
 			Cadence: r.Cadence,
+		}
+		if t, ok := target[r.Scenario]; ok && r.Objectives.RTO.TargetMs == 0 {
+			e.RTO = time.Duration(t.Objectives.RTO.TargetMs) * time.Millisecond
 		}
 		if r.Cadence != "" {
 			e.CadenceFrom = "history"

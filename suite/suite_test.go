@@ -289,6 +289,9 @@ func TestDueFromHistoryAndSelectDue(t *testing.T) {
 	defer store.Close()
 	ctx := context.Background()
 	for _, r := range fixtureRuns() {
+		if r.DryRun {
+			continue // the store refuses dry runs; Due ignoring them is tested without a store
+		}
 		if err := store.Append(ctx, r); err != nil {
 			t.Fatal(err)
 		}
@@ -330,10 +333,16 @@ func TestEntriesFromHistory(t *testing.T) {
 	newer.Objectives.RPO.TargetMs = result.Int64(0)
 	b := res("b", "b-scn", day(2026, 2, 1), result.VerdictPass)
 	b.System = "sys-0"
-	got := EntriesFromHistory([]*result.Result{old, newer, b})
+	// c-scn's newest run stopped before its fault and was stored with a 0 s target.
+	c1 := res("c1", "c-scn", day(2026, 2, 1), result.VerdictPass)
+	c1.System, c1.Objectives.RTO.TargetMs = "sys-c", 30000
+	c2 := res("c2", "c-scn", day(2026, 3, 1), result.VerdictError)
+	c2.System = "sys-c"
+	got := EntriesFromHistory([]*result.Result{old, newer, b, c1, c2})
 	want := []Entry{
 		{Name: "b-scn", System: "sys-0"},
 		{Path: "drills/a.yaml", Name: "a-scn", System: "sys-a", Owner: "team", Cadence: Quarterly, CadenceFrom: "history", RTO: 10 * time.Second, RPO: dur(0)},
+		{Name: "c-scn", System: "sys-c", RTO: 30 * time.Second},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("EntriesFromHistory (-want +got):\n%s", diff)

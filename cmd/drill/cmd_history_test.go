@@ -189,7 +189,7 @@ func TestHistoryEmptyAndBadInput(t *testing.T) {
 func TestProgrammeVerbsHaveExamples(t *testing.T) {
 	t.Parallel()
 	a := &app{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: os.Getenv}
-	for _, c := range []*cobra.Command{newHistoryCmd(a), newDueCmd(a), newReportCmd(a)} {
+	for _, c := range []*cobra.Command{newHistoryCmd(a), newDueCmd(a), newReportCmd(a), newSignOffCmd(a), newFindingsCmd(a)} {
 		if !strings.Contains(c.Example, "drill "+c.Name()) {
 			t.Errorf("%s --help has no example", c.Name())
 		}

@@ -19,7 +19,7 @@ import (
 func newReportCmd(a *app) *cobra.Command {
 	var (
 		suitePath, period, since, until string
-		format, out, path               string
+		format, out, path, browser      string
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -33,12 +33,14 @@ ladder, and an evidence appendix (run ids, times, tool version, scenario file ha
 
 --format html writes one self-contained page (inline CSS and SVG, no script, no
 network) that prints cleanly to PDF; md suits pull requests and wikis; json feeds
-other tools. The period is a year (2026), quarter (2026-Q3), half (2026-H2) or month
+other tools; pdf is the HTML page printed by headless Chromium (/usr/bin/chromium,
+or --browser PATH). The period is a year (2026), quarter (2026-Q3), half (2026-H2) or month
 (2026-11), or --since/--until dates; the default is the current quarter.
 Without --suite the report covers every scenario found in history.`,
 		Example: `  drill report --suite drills/production.yaml --period 2026-Q3 --format html --out q3-dr-report.html
   drill report --period 2026-11 --format md --out dr-november.md
-  drill report --since 2026-07-01 --until 2026-09-30 --format json --out report.json`,
+  drill report --since 2026-07-01 --until 2026-09-30 --format json --out report.json
+  drill report --period 2026-Q3 --out q3-dr-report.pdf        # printed by headless Chromium`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now := time.Now().UTC()
@@ -49,8 +51,13 @@ Without --suite the report covers every scenario found in history.`,
 			if format == "" {
 				format = formatFromName(out)
 			}
-			if !validFormat(format) {
-				return usageErrorf("--format must be %s, not %q", strings.Join(compliance.Formats(), ", "), format)
+			if !validFormat(format) && format != compliance.FormatPDF {
+				return usageErrorf("--format must be %s or pdf, not %q", strings.Join(compliance.Formats(), ", "), format)
+			}
+			if format == compliance.FormatPDF {
+				if browser, err = compliance.FindBrowser(browser); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
 			}
 			var s *suite.Suite
 			if suitePath != "" {
@@ -69,11 +76,20 @@ Without --suite the report covers every scenario found in history.`,
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			in := compliance.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
+			if in.SignOffs, err = store.SignOffs(cmd.Context()); err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			if in.Findings, err = store.Findings(cmd.Context()); err != nil {
+				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
 			if s != nil {
 				in.Entries, in.SuiteFile, in.SuiteName = s.Entries, s.File, s.Name
 			}
 			rep := compliance.Build(in)
 			write := func(w io.Writer) error { return compliance.Write(w, format, rep) }
+			if format == compliance.FormatPDF {
+				write = func(w io.Writer) error { return compliance.WritePDF(cmd.Context(), w, rep, browser) }
+			}
 			if out == "" || out == "-" {
 				if err := write(a.stdout); err != nil {
 					return &exitError{code: result.ExitError, msg: err.Error()}
@@ -84,8 +100,8 @@ Without --suite the report covers every scenario found in history.`,
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			sm := rep.Summary
-			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %d systems, %d compliant, %d overdue, %d failing, %d never drilled; %d runs in period\n",
-				out, p.Label, sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Runs)
+			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %d systems, %d compliant, %d overdue, %d failing, %d never drilled, %d unproven; %d runs in period\n",
+				out, p.Label, sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Unproven, sm.Runs)
 			return nil
 		},
 	}
@@ -94,7 +110,8 @@ Without --suite the report covers every scenario found in history.`,
 	fl.StringVar(&period, "period", "", "calendar `PERIOD`: 2026, 2026-Q3, 2026-H2 or 2026-11 (default: the current quarter)")
 	fl.StringVar(&since, "since", "", "start `DATE` (2026-07-01 or RFC 3339), instead of --period")
 	fl.StringVar(&until, "until", "", "end `DATE`, inclusive for a date (default: now), instead of --period")
-	fl.StringVar(&format, "format", "", "output `FORMAT`: html, md or json (default: from the --out extension, else html)")
+	fl.StringVar(&format, "format", "", "output `FORMAT`: html, md, json or pdf (default: from the --out extension, else html)")
+	fl.StringVar(&browser, "browser", "", "Chromium `PATH` for --format pdf (default /usr/bin/chromium, else chromium on PATH)")
 	fl.StringVar(&out, "out", "", "write to `FILE` (default: stdout)")
 	fl.StringVar(&path, "history", "", "history store `PATH` (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
 	return cmd
@@ -127,6 +144,8 @@ func formatFromName(name string) string {
 		return compliance.FormatMarkdown
 	case ".json":
 		return compliance.FormatJSON
+	case ".pdf":
+		return compliance.FormatPDF
 	}
 	return compliance.FormatHTML
 }

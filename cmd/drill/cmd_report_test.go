@@ -34,7 +34,7 @@ func TestReportVerb(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%s: exit %d: %s", name, code, stderr)
 		}
-		if stdout != "" || !strings.Contains(stderr, "wrote "+out+" (2026-Q3): 3 systems, 1 compliant, 0 overdue, 1 failing, 1 never drilled; 4 runs in period") {
+		if stdout != "" || !strings.Contains(stderr, "wrote "+out+" (2026-Q3): 3 systems, 1 compliant, 0 overdue, 1 failing, 1 never drilled, 0 unproven; 4 runs in period") {
 			t.Errorf("%s: stdout %q, stderr %q", name, stdout, stderr)
 		}
 		b, err := os.ReadFile(out)
@@ -89,7 +89,7 @@ func TestReportBadInput(t *testing.T) {
 		{[]string{"--period", "2026-Q3", "--since", "2026-07-01"}, "either --period or --since/--until"},
 		{[]string{"--since", "2026-09-01", "--until", "2026-08-01"}, "empty period"},
 		{[]string{"--since", "July"}, `--since: invalid date "July"`},
-		{[]string{"--format", "pdf"}, `--format must be html, md, json, not "pdf"`},
+		{[]string{"--format", "docx"}, `--format must be html, md, json or pdf, not "docx"`},
 		{[]string{"--out", filepath.Join(t.TempDir(), "no", "such", "dir", "r.html")}, "write"},
 	}
 	for _, tt := range tests {

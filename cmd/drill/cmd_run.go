@@ -35,6 +35,11 @@ type runFlags struct {
 	keepLab   bool
 	etcdBin   string
 	labFsync  bool
+	// who and where, recorded in every result
+	operator     string
+	environment  string
+	participants []string
+	ticket       string
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -61,7 +66,8 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 		Example: `  drill run scenarios/library/etcd/follower-loss.yaml
   drill run --json result.json --junit junit.xml scenarios/library/local/*.yaml
   drill run --dry-run scenarios/library/local/web-outage.yaml
-  drill run --suite examples/suites/lab.yaml --due-only --junit junit.xml`,
+  drill run --suite examples/suites/lab.yaml --due-only --junit junit.xml
+  drill run --environment production --ticket CHG-1042 --participant "A. Ops" --participant "B. DBA" scenarios/library/etcd/follower-loss.yaml`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if f.suite == "" && len(args) == 0 {
 				return usageErrorf("name at least one scenario file, or --suite FILE (see 'drill run --help')")
@@ -97,6 +103,10 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.StringVar(&f.etcdBin, "etcd-binary", "", "etcd server `PATH` for lab clusters (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	fl.BoolVar(&f.labFsync, "lab-fsync", false, "lab members fsync like production (off by default: lab faults are process failures)")
 	fl.BoolVar(&f.force, "force", false, "run even though a killed drill left unreverted faults on the same system (see 'drill recover --list')")
+	fl.StringVar(&f.operator, "operator", "", "who runs the drill, recorded in the result (default: the OS user)")
+	fl.StringVar(&f.environment, "environment", "", "environment `LABEL` recorded in the result, e.g. production or staging")
+	fl.StringArrayVar(&f.participants, "participant", nil, "a `NAME` present at the drill (repeat for each)")
+	fl.StringVar(&f.ticket, "ticket", "", "change `TICKET` that authorises the drill, e.g. CHG-1042")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
 	return cmd
 }
@@ -182,6 +192,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			Log:         a.log,
 			DryRun:      f.dryRun,
 			ToolVersion: toolVersion(),
+			Provenance:  provenance(a, f),
 			Interrupts:  a.interrupts,
 		}
 		var jw *journal.Writer

@@ -15,5 +15,8 @@ func subcommands(a *app) []*cobra.Command {
 		newResultsCmd(a),
 		newLabCmd(a),
 		newRecoverCmd(a),
+		newSignOffCmd(a),
+		newFindingsCmd(a),
+		newEvidenceCmd(a),
 	}
 }

@@ -23,6 +23,10 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// commit is the VCS revision, set with -ldflags "-X main.commit=..." (make build does); the
+// build info's own VCS stamp is used when it is empty.
+var commit = ""
+
 // app is what every verb shares: output streams, logger, the type registry and the signals.
 type app struct {
 	stdout, stderr io.Writer

@@ -119,3 +119,68 @@ func TestRunAppendsToHistory(t *testing.T) {
 		t.Fatalf("history holds %+v", runs)
 	}
 }
+
+func TestRunRecordsWhoAndWhere(t *testing.T) {
+	t.Parallel()
+	scn := fileOutageScenario(t, "witnessed", "5s", "0.1")
+	out := filepath.Join(t.TempDir(), "r.json")
+	tests := []struct {
+		name string
+		args []string
+		want func(r result.Result) string // "" when right
+	}{
+		{"flags", []string{"--operator", "alice", "--environment", "staging", "--ticket", "CHG-1042", "--participant", "bob", "--participant", "carol"},
+			func(r result.Result) string {
+				if r.Operator != "alice" || r.Environment != "staging" || r.Ticket != "CHG-1042" || strings.Join(r.Participants, ",") != "bob,carol" {
+					return fmt.Sprintf("%+v", r.Provenance)
+				}
+				return ""
+			}},
+		{"defaults", nil, func(r result.Result) string {
+			if r.Operator == "" || r.Host == "" || r.Environment != "" || r.Participants != nil {
+				return fmt.Sprintf("want the OS user and host, nothing else: %+v", r.Provenance)
+			}
+			return ""
+		}},
+	}
+	for _, tt := range tests {
+		args := append([]string{"run", "-q", "--no-history", "--json", out}, tt.args...)
+		code, _, stderr := runCLI(t, append(args, scn)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tt.name, code, stderr)
+		}
+		var r result.Result
+		data, _ := os.ReadFile(out)
+		if err := json.Unmarshal(data, &r); err != nil {
+			t.Fatal(err)
+		}
+		if msg := tt.want(r); msg != "" {
+			t.Errorf("%s: %s", tt.name, msg)
+		}
+	}
+}
+
+func TestRunDryRunIsNoVerdictAndNoEvidence(t *testing.T) {
+	t.Parallel()
+	scn := fileOutageScenario(t, "planned", "5s", "0.1")
+	dir := t.TempDir()
+	hist, out := filepath.Join(dir, "h.db"), filepath.Join(dir, "r.json")
+	code, stdout, stderr := runCLI(t, "run", "--dry-run", "--history", hist, "--json", out, scn)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, s := range []string{stdout, stderr} {
+		if strings.Contains(strings.ToLower(s), "verdict pass") {
+			t.Errorf("dry run output says verdict pass:\n%s", s)
+		}
+	}
+	var r result.Result
+	data, _ := os.ReadFile(out)
+	if err := json.Unmarshal(data, &r); err != nil || !r.DryRun {
+		t.Errorf("--json: dryRun %v (%v)", r.DryRun, err)
+	}
+	_, js, _ := runCLI(t, "history", "--history", hist, "--json")
+	if strings.TrimSpace(js) != "[]" {
+		t.Errorf("dry run entered history: %s", js)
+	}
+}
