@@ -8,6 +8,7 @@ func subcommands(a *app) []*cobra.Command {
 		newRunCmd(a),
 		newValidateCmd(a),
 		newListCmd(a),
+		newSchemaCmd(a),
 		newVersionCmd(a),
 		newHistoryCmd(a),
 		newDueCmd(a),
