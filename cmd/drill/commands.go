@@ -9,6 +9,7 @@ func subcommands(a *app) []*cobra.Command {
 		newValidateCmd(a),
 		newListCmd(a),
 		newSchemaCmd(a),
+		newInitCmd(a),
 		newVersionCmd(a),
 		newHistoryCmd(a),
 		newDueCmd(a),
