@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // WriteMarkdown renders the report as GitHub-flavoured Markdown for pull requests and wikis.
@@ -22,8 +24,8 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 	sm := rep.Summary
 	p("## Summary\n\n")
-	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**.  \n", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
-	p("%d drill runs in the period: %d passed, %d failed, %d errored or aborted.\n\n", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	p("%s: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**.  \n", plural(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	p("%s in the period: %d passed, %d failed, %d errored or aborted.\n\n", plural(sm.Runs, "drill run", "drill runs"), sm.Passed, sm.Failed, sm.Errored)
 	for _, n := range rep.Notes {
 		p("> Note: %s\n\n", n)
 	}
@@ -147,9 +149,13 @@ func orDash(s string) string {
 	return s
 }
 
+// capitalize starts a reason sentence with a capital, unless it starts with a scenario name
+// ("pyhttp-outage: never passed"): names are identifiers, and "Pyhttp-outage" is not one.
 func capitalize(s string) string {
-	if s == "" {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || strings.HasSuffix(first, ":") {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
 }

@@ -585,11 +585,13 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.fail("inject %s: %v", f.spec.Name, ctxErr(ctx, err))
 			return r.env.Clock.Now()
 		}
-		targets := "none"
-		if len(inj.Targets) > 0 {
-			targets = strings.Join(inj.Targets, ", ")
+		// A fault that names no targets (a shell command) acted on whatever it ran: "targets:
+		// none" would read as if nothing had been hit.
+		if len(inj.Targets) == 0 {
+			r.event(result.EventFault, "%s injected (%s)", f.spec.Name, f.spec.Type)
+		} else {
+			r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, strings.Join(inj.Targets, ", "))
 		}
-		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targets)
 	}
 
 	// Recovery steps run in order, each no earlier than t0 + after, while observation goes on.
@@ -950,7 +952,11 @@ func (r *run) verdict() {
 		if obj.RPO.MeasuredMs == nil {
 			res.Verdict, res.Reason = result.VerdictFail, "RPO target set but no data probe measured it"
 		} else {
-			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (%d acknowledged writes lost)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.LostWrites)
+			writes := "writes"
+			if obj.RPO.LostWrites == 1 {
+				writes = "write"
+			}
+			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (%d acknowledged %s lost)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.LostWrites, writes)
 		}
 	default:
 		res.Verdict = result.VerdictPass

@@ -89,7 +89,7 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 				fmt.Fprintln(a.stdout, strings.Join(lab.Endpoints(), ","))
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "etcd lab up in %s (%d members, %s)\n", lab.Dir(), f.members, bin)
+			fmt.Fprintf(a.stdout, "etcd lab up in %s (%s, %s)\n", lab.Dir(), plural(f.members, "member", "members"), bin)
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			for _, m := range lab.Members() {
 				fmt.Fprintf(tw, "  %s\t%s\tid %s\tpid %d\n", m.Name, m.ClientURL, m.ID, m.PID)
