@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
@@ -202,7 +203,7 @@ func TestSpoolWhenUnreachableThenFlush(t *testing.T) {
 	ctx := context.Background()
 	own, err := lstest.StartMoto(ctx)
 	if err != nil {
-		t.Skipf("this test stops its own moto server and none could start: %v", err)
+		testenv.Need(t, "AWS emulator (moto)", "make moto", "this test stops its own moto server and none could start: "+err.Error())
 	}
 	t.Cleanup(func() { _ = own.Stop() })
 	api := dynamo(t, own.Endpoint, 2)

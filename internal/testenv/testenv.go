@@ -1,27 +1,19 @@
 // Package testenv lets tests that need something outside Go (a browser, an emulator, a
 // database, a Python package) say so in one way: under CI=true a missing tool fails the test,
 // because CI installs everything and a skip there would hide a broken install step; elsewhere
-// the test skips, and the package's TestMain prints one line naming what was skipped and how
-// to install it, so a plain `make test` does not pass silently with half the suite unrun.
+// the test skips and, when DRILL_SKIP_LOG names a file, appends the tool and how to install it
+// there. `make test` sets it and prints one line naming everything that was skipped, since
+// `go test` shows nothing of a passing package but "ok".
 package testenv
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"slices"
-	"strings"
-	"sync"
 	"testing"
 )
 
-// skipped collects, per test binary, what was missing. It is package state on purpose: the
-// summary is about the whole test binary, which only TestMain sees, and tests cannot be
-// handed a value by TestMain.
-var skipped = struct {
-	sync.Mutex
-	byTool map[string]string // tool -> how to install it
-}{byTool: map[string]string{}}
+// SkipLogEnv names the file Need appends skipped tools to, one "tool\tinstall" line each.
+const SkipLogEnv = "DRILL_SKIP_LOG"
 
 // InCI reports whether the tests run in CI (CI=true), where every tool must be present.
 func InCI() bool { return os.Getenv("CI") == "true" }
@@ -37,36 +29,24 @@ func Need(t testing.TB, tool, install, detail string) {
 	if InCI() {
 		t.Fatalf("%s; CI=true requires it", msg)
 	}
-	skipped.Lock()
-	skipped.byTool[tool] = install
-	skipped.Unlock()
+	if path := os.Getenv(SkipLogEnv); path != "" {
+		if err := appendLine(path, tool+"\t"+install); err != nil {
+			t.Logf("record skip in %s: %v", path, err)
+		}
+	}
 	t.Skip(msg)
 }
 
-// Main runs the tests, removes dirs afterwards (build output the tests share), prints the
-// summary of skipped tools to w, and returns the exit code for os.Exit.
-func Main(m *testing.M, w io.Writer, cleanup ...func()) int {
-	code := m.Run()
-	for _, c := range cleanup {
-		c()
+// appendLine appends one short line; O_APPEND keeps lines whole when test binaries of several
+// packages write at once.
+func appendLine(path, line string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
 	}
-	if line := Summary(); line != "" {
-		fmt.Fprintln(w, line)
+	if _, err := f.WriteString(line + "\n"); err != nil {
+		f.Close()
+		return err
 	}
-	return code
-}
-
-// Summary is one line naming what was skipped and how to install it, or "".
-func Summary() string {
-	skipped.Lock()
-	defer skipped.Unlock()
-	if len(skipped.byTool) == 0 {
-		return ""
-	}
-	var parts []string
-	for tool, install := range skipped.byTool {
-		parts = append(parts, fmt.Sprintf("%s (%s)", tool, install))
-	}
-	slices.Sort(parts)
-	return "SKIPPED tests needing: " + strings.Join(parts, "; ")
+	return f.Close()
 }
