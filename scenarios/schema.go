@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -99,7 +100,7 @@ func (g *schemaGen) root() (map[string]any, error) {
 		"steadyState": strList("probe names that must pass before the fault and after recovery"),
 		"prepare":     entries(KindStep, "steps run before steady state is checked"),
 		"faults":      withMin(entries(KindFault, "faults injected at t0; rolled back at the end"), 1),
-		"recovery":    entries(KindStep, "runbook steps run after the faults"),
+		"recovery":    map[string]any{"type": "array", "items": ref(recoveryDef), "description": "runbook steps run after the faults; a failed one ends the drill unless it has continueOnError"},
 		"rollback":    entries(KindStep, "steps run at the end, even after a failure or Ctrl-C"),
 		"limits":      g.limits(),
 	}
@@ -109,12 +110,17 @@ func (g *schemaGen) root() (map[string]any, error) {
 	}
 
 	for _, kind := range []Kind{KindProbe, KindFault, KindStep} {
-		def, err := g.entry(kind)
+		def, err := g.entry(kind, false)
 		if err != nil {
 			return nil, err
 		}
 		g.defs[string(kind)] = def
 	}
+	def, err := g.entry(KindStep, true)
+	if err != nil {
+		return nil, err
+	}
+	g.defs[recoveryDef] = def
 
 	s := map[string]any{
 		"$schema":              SchemaDialect,
@@ -201,9 +207,13 @@ func (g *schemaGen) environment() map[string]any {
 		"description": "backends the drill runs against (a local lab, an emulator, an account)"}
 }
 
+// recoveryDef names the schema of a recovery step: a step that may also say continueOnError.
+const recoveryDef = "recoveryStep"
+
 // entry is the schema of one list item of a kind: the fixed keys, `type` limited to the
 // registered names, and an if/then per type that checks `with:` against the type's config.
-func (g *schemaGen) entry(kind Kind) (map[string]any, error) {
+// recovery is set for entries of recovery:, the only ones that take continueOnError.
+func (g *schemaGen) entry(kind Kind, recovery bool) (map[string]any, error) {
 	names := g.cat.TypeNames(kind)
 	fixed := map[string]any{
 		"name": map[string]any{"type": "string", "pattern": `\S`, "description": "unique within the scenario; reports and steadyState use it"},
@@ -218,7 +228,13 @@ func (g *schemaGen) entry(kind Kind) (map[string]any, error) {
 		fixed["interval"] = defaulted(described(ref("duration"), "time between checks"), DefaultProbeInterval.String())
 		fixed["timeout"] = defaulted(described(ref("duration"), "limit for one check"), DefaultProbeTimeout.String())
 	} else {
-		fixed["after"] = described(ref("duration"), "wait this long after the previous entry before running")
+		fixed["after"] = described(ref("duration"), "recovery steps: run no earlier than this long after t0; others: wait this long before running")
+		if recovery {
+			fixed["continueOnError"] = orPlaceholder(map[string]any{"type": "boolean", "default": false,
+				"description": "go on with the runbook if this step fails; otherwise a failed step ends the drill at once"})
+		} else {
+			keys = slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return k == "continueOnError" })
+		}
 	}
 	props, err := pick(fixed, keys, string(kind))
 	if err != nil {
@@ -244,7 +260,7 @@ func (g *schemaGen) entry(kind Kind) (map[string]any, error) {
 			with["description"] = d
 		}
 		def := string(kind) + "." + name
-		g.defs[def] = with
+		g.defs[def] = with // shared by step and recoveryStep: the same type, the same with:
 		then["properties"] = map[string]any{"with": ref(def)}
 		cases = append(cases, map[string]any{
 			"if":   map[string]any{"properties": map[string]any{"type": map[string]any{"const": name}}, "required": []any{"type"}},

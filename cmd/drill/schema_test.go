@@ -140,21 +140,23 @@ faults:
     with: {run: "true"}
 `
 	cases := map[string]string{
-		"unknown top-level key":     base + "colour: blue\n",
-		"unknown key in an entry":   strings.Replace(base, "type: http\n", "type: http\n    intervall: 1s\n", 1),
-		"with key of another type":  strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "http://127.0.0.1:1/", address: "a:1"}`, 1),
-		"unknown type":              strings.Replace(base, "type: command", "type: comand", 1),
-		"required with key missing": strings.Replace(base, `{run: "true"}`, `{revert: "true"}`, 1),
-		"bad duration":              strings.Replace(base, "rto: 5s", "rto: 5 seconds", 1),
-		"unknown limits key":        base + "limits: {timout: 1m}\n",
-		"unknown environment block": base + "environment: {gcp: {}}\n",
-		"no availability probe":     strings.Replace(base, "type: http\n", "type: http\n    role: guard\n", 1),
-		"number key holds a word":   strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "http://127.0.0.1:1/", expectStatus: ok}`, 1),
-		"name not a DNS label":      strings.Replace(base, "name: x\n", "name: X Y\n", 1),
-		"fault list empty":          strings.Replace(base, "faults:\n  - name: f\n    type: command\n    with: {run: \"true\"}\n", "faults: []\n", 1),
+		"unknown top-level key":      base + "colour: blue\n",
+		"unknown key in an entry":    strings.Replace(base, "type: http\n", "type: http\n    intervall: 1s\n", 1),
+		"with key of another type":   strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "http://127.0.0.1:1/", address: "a:1"}`, 1),
+		"unknown type":               strings.Replace(base, "type: command", "type: comand", 1),
+		"required with key missing":  strings.Replace(base, `{run: "true"}`, `{revert: "true"}`, 1),
+		"bad duration":               strings.Replace(base, "rto: 5s", "rto: 5 seconds", 1),
+		"unknown limits key":         base + "limits: {timout: 1m}\n",
+		"unknown environment block":  base + "environment: {gcp: {}}\n",
+		"no availability probe":      strings.Replace(base, "type: http\n", "type: http\n    role: guard\n", 1),
+		"number key holds a word":    strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "http://127.0.0.1:1/", expectStatus: ok}`, 1),
+		"name not a DNS label":       strings.Replace(base, "name: x\n", "name: X Y\n", 1),
+		"continueOnError on a fault": strings.Replace(base, "    type: command\n", "    type: command\n    continueOnError: true\n", 1),
+		"fault list empty":           strings.Replace(base, "faults:\n  - name: f\n    type: command\n    with: {run: \"true\"}\n", "faults: []\n", 1),
 	}
 	docs := map[string]any{"base": yamlDoc(t, []byte(base)),
 		"placeholders": yamlDoc(t, []byte(strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "${URL}", expectStatus: "${STATUS:-200}"}`, 1)+"limits: {timeout: \"${T:-1m}\"}\n"))}
+	docs["continueOnError on a recovery step"] = yamlDoc(t, []byte(base+"recovery: [{name: r, type: command, continueOnError: true, with: {run: x}}]\n"))
 	reg := newRegistry(&app{getenv: os.Getenv}, registryOptions{})
 	for name, src := range cases {
 		if _, err := scenarios.Parse(name+".yaml", []byte(src), reg); err == nil {
