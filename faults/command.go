@@ -1,4 +1,4 @@
-// Package faults holds the generic fault and step types every build has (DESIGN section 2).
+// Package faults holds the generic fault and step types every build has (docs/DESIGN.md §2).
 package faults
 
 import (
@@ -30,6 +30,14 @@ type CommandFaultConfig struct {
 // Validate implements scenarios.Validator.
 func (c *CommandFaultConfig) Validate() error {
 	return errors.Join(validateRun(c.Run), validateTimeout(c.Timeout))
+}
+
+// RevertTimeout implements scenarios.RevertBounded: timeout bounds each revert attempt too.
+func (c *CommandFaultConfig) RevertTimeout() (time.Duration, string) {
+	if c.Revert == "" {
+		return 0, ""
+	}
+	return c.Timeout.D(), "timeout"
 }
 
 // CommandStepConfig is the `with:` block of a command step. It has a revert key only to explain
@@ -112,6 +120,7 @@ func (s *commandStep) Run(ctx context.Context) error { return s.cmd.exec(ctx, s.
 type commander struct {
 	log     *slog.Logger
 	timeout time.Duration
+	redact  func(string) string
 }
 
 func newCommander(env *runner.Env, timeout time.Duration) commander {
@@ -122,7 +131,7 @@ func newCommander(env *runner.Env, timeout time.Duration) commander {
 	if timeout <= 0 {
 		timeout = DefaultCommandTimeout
 	}
-	return commander{log: log, timeout: timeout}
+	return commander{log: log, timeout: timeout, redact: env.Redact}
 }
 
 func (c commander) exec(parent context.Context, script string) error {
@@ -138,10 +147,14 @@ func (c commander) exec(parent context.Context, script string) error {
 	if err == nil {
 		return nil
 	}
+	// The script and its stderr are redacted before quote and LastLines shorten them: a secret
+	// cut at the cap would no longer be recognised later.
+	script = c.redact(script)
 	var ee *shell.ExitError
 	if !errors.As(err, &ee) {
 		return fmt.Errorf("command %s: %w", quote(script), err)
 	}
+	ee.Stderr = []byte(c.redact(string(ee.Stderr)))
 	what := ee.Reason()
 	if ownDeadline && ee.Signal != "" && errors.Is(ee.Cause, context.DeadlineExceeded) {
 		what = fmt.Sprintf("timed out after %v (process group killed)", c.timeout)

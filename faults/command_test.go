@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/internal/shell"
 	"github.com/drillhq/drill/internal/shell/shelltest"
 	"github.com/drillhq/drill/runner"
@@ -391,4 +392,51 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// A secret cut in half by the 80-character script quote or the 200-character stderr line cap
+// would not be recognised when the result is redacted: the command types redact first.
+func TestCommandErrorRedactedBeforeTruncation(t *testing.T) {
+	t.Parallel()
+	const tok = "tok-0123456789abcdefghij"
+	env := runner.NewEnv(&scenarios.Scenario{Secrets: redact.New(tok)}, nil)
+	for name, script := range map[string]string{
+		// The token starts at character 70 of the script, so the quote cuts it.
+		"script quote": ": " + strings.Repeat("q", 68) + tok + "; exit 3",
+		// The token starts at character 190 of the stderr line, so the line cap cuts it.
+		"stderr line": "echo " + strings.Repeat("y", 190) + "$T >&2; exit 3",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFault(t, env, func(c *CommandFaultConfig) { c.Run = "T=" + tok + "; " + script })
+			if name == "script quote" {
+				f = newFault(t, env, func(c *CommandFaultConfig) { c.Run = script })
+			}
+			_, err := f.Inject(t.Context())
+			if err == nil {
+				t.Fatal("Inject succeeded, want exit 3")
+			}
+			if msg := err.Error(); strings.Contains(msg, tok[:6]) || !strings.Contains(msg, "[REDACTED]") {
+				t.Errorf("error leaks part of the token or lacks the marker: %s", msg)
+			}
+		})
+	}
+}
+
+// TestCommandFaultDeclaresRevertTimeout: the loader rejects a command fault whose timeout is
+// longer than limits.rollback, and the runner grants its revert that long, through this.
+func TestCommandFaultDeclaresRevertTimeout(t *testing.T) {
+	t.Parallel()
+	cfg := CommandFaultType().NewConfig().(*CommandFaultConfig)
+	cfg.Run, cfg.Revert = "stop", "start"
+	rb, ok := any(cfg).(scenarios.RevertBounded)
+	if !ok {
+		t.Fatal("command fault config does not implement scenarios.RevertBounded")
+	}
+	if d, field := rb.RevertTimeout(); d != DefaultCommandTimeout || field != "timeout" {
+		t.Errorf("RevertTimeout() = %v, %q; want %v, timeout", d, field, DefaultCommandTimeout)
+	}
+	cfg.Revert = ""
+	if d, _ := rb.RevertTimeout(); d != 0 {
+		t.Errorf("without a revert, RevertTimeout() = %v, want 0", d)
+	}
 }

@@ -27,6 +27,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -35,8 +36,8 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// Sink receives finished results. Store is the local sink; a remote one (DynamoDB) implements
-// the same method so the run verb can fan a result out with Tee.
+// Sink receives finished results: the run verb appends each result to it as soon as the run
+// ends. Store and FileSink implement it.
 type Sink interface {
 	Append(ctx context.Context, r *result.Result) error
 }
@@ -101,17 +102,19 @@ type Store struct {
 
 // Open opens the store at path for reading and writing, creating the file and its directory
 // when missing. Callers should Close it promptly: the file is locked while open.
-func Open(path string) (*Store, error) {
+func Open(path string) (_ *Store, err error) {
 	if path == "" {
 		return nil, errors.New("open history: empty path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	defer recoverCorrupt("open history", path, &err)
+	db, err := openBolt(path, bolt.Options{Timeout: lockTimeout})
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	defer closeOnPanic(db)
 	if err := db.Update(initBuckets); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open history %s: %w", path, err)
@@ -119,9 +122,78 @@ func Open(path string) (*Store, error) {
 	return &Store{db: db, path: path}, nil
 }
 
+// ErrCorrupt marks a store file bbolt cannot read safely.
+var ErrCorrupt = errors.New("store file is corrupt")
+
+// recoverCorrupt turns a bbolt panic into an error wrapping ErrCorrupt. bbolt panics rather
+// than returning an error on some damaged pages ("page expected to be 2, but self identifies
+// as ..."), and a panic while a drill's result is being saved would lose the result.
+func recoverCorrupt(op, path string, err *error) {
+	if v := recover(); v != nil {
+		*err = fmt.Errorf("%s %s: %w (%v)", op, path, ErrCorrupt, v)
+	}
+}
+
+// openBolt is bolt.Open, except that a panic while opening (bbolt reads the freelist then)
+// unlocks and closes the file, so the lock it took does not outlive the failed open: a later Open in this
+// process would otherwise wait lockTimeout for a lock nobody will release.
+func openBolt(path string, opts bolt.Options) (*bolt.DB, error) {
+	var files []*os.File
+	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		if err == nil {
+			files = append(files, f)
+		}
+		return f, err
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			for _, f := range files {
+				// bbolt's mmap still references the file, which keeps an flock alive
+				// after Close: unlock explicitly.
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				f.Close()
+			}
+			panic(v)
+		}
+	}()
+	return bolt.Open(path, 0o600, &opts)
+}
+
+// closeOnPanic releases the file when a panic leaves Open half done; recoverCorrupt, deferred
+// earlier, then turns the panic into an error.
+func closeOnPanic(db *bolt.DB) {
+	if v := recover(); v != nil {
+		db.Close()
+		panic(v)
+	}
+}
+
+// Check opens the store as an Append would (creating it when missing) and verifies every
+// page, so a drill can refuse to inject anything when its result could not be kept. A damaged
+// store is an error wrapping ErrCorrupt, never a panic.
+func Check(path string) (err error) {
+	s, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	defer recoverCorrupt("check history", path, &err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		var first error
+		// Drain the channel: Check's goroutine blocks until every error is taken.
+		for cerr := range tx.Check() {
+			if first == nil {
+				first = fmt.Errorf("check history %s: %w (%v)", path, ErrCorrupt, cerr)
+			}
+		}
+		return first
+	})
+}
+
 // OpenReadOnly opens the store for reading with a shared lock, so several readers can run
 // while no run is being appended. A store that does not exist yet reads as empty.
-func OpenReadOnly(path string) (*Store, error) {
+func OpenReadOnly(path string) (_ *Store, err error) {
 	if path == "" {
 		return nil, errors.New("open history: empty path")
 	}
@@ -129,10 +201,12 @@ func OpenReadOnly(path string) (*Store, error) {
 	if fi, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
 		return &Store{path: path}, nil
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
+	defer recoverCorrupt("open history", path, &err)
+	db, err := openBolt(path, bolt.Options{Timeout: lockTimeout, ReadOnly: true})
 	if err != nil {
 		return nil, openError(path, err)
 	}
+	defer closeOnPanic(db)
 	if err := db.View(checkLayout); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open history %s: %w", path, err)
@@ -194,7 +268,7 @@ func (s *Store) Close() error {
 
 // Append stores r. Appending the same run again is a no-op, so a retry after an unclear error
 // is safe; a different document under an existing run id is refused with ErrConflict.
-func (s *Store) Append(ctx context.Context, r *result.Result) error {
+func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("append run to history: %w", err)
 	}
@@ -208,6 +282,7 @@ func (s *Store) Append(ctx context.Context, r *result.Result) error {
 	if err != nil {
 		return fmt.Errorf("append run %s to history: encode: %w", r.RunID, err)
 	}
+	defer recoverCorrupt("append run "+r.RunID+" to history", s.path, &err)
 	id := []byte(r.RunID)
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
@@ -256,6 +331,7 @@ func (s *Store) Get(ctx context.Context, runID string) (r *result.Result, ok boo
 	if s.db == nil {
 		return nil, false, nil
 	}
+	defer recoverCorrupt("read run "+runID+" from history", s.path, &err)
 	err = s.db.View(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs == nil {
@@ -276,12 +352,13 @@ func (s *Store) Get(ctx context.Context, runID string) (r *result.Result, ok boo
 }
 
 // List returns the runs matching f, newest first (by StartedAt, then run id).
-func (s *Store) List(ctx context.Context, f Filter) ([]*result.Result, error) {
+func (s *Store) List(ctx context.Context, f Filter) (_ []*result.Result, err error) {
 	if s.db == nil {
 		return nil, nil
 	}
+	defer recoverCorrupt("list history", s.path, &err)
 	var out []*result.Result
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.View(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs == nil {
 			return nil
@@ -388,21 +465,4 @@ func (p fileSink) Append(ctx context.Context, r *result.Result) error {
 		return err
 	}
 	return s.Close()
-}
-
-// Tee returns a Sink that appends to every sink in order. A failing sink does not stop the
-// others, so a result always reaches the local store even when a remote one is unreachable;
-// the errors are joined.
-func Tee(sinks ...Sink) Sink { return tee(sinks) }
-
-type tee []Sink
-
-func (t tee) Append(ctx context.Context, r *result.Result) error {
-	var errs []error
-	for _, s := range t {
-		if err := s.Append(ctx, r); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -264,30 +264,6 @@ func TestDefaultPath(t *testing.T) {
 	}
 }
 
-type sinkFunc func(context.Context, *result.Result) error
-
-func (f sinkFunc) Append(ctx context.Context, r *result.Result) error { return f(ctx, r) }
-
-func TestTeeKeepsLocalWhenRemoteFails(t *testing.T) {
-	t.Parallel()
-	s := openTemp(t)
-	ctx := context.Background()
-	remoteDown := sinkFunc(func(context.Context, *result.Result) error { return errors.New("dynamodb unreachable") })
-	var after []string
-	later := sinkFunc(func(_ context.Context, r *result.Result) error { after = append(after, r.RunID); return nil })
-
-	err := Tee(remoteDown, s, later).Append(ctx, run("t1", "s", "y", base, result.VerdictPass))
-	if err == nil || err.Error() != "dynamodb unreachable" {
-		t.Errorf("Tee error = %v; want the remote error only", err)
-	}
-	if _, ok, _ := s.Get(ctx, "t1"); !ok {
-		t.Error("local store lost the run because a sink before it failed")
-	}
-	if diff := cmp.Diff([]string{"t1"}, after); diff != "" {
-		t.Errorf("sink after the failing one (-want +got):\n%s", diff)
-	}
-}
-
 func TestFileSinkReleasesTheLock(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "h.db")

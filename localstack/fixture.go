@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -22,8 +21,6 @@ import (
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/drillhq/drill/resultstore"
 )
 
 //go:embed fixture/dr-topology.yaml
@@ -170,10 +167,15 @@ type Topology struct {
 	Databases    map[string]string   `json:"databases,omitempty"`    // id -> ARN
 }
 
-// Seed creates the fixture's resources in a fresh emulator (or account). It is not
+// CreateTable creates one results table in the region of cfg. The caller passes the results
+// store's own, which owns the table's schema; an emulator package has no business knowing it.
+type CreateTable func(ctx context.Context, cfg aws.Config, name string) error
+
+// Seed creates the fixture's resources in a fresh emulator (or account), making its results
+// tables with createTable (which may be nil when the fixture lists none). It is not
 // idempotent: seeding twice fails on the names that already exist.
-func Seed(ctx context.Context, cfg aws.Config, f *Fixture) (*Topology, error) {
-	s := &seeder{cfg: cfg, top: &Topology{
+func Seed(ctx context.Context, cfg aws.Config, f *Fixture, createTable CreateTable) (*Topology, error) {
+	s := &seeder{cfg: cfg, createTable: createTable, top: &Topology{
 		HealthChecks: map[string]string{}, Instances: map[string][]string{}, Volumes: map[string][]string{},
 		Snapshots: map[string][]string{}, Topics: map[string]string{}, Databases: map[string]string{},
 	}, nonce: strconv.FormatInt(time.Now().UnixNano(), 36)}
@@ -188,9 +190,10 @@ func Seed(ctx context.Context, cfg aws.Config, f *Fixture) (*Topology, error) {
 }
 
 type seeder struct {
-	cfg   aws.Config
-	top   *Topology
-	nonce string
+	cfg         aws.Config
+	createTable CreateTable
+	top         *Topology
+	nonce       string
 }
 
 func (s *seeder) regional(region string) aws.Config {
@@ -446,8 +449,11 @@ func (s *seeder) topics(ctx context.Context, f *Fixture) error {
 }
 
 func (s *seeder) tables(ctx context.Context, f *Fixture) error {
+	if len(f.ResultsTables) > 0 && s.createTable == nil {
+		return fmt.Errorf("seed results tables: the fixture lists %d but no way to create them was given", len(f.ResultsTables))
+	}
 	for _, t := range f.ResultsTables {
-		if _, err := resultstore.CreateTable(ctx, dynamodb.NewFromConfig(s.regional(t.Region)), t.Name); err != nil {
+		if err := s.createTable(ctx, s.regional(t.Region), t.Name); err != nil {
 			return fmt.Errorf("seed results table: %w", err)
 		}
 	}

@@ -29,10 +29,10 @@ type LabState struct {
 }
 
 // LabUp starts a moto server that outlives this process, seeds the two-region DR topology
-// into it and records it in dir/aws-lab.json. If the recorded server still answers, it is
-// reused and nothing is seeded again. The returned endpoint is what AWS_ENDPOINT_URL (or
-// environment.aws.endpoint) should be set to.
-func LabUp(ctx context.Context, dir string) (endpoint string, err error) {
+// into it (results tables made with createTable) and records it in dir/aws-lab.json. If the
+// recorded server still answers, it is reused and nothing is seeded again. The returned
+// endpoint is what AWS_ENDPOINT_URL (or environment.aws.endpoint) should be set to.
+func LabUp(ctx context.Context, dir string, createTable CreateTable) (endpoint string, err error) {
 	if st, ok, _ := LabStatus(ctx, dir); ok {
 		return st.Endpoint, nil
 	}
@@ -59,12 +59,12 @@ func LabUp(ctx context.Context, dir string) (endpoint string, err error) {
 	if err != nil {
 		return "", fmt.Errorf("start the AWS emulator: %w", err)
 	}
-	cfg, err := LoadConfig(ctx, ConfigOptions{Region: LabRegion, Endpoint: srv.Endpoint, MaxAttempts: 3})
+	cfg, err := ClientConfig(ctx, LabRegion, srv.Endpoint)
 	if err != nil {
 		_ = srv.Stop()
 		return "", err
 	}
-	top, err := Seed(ctx, cfg, f)
+	top, err := Seed(ctx, cfg, f, createTable)
 	if err != nil {
 		_ = srv.Stop()
 		return "", fmt.Errorf("seed the DR topology (moto log: %s): %w", logPath, err)

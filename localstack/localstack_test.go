@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
+	"github.com/drillhq/drill/resultstore"
 )
 
 var emu lstest.Shared
@@ -27,36 +30,35 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func TestResolveEndpoint(t *testing.T) {
+// createTable makes results tables with the results store's schema, as cmd/drill does.
+func createTable(ctx context.Context, cfg aws.Config, name string) error {
+	_, err := resultstore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), name)
+	return err
+}
+
+// A fixture with results tables needs a way to create them; without one Seed says so before
+// calling anything (the endpoint below answers nothing).
+func TestSeedNeedsTableCreator(t *testing.T) {
 	t.Parallel()
-	env := func(v string) func(string) string {
-		return func(k string) string {
-			if k == localstack.EnvEndpoint {
-				return v
-			}
-			return ""
-		}
+	f, err := localstack.ParseFixture([]byte("primaryRegion: us-east-1\nresultsTables: [{region: us-east-1, name: T}]\n"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	tests := []struct {
-		name, configured, envValue, want string
-	}{
-		{"scenario wins", "http://127.0.0.1:4566", "http://127.0.0.1:5000", "http://127.0.0.1:4566"},
-		{"env fallback", "", "http://127.0.0.1:5000", "http://127.0.0.1:5000"},
-		{"real AWS", "", "", ""},
+	cfg, err := localstack.ClientConfig(context.Background(), "us-east-1", "http://127.0.0.1:1")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := localstack.ResolveEndpoint(tt.configured, env(tt.envValue)); got != tt.want {
-				t.Errorf("ResolveEndpoint(%q) with AWS_ENDPOINT_URL=%q = %q, want %q", tt.configured, tt.envValue, got, tt.want)
-			}
-		})
+	if _, err := localstack.Seed(context.Background(), cfg, f, nil); err == nil || !strings.Contains(err.Error(), "no way to create them") {
+		t.Fatalf("Seed without a table creator = %v", err)
 	}
 }
 
-func TestLoadConfigNeedsRegion(t *testing.T) {
-	t.Parallel()
-	if _, err := localstack.LoadConfig(context.Background(), localstack.ConfigOptions{Endpoint: "http://127.0.0.1:1"}); err == nil {
-		t.Fatal("LoadConfig without a region succeeded")
+// Seeding must never follow the SDK to AWS when it is told to ignore configured endpoints.
+func TestClientConfigRefusesIgnoredEndpoint(t *testing.T) {
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	if _, err := localstack.ClientConfig(context.Background(), "us-east-1", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "ignores configured endpoints") {
+		t.Fatalf("ClientConfig with the endpoint ignored = %v", err)
 	}
 }
 
@@ -73,7 +75,7 @@ func TestFixtureRejectsUnknownKeys(t *testing.T) {
 func TestSeedDRTopology(t *testing.T) {
 	e := emu.Get(t)
 	ctx := context.Background()
-	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: "us-east-1", Endpoint: e.Endpoint})
+	cfg, err := localstack.ClientConfig(ctx, "us-east-1", e.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +83,7 @@ func TestSeedDRTopology(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	top, err := localstack.Seed(ctx, cfg, f)
+	top, err := localstack.Seed(ctx, cfg, f, createTable)
 	if err != nil {
 		t.Fatalf("seed: %v", err)
 	}
@@ -162,7 +164,7 @@ func TestLabUpDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	ep, err := localstack.LabUp(ctx, dir)
+	ep, err := localstack.LabUp(ctx, dir, createTable)
 	if err != nil {
 		t.Fatalf("LabUp: %v", err)
 	}
@@ -174,7 +176,7 @@ func TestLabUpDown(t *testing.T) {
 	if st.Endpoint != ep || st.Topology == nil || st.Topology.ZoneID == "" {
 		t.Errorf("state = %+v, want endpoint %s and a seeded topology", st, ep)
 	}
-	again, err := localstack.LabUp(ctx, dir)
+	again, err := localstack.LabUp(ctx, dir, createTable)
 	if err != nil || again != ep {
 		t.Errorf("second LabUp = %q, %v; want the running lab %q", again, err, ep)
 	}

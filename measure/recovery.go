@@ -1,5 +1,5 @@
 // Package measure turns probe samples and data-probe writes into the numbers a drill is judged
-// by (DESIGN section 3). It is pure: times are offsets on one monotonic timeline, so the same
+// by (docs/DESIGN.md §3). It is pure: times are offsets on one monotonic timeline, so the same
 // code serves the live runner, synctest tests and benchmarks.
 package measure
 
@@ -40,7 +40,7 @@ type Recovery struct {
 // Span is [From, To) relative to t0.
 type Span struct{ From, To time.Duration }
 
-// ComputeRecovery applies DESIGN section 3 to samples of one probe. t0 and end are offsets on the
+// ComputeRecovery applies docs/DESIGN.md §3 to samples of one probe. t0 and end are offsets on the
 // same timeline as the samples; samples starting before t0 or at/after end are ignored.
 func ComputeRecovery(samples []Sample, t0, end time.Duration) Recovery {
 	var window []Sample

@@ -33,7 +33,7 @@ type Write struct {
 	Outcome Outcome
 }
 
-// DataLoss classifies writes after the read-back (DESIGN section 3).
+// DataLoss classifies writes after the read-back (docs/DESIGN.md §3).
 type DataLoss struct {
 	Written      int
 	Acknowledged int

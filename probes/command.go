@@ -31,13 +31,14 @@ func CommandType() runner.ProbeType {
 	return runner.NewProbeType("command", "shell command; healthy on exit 0",
 		func() *CommandConfig { return &CommandConfig{} },
 		func(cfg *CommandConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			return &commandProbe{run: cfg.Run, timeout: spec.Timeout}, nil
+			return &commandProbe{run: cfg.Run, timeout: spec.Timeout, redact: env.Redact}, nil
 		})
 }
 
 type commandProbe struct {
 	run     string
 	timeout time.Duration
+	redact  func(string) string
 }
 
 // Check runs the command once. Errors read "exited 2: <last stderr line>".
@@ -47,7 +48,11 @@ func (p *commandProbe) Check(ctx context.Context) error {
 		return nil
 	}
 	var ee *shell.ExitError
-	if errors.As(err, &ee) && errors.Is(err, context.DeadlineExceeded) && p.timeout > 0 {
+	if errors.As(err, &ee) && p.redact != nil {
+		// Before the error cuts stderr to a capped line, in which half a secret would survive.
+		ee.Stderr = []byte(p.redact(string(ee.Stderr)))
+	}
+	if ee != nil && errors.Is(err, context.DeadlineExceeded) && p.timeout > 0 {
 		msg := fmt.Sprintf("timed out after %v (killed)", p.timeout)
 		if l := ee.LastLines(1); l != "" {
 			msg += ": " + l

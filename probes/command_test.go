@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/internal/shell/shelltest"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -96,4 +97,23 @@ func TestCommandProbeKillsProcessGroup(t *testing.T) {
 		t.Fatal("Check did not return within 5s of cancel")
 	}
 	shelltest.AssertGone(t, pids, 5*time.Second)
+}
+
+// The stderr line in the error is capped at 200 characters; a token straddling the cap must be
+// redacted before the cut, or its first half would survive the result's redaction.
+func TestCommandProbeRedactsBeforeCap(t *testing.T) {
+	t.Parallel()
+	const tok = "tok-0123456789abcdefghij"
+	typ := CommandType()
+	cfg := typ.NewConfig().(*CommandConfig)
+	cfg.Run = "echo " + strings.Repeat("y", 190) + tok + " >&2; exit 2"
+	env := runner.NewEnv(&scenarios.Scenario{Secrets: redact.New(tok)}, nil)
+	p, err := typ.New(scenarios.ProbeSpec{Name: "cmd", Timeout: time.Second, With: cfg}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Check(t.Context())
+	if err == nil || strings.Contains(err.Error(), tok[:6]) || !strings.Contains(err.Error(), "[REDACTED]") {
+		t.Errorf("Check error = %v, want the token redacted before the cap", err)
+	}
 }

@@ -1,4 +1,4 @@
-// Package probes holds the generic probe types every build has (DESIGN section 2): http, tcp and
+// Package probes holds the generic probe types every build has (docs/DESIGN.md §2): http, tcp and
 // command. Each file exposes a constructor of its runner.ProbeType; cmd/drill registers them.
 //
 // A probe's Check takes one sample and may be called concurrently (the runner samples open-loop),

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -111,7 +112,12 @@ func HTTPType(client *http.Client) runner.ProbeType {
 	return runner.NewProbeType("http", "HTTP request; healthy when the status (and optionally the body) matches",
 		func() *HTTPConfig { return &HTTPConfig{Method: http.MethodGet, ExpectStatus: http.StatusOK} },
 		func(cfg *HTTPConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			return newHTTPProbe(client, cfg, spec.Timeout)
+			p, err := newHTTPProbe(client, cfg, spec.Timeout)
+			if err != nil {
+				return nil, err
+			}
+			p.redact = env.Redact
+			return p, nil
 		})
 }
 
@@ -119,7 +125,8 @@ type httpProbe struct {
 	client  *http.Client
 	method  string
 	url     string
-	label   string // "GET http://host/path", password redacted, prefixes every error
+	label   string // "GET http://host/path?token=[REDACTED]", prefixes every error
+	redact  func(string) string
 	header  http.Header
 	host    string
 	want    int
@@ -131,12 +138,11 @@ func newHTTPProbe(client *http.Client, cfg *HTTPConfig, timeout time.Duration) (
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	u, _ := url.Parse(cfg.URL) // validated above
 	p := &httpProbe{
 		client:  client,
 		method:  cfg.Method,
 		url:     cfg.URL,
-		label:   cfg.Method + " " + u.Redacted(),
+		label:   cfg.Method + " " + redact.URL(cfg.URL),
 		header:  http.Header{},
 		want:    cfg.ExpectStatus,
 		timeout: timeout,
@@ -184,7 +190,7 @@ func (p *httpProbe) Check(ctx context.Context) error {
 		return fmt.Errorf("%s: read body: %w", p.label, p.transportError(ctx, err))
 	}
 	if p.body != nil && !bytes.Contains(body, p.body) {
-		return fmt.Errorf("%s: body does not contain %q (got %s)", p.label, p.body, snippet(body))
+		return fmt.Errorf("%s: body does not contain %q (got %s)", p.label, p.body, snippet(p.redactBody(body)))
 	}
 	return nil
 }
@@ -203,6 +209,15 @@ func (p *httpProbe) transportError(ctx context.Context, err error) error {
 		return errors.New("timed out")
 	}
 	return trimNetError(err)
+}
+
+// redactBody removes secrets before snippet cuts the body short, where half a secret would no
+// longer be recognised.
+func (p *httpProbe) redactBody(b []byte) []byte {
+	if p.redact == nil {
+		return b
+	}
+	return []byte(p.redact(string(b)))
 }
 
 // snippet quotes the start of a body for an error message.

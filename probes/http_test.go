@@ -3,6 +3,7 @@ package probes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -282,4 +284,45 @@ func closedPort(t *testing.T) string {
 	addr := l.Addr().String()
 	l.Close()
 	return addr
+}
+
+func TestHTTPProbeRedactsUserAndQuery(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		// A server echoing the credential back, placed so the 80-byte snippet cuts it in half.
+		fmt.Fprintf(w, "%s token=%s", strings.Repeat("x", 65), r.URL.Query().Get("token"))
+	}))
+	defer srv.Close()
+	const tok = "tok-abcdefghijklmnop"
+	u := strings.Replace(srv.URL, "http://", "http://admin:hunter2@", 1) + "/health?token=" + tok
+	env := runner.NewEnv(&scenarios.Scenario{Secrets: redact.New(tok)}, nil)
+	typ := HTTPType(srv.Client())
+	cfg := typ.NewConfig().(*HTTPConfig)
+	cfg.URL, cfg.ExpectStatus, cfg.BodyContains = u, 503, "healthy"
+	p, err := typ.New(scenarios.ProbeSpec{Name: "web", Type: "http", Timeout: time.Second, With: cfg}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = p.Check(t.Context())
+	if err == nil {
+		t.Fatal("Check succeeded, want a body mismatch")
+	}
+	msg := err.Error()
+	for _, leak := range []string{"admin", "hunter2", tok, tok[:8]} {
+		if strings.Contains(msg, leak) {
+			t.Errorf("error leaks %q: %s", leak, msg)
+		}
+	}
+	wantLabel := "GET http://[REDACTED]@" + strings.TrimPrefix(srv.URL, "http://") + "/health?token=[REDACTED]: "
+	if !strings.HasPrefix(msg, wantLabel) || !strings.Contains(msg, "token=[REDACTED]") {
+		t.Errorf("error = %s\nwant prefix %s", msg, wantLabel)
+	}
+
+	// Closed port: the transport error must not repeat the raw URL either.
+	addr := closedPort(t)
+	p = newHTTP(t, NewHTTPClient(), time.Second, func(c *HTTPConfig) { c.URL = "http://" + addr + "/h?token=" + tok })
+	if err := p.Check(t.Context()); err == nil || strings.Contains(err.Error(), tok) {
+		t.Errorf("connection refused error = %v, want it without the token", err)
+	}
 }

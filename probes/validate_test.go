@@ -69,6 +69,9 @@ func TestValidate(t *testing.T) {
 		{name: "command ok", typ: CommandType(), with: `{run: "pg_isready -h 127.0.0.1"}`},
 		{name: "command missing", typ: CommandType(), with: `{}`, wantFields: []string{"run"}, wantMsg: "run: required"},
 		{name: "command blank", typ: CommandType(), with: `{run: "   "}`, wantFields: []string{"run"}},
+
+		{name: "dns ok", typ: DNSType(), with: `{name: app.example.com, resolver: "127.0.0.1:53"}`},
+		{name: "dns type", typ: DNSType(), with: `{name: x, type: MX}`, wantFields: []string{"type"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -102,7 +105,7 @@ func TestHTTPDefaults(t *testing.T) {
 // `drill list` documents every key from the yaml and doc tags.
 func TestConfigsAreDocumented(t *testing.T) {
 	t.Parallel()
-	for _, typ := range []runner.ProbeType{HTTPType(nil), TCPType(), CommandType()} {
+	for _, typ := range []runner.ProbeType{HTTPType(nil), TCPType(), CommandType(), DNSType()} {
 		for _, f := range runner.ConfigFields(typ.NewConfig()) {
 			if f.Doc == "" || f.Key == "" || f.Key[0] < 'a' || f.Key[0] > 'z' {
 				t.Errorf("%s: field %+v lacks a lowerCamel yaml key or a doc tag", typ.Name, f)

@@ -41,8 +41,10 @@ func TestWriteFileAtomic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fi.Mode().Perm() != 0o644 {
-		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	// Owner-only: a report is never made readable by others behind the user's back (before,
+	// it was chmod-ed to 0644 even under umask 077).
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("mode %v, want owner-only (0600 or stricter)", fi.Mode().Perm())
 	}
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"report.json"}) {
 		t.Errorf("directory holds %v, want only report.json", names)
@@ -116,5 +118,24 @@ func TestWriteFileAtomicRelativePath(t *testing.T) {
 	}
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"r.json"}) {
 		t.Errorf("directory holds %v", names)
+	}
+}
+
+// A report replacing a world-readable file must not inherit its mode.
+func TestWriteFileAtomicReplacesWithOwnerOnly(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "r.json")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&^0o600 != 0 {
+		t.Errorf("mode %v after replacing a 0644 file, want 0600 or stricter", fi.Mode().Perm())
 	}
 }

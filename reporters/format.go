@@ -1,5 +1,5 @@
 // Package reporters renders drill results (result.Result) for people and machines: the console
-// summary and live progress, the JSON document, and JUnit XML for CI (DESIGN section 5).
+// summary and live progress, the JSON document, and JUnit XML for CI (docs/DESIGN.md §5).
 package reporters
 
 import (
@@ -106,7 +106,7 @@ func injected(r *result.Result) bool {
 	return false
 }
 
-// notEvaluated reports whether the drill ended without a judgement (DESIGN section 4: error or
+// notEvaluated reports whether the drill ended without a judgement (docs/DESIGN.md §4: error or
 // aborted), so unmeasured objectives are reported as errors, not as failures of the system.
 func notEvaluated(verdict result.Verdict) bool {
 	return verdict == result.VerdictError || verdict == result.VerdictAborted

@@ -11,7 +11,7 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// WriteJSON writes the drill.result/v1 document (DESIGN section 5): one result as a JSON
+// WriteJSON writes the drill.result/v1 document (docs/DESIGN.md §5): one result as a JSON
 // object, several as a JSON array. Output is indented and deterministic (field order is the
 // struct order), and lists that are empty are written as [] rather than null so consumers such
 // as jq can iterate them without a guard.
@@ -67,6 +67,10 @@ func normalized(r *result.Result) *result.Result {
 // file or the complete new one: write goes to a temporary file in the same directory, which is
 // synced and then renamed over path. On any error, or a panic in write, the temporary file is
 // removed and path is left as it was.
+//
+// The file is owner-only (0600, less under a stricter umask, as CreateTemp makes it), also when
+// it replaces a file that was wider: results and reports describe production systems and what
+// went wrong in them, and are shared on purpose (a CI artifact, a copy), never by default.
 func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
@@ -90,10 +94,6 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes the file owner-only; a report is meant to be read by CI and colleagues.
-	if err := f.Chmod(0o644); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {

@@ -98,7 +98,7 @@ func TestJSONDoesNotEscapeHTML(t *testing.T) {
 	}
 }
 
-// designFields are the JSON fields DESIGN section 5 requires; "[]" steps into every element of
+// designFields are the JSON fields docs/DESIGN.md §5 requires; "[]" steps into every element of
 // an array.
 var designFields = []string{
 	"runId", "scenario", "system", "startedAt", "finishedAt", "t0", "verdict",

@@ -79,7 +79,7 @@ type junitSkipped struct {
 	Message string `xml:"message,attr"`
 }
 
-// Testcase names, one per question a drill answers (DESIGN section 5).
+// Testcase names, one per question a drill answers (docs/DESIGN.md §5).
 const (
 	caseSteady   = "steady-state"
 	caseRTO      = "rto"

@@ -21,7 +21,7 @@ const (
 // clearLine returns the cursor to column 0 and erases the line (ANSI EL), for in-place redraws.
 const clearLine = "\r\x1b[K"
 
-// Progress is the live console progress (DESIGN section 5) on stderr: one line per timeline
+// Progress is the live console progress (docs/DESIGN.md §5) on stderr: one line per timeline
 // event and a throttled status line with the probe states. It implements runner.Observer and is
 // safe for concurrent use.
 type Progress struct {

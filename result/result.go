@@ -1,4 +1,4 @@
-// Package result is the drill.result/v1 document (DESIGN section 5): what a drill measured,
+// Package result is the drill.result/v1 document (docs/DESIGN.md §5): what a drill measured,
 // written as JSON, rendered by the reporters and kept in history.
 package result
 
@@ -7,7 +7,7 @@ import "time"
 // Schema identifies the document format.
 const Schema = "drill.result/v1"
 
-// Verdict is a run's outcome (DESIGN section 4).
+// Verdict is a run's outcome (docs/DESIGN.md §4).
 type Verdict string
 
 // Verdicts.
@@ -28,7 +28,7 @@ const (
 	AbortGuard       AbortReason = "guard"       // a guard probe failed
 )
 
-// Probe roles (DESIGN section 3); an empty role is availability.
+// Probe roles (docs/DESIGN.md §3); an empty role is availability.
 const (
 	RoleAvailability = "availability"
 	RoleData         = "data"
@@ -49,7 +49,7 @@ func (p Probe) RoleOrDefault() string {
 	return p.Role
 }
 
-// Exit codes (DESIGN section 4).
+// Exit codes (docs/DESIGN.md §4).
 const (
 	ExitPass  = 0
 	ExitFail  = 1
@@ -93,7 +93,8 @@ type Result struct {
 	T0             string    `json:"t0"` // RFC 3339 with ns (T0Layout); "" when nothing was injected
 	Verdict        Verdict   `json:"verdict"`
 	Reason         string    `json:"reason,omitempty"` // one line: why the verdict is not pass
-	// Abort is set with verdict aborted: why the run stopped early.
+	// Abort is set when the run stopped early, with verdict aborted, or error when rollback
+	// then failed too (a fault was left in place).
 	Abort       AbortReason `json:"abort,omitempty"`
 	Objectives  Objectives  `json:"objectives"`
 	SteadyState Steady      `json:"steadyState"`
@@ -180,7 +181,7 @@ type Interval struct {
 	ToMs   int64 `json:"toMs"`
 }
 
-// Data is a data probe's write accounting (DESIGN section 3).
+// Data is a data probe's write accounting (docs/DESIGN.md §3).
 type Data struct {
 	Written      int    `json:"written"`
 	Acknowledged int    `json:"acknowledged"`

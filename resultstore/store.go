@@ -1,4 +1,4 @@
-// Package resultstore keeps drill results in DynamoDB (DESIGN section 5): one item per run,
+// Package resultstore keeps drill results in DynamoDB (docs/DESIGN.md §5): one item per run,
 // keyed so that history per system and per scenario in time order is a Query, never a Scan,
 // with the full drill.result/v1 JSON inside. A result that cannot be written (DynamoDB
 // unreachable, throttled, table missing) is spooled to a local directory and written later by
@@ -28,7 +28,7 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// DefaultTable is the table name when none is given (DESIGN section 5).
+// DefaultTable is the table name when none is given (docs/DESIGN.md §5).
 const DefaultTable = "DRTestResults"
 
 // Key layout. The table key is (PK, SK); the scenario index is (GSI1PK, SK).
@@ -187,7 +187,8 @@ func (s *Store) spool(r *result.Result) (string, error) {
 		return "", fmt.Errorf("result has no usable runId (%q)", r.RunID)
 	}
 	dir := s.SpoolDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// Owner-only like the files in it (CreateTemp makes them 0600): they are full results.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("create spool directory: %w", err)
 	}
 	doc, err := json.MarshalIndent(r, "", "  ")

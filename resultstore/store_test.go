@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/internal/testenv"
-	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
@@ -40,7 +40,7 @@ func sample(runID, system, scenario string, started time.Time) *result.Result {
 
 func dynamo(t *testing.T, endpoint string, attempts int) *dynamodb.Client {
 	t.Helper()
-	cfg, err := localstack.LoadConfig(context.Background(), localstack.ConfigOptions{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: attempts, MaxBackoff: 200 * time.Millisecond})
+	cfg, err := awsenv.LoadConfig(context.Background(), awsenv.ConfigOptions{Region: "us-east-1", Endpoint: endpoint, MaxAttempts: attempts, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

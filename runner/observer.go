@@ -34,7 +34,7 @@ type ProbeStatus struct {
 	Fails   int
 }
 
-// Phases, in order (DESIGN section 1). Each change is an EventPhase event whose message is the
+// Phases, in order (docs/DESIGN.md §1). Each change is an EventPhase event whose message is the
 // phase name.
 const (
 	PhaseLoad      = "load"

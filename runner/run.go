@@ -1,4 +1,4 @@
-// Package runner is the drill engine: it walks the phases of DESIGN section 1, samples probes
+// Package runner is the drill engine: it walks the phases of docs/DESIGN.md §1, samples probes
 // open-loop, measures recovery, and always rolls back.
 package runner
 
@@ -39,6 +39,7 @@ type Options struct {
 func Run(ctx context.Context, s *scenarios.Scenario, opts Options) *result.Result {
 	r := newRun(s, opts)
 	r.execute(ctx)
+	redactResult(r.res, s.Secrets)
 	return r.res
 }
 
@@ -62,6 +63,8 @@ type run struct {
 	errs       []string
 	inRollback bool
 	observed   string // how observation ended: "held", "timeout", "stopped" or "step failed"
+	// cancel stops the drill (not rollback): a panicking probe uses it to end the run early.
+	cancel context.CancelCauseFunc
 
 	probes   []*probeRun
 	faults   []*faultRun
@@ -88,6 +91,7 @@ type probeRun struct {
 	known, up bool
 	samples   int
 	fails     int
+	panicked  bool // reported once: a broken probe panics on every sample
 }
 
 type faultRun struct {
@@ -103,9 +107,15 @@ func newRun(s *scenarios.Scenario, opts Options) *run {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	log = redactLog(log, s.Secrets)
+	if opts.Observer != nil {
+		opts.Observer = redactingObserver{next: opts.Observer, secrets: s.Secrets}
+	}
 	env := opts.Env
 	if env == nil {
 		env = NewEnv(s, log)
+	} else {
+		env.Log = redactLog(env.Log, s.Secrets)
 	}
 	env.DryRun = opts.DryRun
 	res := &result.Result{
@@ -193,14 +203,20 @@ func (r *run) abortedSummary() string {
 	r.mu.Lock()
 	why, kind, sig, phase := r.aborted, r.abortKind, r.abortSig, r.abortPhase
 	r.mu.Unlock()
+	rb := r.res.Rollback
+	left := r.leftInPlace()
 	if kind != result.AbortInterrupted {
+		if left != "" {
+			return fmt.Sprintf("%s; rollback failed: left in place: %s (%s)", why, left, rb.Errors[0])
+		}
 		return why
 	}
-	rb := r.res.Rollback
 	outcome := "rollback clean"
 	switch {
 	case !rb.Ran:
 		outcome = "nothing to roll back"
+	case left != "":
+		outcome = fmt.Sprintf("rollback failed: left in place: %s (%s)", left, rb.Errors[0])
 	case !rb.Clean && len(rb.Errors) > 0:
 		outcome = "rollback failed: " + rb.Errors[0]
 	case !rb.Clean:
@@ -224,6 +240,7 @@ func (r *run) execute(parent context.Context) {
 	// use context.WithoutCancel(parent) so none of those can stop them.
 	drillCtx, cancelDrill := context.WithCancelCause(parent)
 	defer cancelDrill(nil)
+	r.cancel = cancelDrill
 	stopSignals := r.watchInterrupts(cancelDrill)
 	defer stopSignals()
 
@@ -303,7 +320,12 @@ func (r *run) connect(ctx context.Context) bool {
 			continue
 		}
 		r.event(result.EventStep, "connecting %s", c.Name())
-		cleanup, err := c.Connect(ctx, r.env)
+		var cleanup func(context.Context) error
+		err := catchPanic("connector "+c.Name(), func() (err error) {
+			cleanup, err = c.Connect(ctx, r.env)
+			return err
+		})
+		r.notePanic(err)
 		if cleanup != nil {
 			r.cleanups = append(r.cleanups, namedCleanup{c.Name(), cleanup})
 		}
@@ -326,7 +348,12 @@ func (r *run) build() bool {
 			ok = false
 			continue
 		}
-		pr, err := t.New(p, r.env)
+		var pr Probe
+		err := catchPanic(fmt.Sprintf("probe %s (%s)", p.Name, p.Type), func() (err error) {
+			pr, err = t.New(p, r.env)
+			return err
+		})
+		r.notePanic(err)
 		if err != nil {
 			r.fail("probe %s: %v", p.Name, err)
 			ok = false
@@ -341,7 +368,12 @@ func (r *run) build() bool {
 			ok = false
 			continue
 		}
-		fl, err := t.New(f.With, r.env)
+		var fl Fault
+		err := catchPanic(fmt.Sprintf("fault %s (%s)", f.Name, f.Type), func() (err error) {
+			fl, err = t.New(f.With, r.env)
+			return err
+		})
+		r.notePanic(err)
 		if err != nil {
 			r.fail("fault %s: %v", f.Name, err)
 			ok = false
@@ -370,7 +402,7 @@ func (r *run) plan(ctx context.Context) {
 	for _, f := range r.faults {
 		f.res.Targets = []string{}
 		if p, ok := f.fault.(Planner); ok {
-			targets, err := p.Plan(ctx)
+			targets, err := planSafely(ctx, f, p)
 			if err != nil {
 				f.res.Error = fmt.Sprintf("resolve targets: %v", err)
 				r.fail("fault %s: resolve targets: %v", f.spec.Name, err)
@@ -392,7 +424,7 @@ func (r *run) announceTargets(ctx context.Context) {
 		if !ok {
 			continue
 		}
-		targets, err := p.Plan(ctx)
+		targets, err := planSafely(ctx, f, p)
 		if err != nil {
 			r.event(result.EventFault, "%s (%s) targets could not be resolved yet: %v", f.spec.Name, f.spec.Type, err)
 			continue
@@ -427,7 +459,7 @@ func (r *run) steadyState(ctx context.Context, after bool) result.Check {
 		}
 		for {
 			sctx, cancel := context.WithTimeout(ctx, pr.spec.Timeout)
-			err := pr.probe.Check(sctx)
+			err := r.checkProbe(sctx, pr)
 			cancel()
 			if err == nil {
 				break
@@ -457,7 +489,7 @@ func (r *run) probeByName(name string) *probeRun {
 
 func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFunc) {
 	for i, pr := range r.probes {
-		pr.sampler = NewSampler(r.env.Clock, pr.probe, SamplerConfig{
+		pr.sampler = NewSampler(r.env.Clock, probeFunc(func(ctx context.Context) error { return r.checkProbe(ctx, pr) }), SamplerConfig{
 			Interval: pr.spec.Interval,
 			Timeout:  pr.spec.Timeout,
 			Phase:    GridPhase(i, len(r.probes), pr.spec.Interval),
@@ -572,7 +604,12 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.res.T0 = wall.UTC().Format(result.T0Layout)
 			r.env.setT0(wall)
 		}
-		inj, err := f.fault.Inject(ctx)
+		var inj Injection
+		err := catchPanic(fmt.Sprintf("fault %s (%s)", f.spec.Name, f.spec.Type), func() (err error) {
+			inj, err = f.fault.Inject(ctx)
+			return err
+		})
+		r.notePanic(err)
 		f.injection = inj
 		f.injected = err == nil || inj.Revert != nil
 		f.res.InjectedAtMs = result.Int64(result.Ms(at - r.t0))
@@ -729,11 +766,15 @@ func (r *run) runStep(ctx context.Context, phase string, spec scenarios.StepSpec
 	r.mu.Unlock()
 	sr := result.Step{Phase: phase, Name: spec.Name, Type: spec.Type, StartedAtMs: result.Int64(result.Ms(rel))}
 	r.event(result.EventStep, "%s step %s (%s) started", phase, spec.Name, spec.Type)
-	step, err := r.newStep(spec)
-	if err == nil {
-		err = step.Run(ctx)
-		closeIfCloser(step)
-	}
+	err := catchPanic(fmt.Sprintf("step %s (%s)", spec.Name, spec.Type), func() error {
+		step, err := r.newStep(spec)
+		if err != nil {
+			return err
+		}
+		defer closeIfCloser(step)
+		return step.Run(ctx)
+	})
+	r.notePanic(err)
 	sr.DurationMs = result.Ms(r.env.Clock.Now() - started)
 	if err != nil {
 		sr.Error = ctxErr(ctx, err).Error()
@@ -770,7 +811,7 @@ func (r *run) stopProbes() {
 	wg.Wait()
 }
 
-// measure computes per-probe recovery and the RTO (DESIGN section 3).
+// measure computes per-probe recovery and the RTO (docs/DESIGN.md §3).
 func (r *run) measure(end time.Duration) {
 	rto := result.RTO{TargetMs: result.Ms(r.s.Objectives.RTO)}
 	var worst time.Duration
@@ -834,22 +875,18 @@ func (r *run) rollback(parent context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), r.s.Limits.Rollback)
 	defer cancel()
 	rb := result.Rollback{Ran: true, Clean: true}
+	var reverts []*faultRun
 	for i := len(r.faults) - 1; i >= 0; i-- {
-		f := r.faults[i]
-		if !f.injected || f.injection.Revert == nil {
-			continue
+		if f := r.faults[i]; f.injected && f.injection.Revert != nil {
+			reverts = append(reverts, f)
 		}
-		at := r.env.Clock.Now()
-		err := f.injection.Revert(ctx)
-		f.res.RevertedAtMs = result.Int64(result.Ms(at - r.t0))
-		if err != nil {
-			f.res.RevertError = err.Error()
+	}
+	r.revertAll(ctx, reverts)
+	for _, f := range reverts {
+		if f.res.RevertError != "" {
 			rb.Clean = false
-			rb.Errors = append(rb.Errors, fmt.Sprintf("revert %s: %v", f.spec.Name, err))
-			r.fail("revert %s: %v", f.spec.Name, err)
-			continue
+			rb.Errors = append(rb.Errors, fmt.Sprintf("revert %s: %s", f.spec.Name, f.res.RevertError))
 		}
-		r.event(result.EventRevert, "%s reverted", f.spec.Name)
 	}
 	r.mu.Lock()
 	touched := r.touched
@@ -887,7 +924,12 @@ func (r *run) dataCheck(parent context.Context) {
 		}
 		rpo.DataProbes++
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), max(r.s.Limits.Rollback, time.Minute))
-		present, err := dp.ReadBack(ctx)
+		var present map[uint64]bool
+		err := catchPanic(fmt.Sprintf("probe %s (%s) read-back", pr.spec.Name, pr.spec.Type), func() (err error) {
+			present, err = dp.ReadBack(ctx)
+			return err
+		})
+		r.notePanic(err)
 		cancel()
 		d := &result.Data{}
 		if err != nil {
@@ -938,7 +980,9 @@ func (r *run) finish(parent context.Context) {
 	defer cancel()
 	for i := len(r.cleanups) - 1; i >= 0; i-- {
 		c := r.cleanups[i]
-		if err := c.fn(ctx); err != nil {
+		err := catchPanic("clean up of connector "+c.name, func() error { return c.fn(ctx) })
+		r.notePanic(err)
+		if err != nil {
 			r.fail("clean up %s: %v", c.name, err)
 		}
 	}
@@ -965,6 +1009,11 @@ func (r *run) verdict() {
 	switch {
 	case r.abortedReason() != "":
 		res.Verdict, res.Reason, res.Abort = result.VerdictAborted, r.abortedSummary(), r.abortKind
+		if res.Rollback.Ran && !res.Rollback.Clean {
+			// A stop that left a fault in place is not a clean abort: the system is still
+			// broken and someone must act. Abort still says why the drill stopped early.
+			res.Verdict = result.VerdictError
+		}
 	case len(errs) > 0:
 		res.Verdict, res.Reason = result.VerdictError, errs[0]
 	case r.opts.DryRun:
@@ -1015,7 +1064,8 @@ func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond
 
 func closeIfCloser(v any) {
 	if c, ok := v.(Closer); ok {
-		_ = c.Close()
+		// A panicking Close must not stop the closes and cleanups after it.
+		_ = catchPanic("close", c.Close)
 	}
 }
 

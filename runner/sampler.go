@@ -18,7 +18,7 @@ type SamplerConfig struct {
 	Timeout  time.Duration // per sample
 	// MaxInFlight bounds samples running at once; a grid slot that finds the bound reached is
 	// recorded as a failed sample, because a target that cannot answer within that many intervals
-	// is not serving. Zero means Timeout/Interval + 2.
+	// is not serving. Zero means Timeout/Interval + 2, at most MaxInFlightCap.
 	MaxInFlight int
 	// Phase delays the first grid point. The runner spreads probes over one interval so that
 	// many probes do not all fire at the same instant, which would make every one of them late.
@@ -50,10 +50,15 @@ func GridPhase(i, n int, interval time.Duration) time.Duration {
 	return time.Duration(i) * interval / time.Duration(n)
 }
 
+// MaxInFlightCap bounds the default in-flight limit: against a hung target, a short interval
+// with a long timeout would otherwise hold thousands of connections open on the system under
+// test (1 ms with a 10 s timeout: 10,002).
+const MaxInFlightCap = 256
+
 // ErrInFlightLimit marks a grid slot skipped because earlier samples had not returned.
 var ErrInFlightLimit = errors.New("earlier samples still running (in-flight limit reached)")
 
-// Sampler runs one probe open-loop (DESIGN section 3): a sample is launched at every grid point
+// Sampler runs one probe open-loop (docs/DESIGN.md §3): a sample is launched at every grid point
 // start + k*Interval whether or not earlier samples returned, so a hung target cannot stretch
 // the grid, and each sample is attributed to the instant it started.
 type Sampler struct {
@@ -84,7 +89,7 @@ func NewSampler(clock *Clock, p Probe, cfg SamplerConfig) *Sampler {
 		cfg.Timeout = cfg.Interval
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = int(cfg.Timeout/cfg.Interval) + 2
+		cfg.MaxInFlight = int(min(cfg.Timeout/cfg.Interval, MaxInFlightCap-2)) + 2
 	}
 	return &Sampler{clock: clock, probe: p, cfg: cfg, running: map[uint64]time.Duration{}, stop: make(chan struct{}), stopped: make(chan struct{})}
 }

@@ -19,6 +19,14 @@ type Fault interface {
 // Injection is what a fault did: the targets it chose (recorded in the result) and how to revert.
 // Revert is nil for faults with nothing to undo. Revert is called with a context that Ctrl-C does
 // not cancel and must be safe to call after a partial injection.
+//
+// Revert must be idempotent: a failed revert is retried with backoff until its budget (a share
+// of limits.rollback, or the revert timeout the type's config declares with
+// scenarios.RevertBounded) ends, and a revert still running when its share is used up may
+// overlap the next fault's revert. So Revert must succeed, not fail, when the fault is already
+// undone (the service already started, the rule already removed), and must honour ctx. A panic
+// in Revert (or in Inject, Check, Run) is recovered and makes the drill an error; panics in
+// goroutines the type starts itself are not, and end the process without rollback.
 type Injection struct {
 	Targets []string
 	Revert  func(ctx context.Context) error

@@ -36,6 +36,14 @@ type Validator interface {
 	Validate() error
 }
 
+// RevertBounded is implemented by a fault's `with:` struct when its revert has a time limit of
+// its own (the command fault's timeout). The loader rejects a limit longer than
+// limits.rollback, which could never be granted, and the runner gives such a revert at least
+// that long. field names the key holding the limit, for the error's position.
+type RevertBounded interface {
+	RevertTimeout() (d time.Duration, field string)
+}
+
 // FieldError is a validation error about one key of a `with:` block, e.g. {Field: "url"}.
 // The error points at the key, or at the key's value when AtValue is set (a bad value rather
 // than a bad combination of keys).

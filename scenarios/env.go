@@ -48,6 +48,7 @@ func (p *parser) expandScalar(n *yaml.Node, path string) {
 		return
 	}
 	out, problems := expand(n.Value, p.lookupEnv)
+	p.recordShellRefs(out)
 	for _, pr := range problems {
 		p.errs = append(p.errs, Error{Pos: p.varPos(n, pr.offset), Path: path, Msg: pr.msg})
 	}

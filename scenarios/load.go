@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/drillhq/drill/internal/redact"
 )
 
 // MaxFileSize is the largest scenario file Load and Parse accept. Real scenarios are a few
@@ -141,12 +143,18 @@ func Parse(file string, data []byte, cat Catalog, opts ...Option) (*Scenario, er
 		merged:    map[*yaml.Node][]pair{},
 		structs:   map[reflect.Type]*structInfo{},
 	}
+	p.lookupEnv = p.recordEnv(o.lookupEnv)
 	p.expandEnv(root, "")
 	sc := p.scenario(root)
+	var secrets *redact.Secrets // nil when there are none: it redacts nothing, and compares equal
+	if len(p.secrets) > 0 {
+		secrets = redact.New(p.secrets...)
+	}
 	if len(p.errs) > 0 {
-		errs := sortErrors(p.errs)
+		errs := redactErrors(sortErrors(p.errs), secrets)
 		return nil, &errs
 	}
+	sc.Secrets = secrets
 	sum := sha256.Sum256(data)
 	sc.File = file
 	sc.SHA256 = hex.EncodeToString(sum[:])

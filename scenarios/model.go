@@ -1,10 +1,12 @@
-// Package scenarios holds the drill scenario model (format version 1, see DESIGN section 2),
+// Package scenarios holds the drill scenario model (format version 1, see docs/DESIGN.md §2),
 // loads it from YAML with positioned errors, and validates it against the registered types.
 package scenarios
 
 import (
 	"fmt"
 	"time"
+
+	"github.com/drillhq/drill/internal/redact"
 )
 
 // Scenario is one loaded, validated drill. Durations are already parsed; `with:` blocks are
@@ -28,6 +30,11 @@ type Scenario struct {
 	Recovery    []StepSpec
 	Rollback    []StepSpec
 	Limits      Limits
+	// Secrets are the values ${VAR} expansion took from the environment that could be
+	// credentials (see isSecretValue). Every output of a run passes through Secrets.Apply; nil
+	// (a Scenario built in code) still scrubs URL credentials and query strings. It is never
+	// marshalled: the set is the secrets themselves.
+	Secrets *redact.Secrets `json:"-" yaml:"-"`
 }
 
 // Objectives are the targets the drill is judged against.
@@ -42,7 +49,7 @@ type Objectives struct {
 // runner.EnvironmentOf, so this package knows no backend and a new backend needs no change here.
 type Environment map[string]any
 
-// Probe roles (DESIGN section 3).
+// Probe roles (docs/DESIGN.md §3).
 const (
 	RoleAvailability = "availability"
 	RoleData         = "data"
@@ -56,6 +63,9 @@ const (
 	DefaultTimeout         = 10 * time.Minute
 	DefaultObserve         = 5 * time.Second
 	DefaultRollbackTimeout = 5 * time.Minute
+	// MinProbeInterval is the shortest probe interval accepted: a probe samples its target
+	// open-loop, once per interval, so a shorter one would load the target rather than watch it.
+	MinProbeInterval = time.Millisecond
 )
 
 // ProbeSpec is one entry of `probes:`.

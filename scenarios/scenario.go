@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Keys of each mapping in the scenario format (DESIGN section 2).
+// Keys of each mapping in the scenario format (docs/DESIGN.md §2).
 var (
 	topKeys       = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
 	objectiveKeys = []string{"rto", "rpo"}
@@ -67,6 +67,7 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 		s.SteadyState = p.steadyState(pr, s.Probes, names)
 	}
 	p.limits(s, top)
+	p.revertBudgets(s)
 	p.requireFaultAndProbe(s, top, root)
 	return s
 }
@@ -221,8 +222,10 @@ func (p *parser) probes(top map[string]pair, names *[]named) []ProbeSpec {
 		}
 		if v, ok := get(m, "interval"); ok {
 			if d, ok := p.duration(v, path+".interval"); ok {
-				if d <= 0 {
-					p.errorf(v.at(), path+".interval", "must be greater than 0")
+				if d < MinProbeInterval {
+					// Sampling is open-loop: an interval of nanoseconds floods the very
+					// system the drill is measuring.
+					p.errorf(v.at(), path+".interval", "must be at least %s, got %s", fmtDuration(MinProbeInterval), fmtDuration(d))
 				}
 				ps.Interval = d
 			}
@@ -287,6 +290,10 @@ func (p *parser) steps(top map[string]pair, section string, kind Kind, names *[]
 		}
 		if typeOK {
 			st.With = p.with(kind, st.Type, cfg, m, n, path)
+			if kind == KindFault {
+				w, has := m["with"]
+				p.faultWiths = append(p.faultWiths, faultWith{cfg: st.With, entry: n, with: w, has: has, path: path})
+			}
 		}
 		out = append(out, st)
 	}

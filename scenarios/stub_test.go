@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // stubCatalog is a map-backed Catalog: kind -> type name -> config constructor (nil for a type
@@ -131,6 +132,9 @@ type target struct {
 	Host string `yaml:"host"`
 	Port int    `yaml:"port"`
 }
+
+// RevertTimeout mirrors the command fault: its timeout bounds the revert.
+func (c *commandConfig) RevertTimeout() (time.Duration, string) { return c.Timeout.D(), "timeout" }
 
 func (c *commandConfig) Validate() error {
 	var errs []error

@@ -156,3 +156,41 @@ func listSome(names []string) string {
 	}
 	return strings.Join(names[:limit], ", ") + fmt.Sprintf(", … (%d more)", len(names)-limit)
 }
+
+// faultWith is one fault's decoded `with:` block and where it is written.
+type faultWith struct {
+	cfg   any
+	entry *yaml.Node
+	with  pair
+	has   bool
+	path  string
+}
+
+// revertBudgets rejects a fault whose type declares a revert time limit longer than
+// limits.rollback. Checked here rather than before running so the error points at the key and
+// `drill validate` reports it: rollback is the one phase that must never run out of time
+// because of the scenario's own settings.
+func (p *parser) revertBudgets(s *Scenario) {
+	for _, fw := range p.faultWiths {
+		rb, ok := fw.cfg.(RevertBounded)
+		if !ok {
+			continue
+		}
+		d, field := rb.RevertTimeout()
+		if d <= s.Limits.Rollback {
+			continue
+		}
+		at, path := fw.entry, fw.path+".with"
+		if fw.has {
+			at = fw.with.key
+			if found := p.locateField(fw.with.val, field, true); found != nil {
+				at = found
+			}
+		}
+		if field != "" {
+			path = join(path, field)
+		}
+		p.errorf(at, path, "revert time limit %s exceeds limits.rollback (%s): rollback could not give the revert that long; raise limits.rollback or lower %s",
+			fmtDuration(d), fmtDuration(s.Limits.Rollback), field)
+	}
+}

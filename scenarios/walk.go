@@ -20,6 +20,13 @@ type parser struct {
 	cat       Catalog
 	lookupEnv func(string) (string, bool)
 	errs      []Error
+	// secrets are the environment values expanded so far that must not reach any output.
+	secrets []string
+	// rawLookupEnv is lookupEnv without the recording, for $NAME references left to the shell.
+	rawLookupEnv func(string) (string, bool)
+	// faultWiths remembers each fault's decoded `with:` and where it is written, for checks
+	// that need limits, which are read after the faults.
+	faultWiths []faultWith
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Installs what the full test suite needs beyond Go modules, on a fresh machine:
 #   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
+#   - mariadb-server and postgresql, for the SQL probe tests (internal/dbtest; they fail under CI=true without them)
 # Idempotent; run as root (CI is). `make deps` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! [[ -x /usr/sbin/mariadbd ]] || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing chromium (Debian package) for the HTML report test" >&2
+    echo "installing chromium, mariadb-server, postgresql (Debian packages) for the report and SQL tests" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium mariadb-server postgresql >/dev/null
   else
-    echo "chromium not installed and not root: the HTML report browser test will skip" >&2
+    echo "chromium, mariadb-server or postgresql missing and not root: the tests needing them will skip" >&2
   fi
 fi

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// Cadences (DESIGN section 2): how often a drill must pass.
+// Cadences (docs/DESIGN.md §2): how often a drill must pass.
 const (
 	Weekly     = "weekly"
 	Monthly    = "monthly"

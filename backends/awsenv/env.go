@@ -14,10 +14,12 @@ import (
 
 var accountIDRE = regexp.MustCompile(`^[0-9]{12}$`)
 
-// Env is the `environment.aws` block. An empty Endpoint means real AWS.
+// Env is the `environment.aws` block. A run is an emulator run only when every client's
+// resolved endpoint is on loopback, or Emulator says so and the endpoint is really used.
 type Env struct {
 	Region        string   `yaml:"region" doc:"default region for faults, steps and probes"`
 	Endpoint      string   `yaml:"endpoint" doc:"emulator endpoint URL (default AWS_ENDPOINT_URL); empty means real AWS"`
+	Emulator      bool     `yaml:"emulator" doc:"the endpoint is an emulator although not on loopback (e.g. LocalStack on another host)"`
 	AllowAccounts []string `yaml:"allowAccounts" doc:"12-digit account IDs a real-AWS run may touch (checked with STS)"`
 }
 

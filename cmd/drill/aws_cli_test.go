@@ -31,7 +31,7 @@ func TestRunAWSDrillThroughCLI(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = emu.Stop() })
 	t.Setenv("AWS_ENDPOINT_URL", emu.Endpoint)
-	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: "us-east-1", Endpoint: emu.Endpoint})
+	cfg, err := localstack.ClientConfig(ctx, "us-east-1", emu.Endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestRunAWSDrillThroughCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := localstack.Seed(ctx, cfg, fx); err != nil {
+	if _, err := localstack.Seed(ctx, cfg, fx, createResultsTable); err != nil {
 		t.Fatalf("seed DR topology: %v", err)
 	}
 

@@ -78,7 +78,9 @@ func TestBadInputMessages(t *testing.T) {
 		"negative-duration.yaml":            "must not be negative",
 		"missing-rto.yaml":                  "objectives.rto: is required",
 		"duplicate-names.yaml":              `duplicate name "x"`,
-		"zero-interval.yaml":                "probes[0].interval: must be greater than 0",
+		"zero-interval.yaml":                "probes[0].interval: must be at least 1ms",
+		"nanosecond-interval.yaml":          "6:37: probes[0].interval: must be at least 1ms, got 1ns",
+		"revert-timeout-over-rollback.yaml": "10:51: faults[0].with.timeout: revert time limit 10m exceeds limits.rollback (2m)",
 		"timeout-shorter-than-observe.yaml": "must be longer than limits.observe",
 		"empty.yaml":                        "file is empty",
 		"unknown-key.yaml":                  `did you mean "timeout"`,
@@ -171,5 +173,34 @@ faults:
 	}
 	if !strings.Contains(stdout, "plan for dry") || !strings.Contains(stdout, "nothing was injected") {
 		t.Errorf("plan not printed:\n%s", stdout)
+	}
+}
+
+func TestLogLevelFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want slog.Level
+		code int
+	}{
+		{args: nil, want: slog.LevelWarn},
+		{args: []string{"-v"}, want: slog.LevelInfo},
+		{args: []string{"-vv"}, want: slog.LevelDebug},
+		{args: []string{"--log-level", "error"}, want: slog.LevelError},
+		{args: []string{"-vv", "--log-level", "warn"}, want: slog.LevelWarn},
+		{args: []string{"--log-level", "loud"}, want: slog.LevelWarn, code: 2},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			level := new(slog.LevelVar)
+			level.Set(slog.LevelWarn)
+			var out, errb bytes.Buffer
+			a := &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: discardLogger(), logLevel: level, getenv: func(string) string { return "" }}
+			code := execute(context.Background(), a, append(tt.args, "version"))
+			if code != tt.code || level.Level() != tt.want {
+				t.Errorf("exit %d level %v, want exit %d level %v (stderr %q)", code, level.Level(), tt.code, tt.want, errb.String())
+			}
+		})
 	}
 }

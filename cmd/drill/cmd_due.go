@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/compliance"
+	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )

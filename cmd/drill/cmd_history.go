@@ -10,8 +10,8 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
 
-	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/compliance"
+	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
 )

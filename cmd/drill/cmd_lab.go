@@ -9,11 +9,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/resultstore"
 )
 
 // defaultLabDir is where `drill lab` keeps its cluster unless --dir or $DRILL_LAB_DIR says
@@ -198,7 +201,7 @@ func awsLabDir(a *app, f labFlags) string { return labDir(a, f) + "-aws" }
 func awsLabUp(ctx context.Context, a *app, dir string, quiet bool) error {
 	ctx, cancel := interruptible(ctx, a)
 	defer cancel()
-	endpoint, err := localstack.LabUp(ctx, dir)
+	endpoint, err := localstack.LabUp(ctx, dir, createResultsTable)
 	if err != nil {
 		return &exitError{code: result.ExitError, msg: "lab up --aws: " + err.Error()}
 	}
@@ -208,6 +211,13 @@ func awsLabUp(ctx context.Context, a *app, dir string, quiet bool) error {
 	}
 	fmt.Fprintf(a.stdout, "AWS lab (moto) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", dir, endpoint)
 	return nil
+}
+
+// createResultsTable lets the lab's seeding make the results table with the results store's
+// schema.
+func createResultsTable(ctx context.Context, cfg aws.Config, name string) error {
+	_, err := resultstore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), name)
+	return err
 }
 
 func awsLabStatus(ctx context.Context, a *app, dir string) error {
@@ -223,10 +233,14 @@ func awsLabStatus(ctx context.Context, a *app, dir string) error {
 	return nil
 }
 
-// interruptible cancels ctx on Ctrl-C: main catches the signals for every verb, so without this
-// an interrupted `lab up` would carry on; cancelled, Up removes what it had started.
+// interruptible claims the signals and cancels ctx on the first: cancelled, Up removes what it
+// had started, and execute waits for that instead of abandoning the verb.
 func interruptible(ctx context.Context, a *app) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(ctx)
+	if !a.signals.claim() {
+		cancel() // a signal already stopped the verb
+		return ctx, cancel
+	}
 	go func() {
 		select {
 		case <-a.interrupts:

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
-	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
 )
@@ -34,7 +34,7 @@ func (o dynamoOptions) resolve(a *app) (dynamoOptions, error) {
 	if o.region == "" {
 		o.region = "us-east-1"
 	}
-	o.endpoint = localstack.ResolveEndpoint(o.endpoint, a.getenv)
+	o.endpoint = awsenv.ResolveEndpoint(o.endpoint, a.getenv)
 	if o.spoolDir == "" {
 		d, err := resultstore.DefaultSpoolDir(a.getenv)
 		if err != nil {
@@ -48,7 +48,7 @@ func (o dynamoOptions) resolve(a *app) (dynamoOptions, error) {
 // client builds the DynamoDB client. Few retries: an unreachable table should be spooled to
 // quickly, not waited on at the end of a drill.
 func (o dynamoOptions) client(ctx context.Context) (*dynamodb.Client, error) {
-	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: o.region, Endpoint: o.endpoint, MaxAttempts: 3, MaxBackoff: 2 * time.Second})
+	cfg, err := awsenv.LoadConfig(ctx, awsenv.ConfigOptions{Region: o.region, Endpoint: o.endpoint, MaxAttempts: 3, MaxBackoff: 2 * time.Second})
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func (o dynamoOptions) store(ctx context.Context) (*resultstore.Store, *dynamodb
 }
 
 // saveResultsToDynamo writes one item per result to the table, spooling any that cannot be
-// written (DESIGN section 5: never lost), and says on stderr what happened. The returned error
+// written (docs/DESIGN.md §5: never lost), and says on stderr what happened. The returned error
 // means a result could be neither written nor spooled.
 func saveResultsToDynamo(ctx context.Context, a *app, o dynamoOptions, results []*result.Result) error {
 	o, err := o.resolve(a)

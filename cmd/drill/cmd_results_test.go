@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
@@ -30,7 +31,7 @@ func TestResultsVerbs(t *testing.T) {
 		var out, errb bytes.Buffer
 		return &app{stdout: &out, stderr: &errb, stdin: strings.NewReader(""), log: discardLogger(),
 			getenv: func(k string) string {
-				if k == localstack.EnvEndpoint {
+				if k == awsenv.EnvEndpoint {
 					return endpoint
 				}
 				return env[k]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,9 +44,10 @@ func newRunCmd(a *app) *cobra.Command {
 injected (t0), recovery steps run, probes time the recovery, every fault is rolled back,
 data probes are read back for RPO, and a verdict is given.
 
-Progress goes to stderr; the summary table goes to stdout. Every file is validated
-before anything runs. Ctrl-C stops the drill and rolls back: a second Ctrl-C is refused
-until every fault has been reverted.
+Progress goes to stderr; the summary table goes to stdout. Every file is validated, and
+the --json/--junit paths and the history store are checked, before anything runs.
+Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop the drill and roll back: a second signal is
+refused until every fault has been reverted. A closed stdout or stderr does not stop it.
 
 Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran),
 3 error or aborted. With several scenarios the worst code wins.`,
@@ -121,9 +123,8 @@ func suitePaths(cmd *cobra.Command, a *app, f runFlags) ([]string, error) {
 
 func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error {
 	reg := newRegistry(a, registryOptions{
-		dryRun: f.dryRun,
-		aws:    awsOptions{yes: f.yes},
-		etcd:   etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
+		aws:  awsOptions{yes: f.yes},
+		etcd: etcdOptions{keepLab: f.keepLab, etcdBinary: f.etcdBin, labFsync: f.labFsync},
 	})
 	ss, err := loadAll(a, reg, paths)
 	if err != nil {
@@ -135,18 +136,32 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		progress = reporters.NewProgress(a.stderr, isTerminal(a.stderr))
 		obs = progress
 	}
+	// Everything a result is saved to is checked before anything is injected: found after the
+	// drill, a bad path or a corrupt store would lose the evidence of a drill that really ran.
+	if err := checkOutputPaths(f); err != nil {
+		return err
+	}
 	var sink history.Sink
 	if !f.dryRun && !f.noHistory {
 		p, err := historyPath(a, f.history)
 		if err != nil {
 			return err
 		}
+		if err := history.Check(p); err != nil {
+			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history store %s unusable, nothing was run: %v (move the file aside, or run with --no-history)", p, err)}
+		}
 		// The sink opens, appends and closes per result so other drill commands can read the
 		// store while a long drill runs.
 		sink = history.FileSink(p)
 	}
+	// From here on a signal must roll back, not abandon the verb.
+	if !a.signals.claim() {
+		return &exitError{code: result.ExitError, msg: "interrupted before anything was injected"}
+	}
 	var results []*result.Result
 	for i, s := range ss {
+		// res is already redacted (runner.Run's last act): every sink below takes this value,
+		// never the scenario, so none of them can print a secret.
 		res := runner.Run(cmd.Context(), s, runner.Options{
 			Registry:    reg,
 			Observer:    obs,
@@ -175,7 +190,8 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			printPlan(a.stdout, ss[i], res)
 		}
 	} else if err := reporters.WriteSummary(a.stdout, results); err != nil {
-		return &exitError{code: result.ExitError, msg: fmt.Sprintf("write summary: %v", err)}
+		// A closed stdout (drill run | head) must not cost the --json/--junit files below.
+		fmt.Fprintf(a.stderr, "drill: warning: %v\n", err)
 	}
 
 	code := worstExit(results)
@@ -192,6 +208,30 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	if code != 0 {
 		return &exitError{code: code}
+	}
+	return nil
+}
+
+// checkOutputPaths makes sure --json and --junit can be written, by creating and removing a
+// temporary file where WriteFileAtomic will create its own.
+func checkOutputPaths(f runFlags) error {
+	for _, o := range []struct{ flag, path string }{{"json", f.jsonPath}, {"junit", f.junitPath}} {
+		if o.path == "" {
+			continue
+		}
+		if fi, err := os.Stat(o.path); err == nil && fi.IsDir() {
+			return usageErrorf("--%s %s is a directory; nothing was run", o.flag, o.path)
+		}
+		dir, base := filepath.Split(o.path)
+		if dir == "" {
+			dir = "."
+		}
+		tmp, err := os.CreateTemp(dir, "."+base+".check-*")
+		if err != nil {
+			return usageErrorf("--%s %s cannot be written: %v; nothing was run", o.flag, o.path, err)
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
 	}
 	return nil
 }

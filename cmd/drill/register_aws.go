@@ -17,7 +17,7 @@ type awsOptions struct {
 // allowAccounts unless --yes) and every AWS fault, step and probe type.
 func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddEnvironment(awsenv.EnvironmentType())
-	r.AddConnector(awsfault.NewConnector(awsfault.ConnectorOptions{Yes: o.yes, Getenv: a.getenv}))
+	r.AddConnector(awsenv.NewConnector(awsenv.ConnectorOptions{Yes: o.yes, Getenv: a.getenv}))
 
 	r.AddFault(awsfault.StopInstancesType())
 	r.AddFault(awsfault.RebootInstancesType())
@@ -45,5 +45,4 @@ func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddProbe(awsprobe.Route53RecordType())
 	r.AddProbe(awsprobe.RDSInstanceType())
 	r.AddProbe(awsprobe.DRSReplicationType())
-	r.AddProbe(awsprobe.DNSType())
 }

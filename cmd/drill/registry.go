@@ -8,9 +8,8 @@ import (
 
 // registryOptions carries run-time flags that some types and connectors need.
 type registryOptions struct {
-	dryRun bool
-	aws    awsOptions
-	etcd   etcdOptions
+	aws  awsOptions
+	etcd etcdOptions
 }
 
 // newRegistry lists every fault, step, probe and connector this build knows. Registration is
@@ -21,11 +20,13 @@ func newRegistry(a *app, o registryOptions) *runner.Registry {
 	r.AddProbe(probes.HTTPType(probes.NewHTTPClient()))
 	r.AddProbe(probes.TCPType())
 	r.AddProbe(probes.CommandType())
+	r.AddProbe(probes.DNSType())
 
 	r.AddFault(faults.CommandFaultType())
 	r.AddStep(faults.CommandStepType())
 
 	registerAWS(r, a, o.aws)
 	registerEtcd(r, o.etcd)
+	registerSQL(r)
 	return r
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -15,13 +16,13 @@ import (
 // BreakHealthCheckConfig is the `with:` block of aws:route53:break-health-check. The health
 // check is named by id, or by the record that uses it.
 type BreakHealthCheckConfig struct {
-	HealthCheckID string    `yaml:"healthCheckId" doc:"health check id (or give record)"`
-	Record        RecordRef `yaml:"record" doc:"the record whose health check to break: {zone, name, type, setIdentifier}"`
+	HealthCheckID string           `yaml:"healthCheckId" doc:"health check id (or give record)"`
+	Record        awsenv.RecordRef `yaml:"record" doc:"the record whose health check to break: {zone, name, type, setIdentifier}"`
 }
 
 // Validate implements scenarios.Validator.
 func (c *BreakHealthCheckConfig) Validate() error {
-	hasRecord := c.Record != (RecordRef{})
+	hasRecord := c.Record != (awsenv.RecordRef{})
 	switch {
 	case c.HealthCheckID != "" && hasRecord:
 		return scenarios.FieldErrorf("healthCheckId", "give healthCheckId or record, not both")
@@ -33,103 +34,83 @@ func (c *BreakHealthCheckConfig) Validate() error {
 	return nil
 }
 
-// BreakHealthCheckType is the aws:route53:break-health-check fault: it inverts the health
-// check, so a healthy endpoint reports unhealthy and Route 53 fails over as it would in a real
-// outage of the endpoint. Revert writes back the exact configuration found before.
+// BreakHealthCheckType is the aws:route53:break-health-check fault: it sets the health check
+// inverted, so a healthy endpoint reports unhealthy and Route 53 fails over as it would in a
+// real outage of the endpoint. A check that is inverted already is refused as not in steady
+// state. Revert writes back the exact configuration found before.
 func BreakHealthCheckType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:route53:break-health-check",
-		Summary:   "Make a Route 53 health check report unhealthy (inverts it); revert restores the previous config",
-		NewConfig: func() any { return &BreakHealthCheckConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:route53:break-health-check",
+		"Make a Route 53 health check report unhealthy (inverts it); revert restores the previous config",
+		func() *BreakHealthCheckConfig { return &BreakHealthCheckConfig{} },
+		func(cfg *BreakHealthCheckConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &BreakHealthCheck{cfg: *cfg.(*BreakHealthCheckConfig), clients: c}, nil
-		},
-	}
+			return &breakHealthCheckFault{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// BreakHealthCheck is the fault.
-type BreakHealthCheck struct {
+// breakHealthCheckFault is the fault.
+type breakHealthCheckFault struct {
 	cfg     BreakHealthCheckConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
-// HealthCheckID resolves the configured health check id.
-func (f *BreakHealthCheck) HealthCheckID(ctx context.Context) (string, error) {
-	return ResolveHealthCheckID(ctx, f.clients.Route53(), f.cfg.HealthCheckID, f.cfg.Record)
-}
-
-// ResolveHealthCheckID returns id, or the health check of the referenced record.
-func ResolveHealthCheckID(ctx context.Context, api *route53.Client, id string, r RecordRef) (string, error) {
-	if id != "" {
-		return id, nil
-	}
-	_, rs, err := FindRecord(ctx, api, r)
-	if err != nil {
-		return "", err
-	}
-	if rs.HealthCheckId == nil {
-		return "", fmt.Errorf("record %s has no health check", r)
-	}
-	return *rs.HealthCheckId, nil
+// healthCheckID resolves the configured health check id.
+func (f *breakHealthCheckFault) healthCheckID(ctx context.Context) (string, error) {
+	return awsenv.ResolveHealthCheckID(ctx, f.clients.Route53(), f.cfg.HealthCheckID, f.cfg.Record)
 }
 
 // Plan implements runner.Planner.
-func (f *BreakHealthCheck) Plan(ctx context.Context) ([]string, error) {
-	id, err := f.HealthCheckID(ctx)
+func (f *breakHealthCheckFault) Plan(ctx context.Context) ([]string, error) {
+	id, err := f.healthCheckID(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := getHealthCheck(ctx, f.clients.Route53(), id); err != nil {
+	if _, err := awsenv.HealthCheck(ctx, f.clients.Route53(), id); err != nil {
 		return nil, err
 	}
 	return []string{id}, nil
 }
 
-func getHealthCheck(ctx context.Context, api *route53.Client, id string) (*r53types.HealthCheck, error) {
-	out, err := api.GetHealthCheck(ctx, &route53.GetHealthCheckInput{HealthCheckId: &id})
-	if err != nil {
-		return nil, fmt.Errorf("get health check %s: %w", id, err)
-	}
-	if out.HealthCheck == nil || out.HealthCheck.HealthCheckConfig == nil {
-		return nil, fmt.Errorf("get health check %s: empty answer", id)
-	}
-	return out.HealthCheck, nil
-}
-
 // Inject implements runner.Fault.
-func (f *BreakHealthCheck) Inject(ctx context.Context) (runner.Injection, error) {
-	id, err := f.HealthCheckID(ctx)
+func (f *breakHealthCheckFault) Inject(ctx context.Context) (runner.Injection, error) {
+	id, err := f.healthCheckID(ctx)
 	if err != nil {
 		return runner.Injection{}, err
 	}
 	api := f.clients.Route53()
-	before, err := getHealthCheck(ctx, api, id)
+	before, err := awsenv.HealthCheck(ctx, api, id)
 	if err != nil {
 		return runner.Injection{}, err
 	}
 	prev := *before.HealthCheckConfig
-	inverted := !aws.ToBool(prev.Inverted)
+	if aws.ToBool(prev.Inverted) {
+		return runner.Injection{}, notSteady("health check "+id, "it is already inverted")
+	}
+	// The revert is in place before the update: an update AWS applied whose answer was lost
+	// (timeout, Ctrl-C) must still be undone.
+	inj := runner.Injection{Targets: []string{id}, Revert: func(ctx context.Context) error { return restoreHealthCheck(ctx, api, id, prev) }}
 	_, err = api.UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{
 		HealthCheckId:      &id,
 		HealthCheckVersion: before.HealthCheckVersion, // fails rather than clobber a concurrent edit
-		Inverted:           &inverted,
+		Inverted:           aws.Bool(true),
 	})
-	inj := runner.Injection{Targets: []string{id}}
 	if err != nil {
+		if refused(err) {
+			// Nothing changed, and restoring prev would undo whatever edit beat us to it.
+			inj.Revert = nil
+		}
 		return inj, fmt.Errorf("invert health check %s: %w", id, err)
 	}
-	inj.Revert = func(ctx context.Context) error { return restoreHealthCheck(ctx, api, id, prev) }
 	return inj, nil
 }
 
 // restoreHealthCheck writes back every updatable field of prev; fields prev did not have are
 // reset if they have been set since.
 func restoreHealthCheck(ctx context.Context, api *route53.Client, id string, prev r53types.HealthCheckConfig) error {
-	now, err := getHealthCheck(ctx, api, id)
+	now, err := awsenv.HealthCheck(ctx, api, id)
 	if err != nil {
 		return err
 	}

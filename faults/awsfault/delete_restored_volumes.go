@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 )
 
@@ -21,36 +22,34 @@ type DeleteRestoredVolumesConfig struct {
 // volumes aws:ec2:restore-volume created for this scenario (tagged drill:scenario and
 // drill:restored-from), and nothing else.
 func DeleteRestoredVolumesType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:ec2:delete-restored-volumes",
-		Summary:   "Delete the volumes aws:ec2:restore-volume created for this scenario (rollback)",
-		NewConfig: func() any { return &DeleteRestoredVolumesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:ec2:delete-restored-volumes",
+		"Delete the volumes aws:ec2:restore-volume created for this scenario (rollback)",
+		func() *DeleteRestoredVolumesConfig { return &DeleteRestoredVolumesConfig{} },
+		func(cfg *DeleteRestoredVolumesConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			if env.Scenario == nil || env.Scenario.Name == "" {
 				return nil, errors.New("aws:ec2:delete-restored-volumes needs a named scenario")
 			}
-			return &DeleteRestoredVolumes{cfg: *cfg.(*DeleteRestoredVolumesConfig), clients: c, scenario: env.Scenario.Name}, nil
-		},
-	}
+			return &deleteRestoredVolumesStep{cfg: *cfg, clients: c, scenario: env.Scenario.Name}, nil
+		})
 }
 
-// DeleteRestoredVolumes is the step.
-type DeleteRestoredVolumes struct {
+// deleteRestoredVolumesStep is the step.
+type deleteRestoredVolumesStep struct {
 	cfg      DeleteRestoredVolumesConfig
-	clients  *Clients
+	clients  *awsenv.Clients
 	scenario string
 }
 
 // Run implements runner.Step.
-func (s *DeleteRestoredVolumes) Run(ctx context.Context) error {
+func (s *deleteRestoredVolumesStep) Run(ctx context.Context) error {
 	api := s.clients.EC2(s.cfg.Region)
 	in := &ec2.DescribeVolumesInput{Filters: []ec2types.Filter{
-		{Name: aws.String("tag:" + TagScenario), Values: []string{s.scenario}},
-		{Name: aws.String("tag-key"), Values: []string{TagRestoredFrom}},
+		{Name: aws.String("tag:" + tagScenario), Values: []string{s.scenario}},
+		{Name: aws.String("tag-key"), Values: []string{tagRestoredFrom}},
 	}}
 	var errs []error
 	for p := ec2.NewDescribeVolumesPaginator(api, in); p.HasMorePages(); {

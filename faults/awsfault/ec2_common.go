@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/drillhq/drill/backends/awsenv"
 )
 
 // ec2BatchSize bounds the ids in one Stop/Start/Reboot/TerminateInstances call, so a fleet of
@@ -19,13 +21,13 @@ const describePageMax = 1000
 // startInstances starts those of ids that are stopped, after waiting for any still stopping
 // (StartInstances refuses them). Instances already running or pending are left alone, so
 // reverting twice, or after a recovery step already started them, is harmless.
-func startInstances(ctx context.Context, api *ec2.Client, ids []string, c *Clients) (started []string, err error) {
+func startInstances(ctx context.Context, api *ec2.Client, ids []string, c *awsenv.Clients) (started []string, err error) {
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	var stopped []string
 	for {
-		states, err := InstanceStates(ctx, api, ids, c.pageSize(describePageMax))
+		states, err := awsenv.InstanceStates(ctx, api, ids, c.PageLimit(describePageMax))
 		if err != nil {
 			return nil, err
 		}
@@ -42,11 +44,11 @@ func startInstances(ctx context.Context, api *ec2.Client, ids []string, c *Clien
 		if stopping == 0 {
 			break
 		}
-		if err := sleep(ctx, c.pollInterval()); err != nil {
+		if err := sleep(ctx, c.PollEvery()); err != nil {
 			return nil, fmt.Errorf("wait for %d instances to finish stopping: %w", stopping, err)
 		}
 	}
-	for _, b := range batches(stopped, ec2BatchSize) {
+	for _, b := range awsenv.Batches(stopped, ec2BatchSize) {
 		if _, err := api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: b}); err != nil {
 			return started, fmt.Errorf("start instances %v: %w", b, err)
 		}
@@ -57,7 +59,7 @@ func startInstances(ctx context.Context, api *ec2.Client, ids []string, c *Clien
 
 // stopInstances stops ids in batches and returns those whose stop call succeeded.
 func stopInstances(ctx context.Context, api *ec2.Client, ids []string, force bool) (stopped []string, err error) {
-	for _, b := range batches(ids, ec2BatchSize) {
+	for _, b := range awsenv.Batches(ids, ec2BatchSize) {
 		in := &ec2.StopInstancesInput{InstanceIds: b}
 		if force {
 			in.Force = &force

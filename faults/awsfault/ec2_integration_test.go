@@ -8,10 +8,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 )
 
-func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *StopInstances {
+func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *stopInstancesFault {
 	t.Helper()
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config invalid: %v", err)
@@ -20,7 +21,7 @@ func newStop(t *testing.T, env *runner.Env, cfg StopInstancesConfig) *StopInstan
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.(*StopInstances)
+	return f.(*stopInstancesFault)
 }
 
 // TestStopCountOf300 selects COUNT(2) of 300 tagged instances: exactly 2 stop, and revert
@@ -32,8 +33,8 @@ func TestStopCountOf300(t *testing.T) {
 	api := clients.EC2("")
 	all := launch(t, api, "count-of-300", 300, 10)
 
-	sel, _ := ParseSelection("COUNT(2)")
-	f := newStop(t, env, StopInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "count-of-300"}, Select: sel}})
+	sel := awsenv.Selection{Mode: "COUNT", N: 2}
+	f := newStop(t, env, StopInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill-test": "count-of-300"}, Select: sel}})
 	ctx := context.Background()
 	// The drill announces the planned targets before injecting: they must be the ones hit.
 	planned, err := f.Plan(ctx)
@@ -93,7 +94,7 @@ func TestStopAllOf300Batched(t *testing.T) {
 	api := clients.EC2("")
 	all := launch(t, api, "all-of-300", 300, 10)
 
-	f := newStop(t, env, StopInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "all-of-300"}}})
+	f := newStop(t, env, StopInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill-test": "all-of-300"}}})
 	ctx := context.Background()
 	counter.reset()
 	start := time.Now()
@@ -143,7 +144,7 @@ func TestResolvePaginates(t *testing.T) {
 	api := clients.EC2("")
 	all := launch(t, api, "paginate", 60, 2)
 	counter.reset()
-	got, err := ResolveInstances(context.Background(), api, Targets{Tags: map[string]string{"drill-test": "paginate"}}, clients.pageSize(describePageMax), "running")
+	got, err := awsenv.ResolveInstances(context.Background(), api, awsenv.Targets{Tags: map[string]string{"drill-test": "paginate"}}, clients.PageLimit(describePageMax), "running")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestResolvePaginates(t *testing.T) {
 func TestResolveNothingMatches(t *testing.T) {
 	t.Parallel()
 	_, clients := connect(t, "none", nil, 0)
-	_, err := ResolveInstances(context.Background(), clients.EC2(""), Targets{IDs: []string{"i-0000000000000dead"}}, 0, "running")
+	_, err := awsenv.ResolveInstances(context.Background(), clients.EC2(""), awsenv.Targets{IDs: []string{"i-0000000000000dead"}}, 0, "running")
 	if err == nil {
 		t.Fatal("resolving an unknown id succeeded; a drill that breaks nothing must fail")
 	}
@@ -172,7 +173,7 @@ func TestTerminateRefusesWithoutAllowIrreversible(t *testing.T) {
 	env, clients := connect(t, "terminate", nil, 0)
 	api := clients.EC2("")
 	ids := launch(t, api, "terminate", 3, 3)
-	cfg := &TerminateInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "terminate"}}}
+	cfg := &TerminateInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill-test": "terminate"}}}
 	if err := cfg.Validate(); err == nil {
 		t.Error("Validate accepted terminate without allowIrreversible")
 	}
@@ -180,7 +181,7 @@ func TestTerminateRefusesWithoutAllowIrreversible(t *testing.T) {
 		t.Error("New accepted terminate without allowIrreversible")
 	}
 	// A fault value built around the check must still refuse at injection time.
-	f := &TerminateInstances{cfg: *cfg, clients: clients}
+	f := &terminateInstancesFault{cfg: *cfg, clients: clients}
 	if _, err := f.Inject(context.Background()); err == nil {
 		t.Error("Inject terminated without allowIrreversible")
 	}
@@ -213,12 +214,12 @@ func TestStopRevertSkipsAlreadyRunning(t *testing.T) {
 	env, clients := connect(t, "already-running", counter, 0)
 	api := clients.EC2("")
 	launch(t, api, "already-running", 4, 4)
-	f := newStop(t, env, StopInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "already-running"}}})
+	f := newStop(t, env, StopInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill-test": "already-running"}}})
 	inj, err := f.Inject(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	step, err := StartInstancesType().New(&StartInstancesConfig{Targets: Targets{Tags: map[string]string{"drill-test": "already-running"}}}, env)
+	step, err := StartInstancesType().New(&StartInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill-test": "already-running"}}}, env)
 	if err != nil {
 		t.Fatal(err)
 	}

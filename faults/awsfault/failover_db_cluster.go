@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -31,27 +32,25 @@ func (c *FailoverDBClusterConfig) Validate() error {
 // FailoverDBClusterType is the aws:rds:failover-db-cluster fault: a reader becomes the writer.
 // With failBack, revert makes the previous writer the writer again.
 func FailoverDBClusterType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:rds:failover-db-cluster",
-		Summary:   "Fail over an Aurora/Multi-AZ DB cluster to a reader; optional fail-back on revert",
-		NewConfig: func() any { return &FailoverDBClusterConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:rds:failover-db-cluster",
+		"Fail over an Aurora/Multi-AZ DB cluster to a reader; optional fail-back on revert",
+		func() *FailoverDBClusterConfig { return &FailoverDBClusterConfig{} },
+		func(cfg *FailoverDBClusterConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &FailoverDBCluster{cfg: *cfg.(*FailoverDBClusterConfig), clients: c}, nil
-		},
-	}
+			return &failoverDBClusterFault{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// FailoverDBCluster is the fault.
-type FailoverDBCluster struct {
+// failoverDBClusterFault is the fault.
+type failoverDBClusterFault struct {
 	cfg     FailoverDBClusterConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
-func (f *FailoverDBCluster) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
+func (f *failoverDBClusterFault) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
 	return describeCluster(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Cluster)
 }
 
@@ -66,8 +65,8 @@ func describeCluster(ctx context.Context, api *rds.Client, id string) (*rdstypes
 	return &out.DBClusters[0], nil
 }
 
-// ClusterWriter returns the writer member of a cluster, or "".
-func ClusterWriter(c *rdstypes.DBCluster) string {
+// clusterWriter returns the writer member of a cluster, or "".
+func clusterWriter(c *rdstypes.DBCluster) string {
 	for _, m := range c.DBClusterMembers {
 		if aws.ToBool(m.IsClusterWriter) {
 			return aws.ToString(m.DBInstanceIdentifier)
@@ -77,7 +76,7 @@ func ClusterWriter(c *rdstypes.DBCluster) string {
 }
 
 // Plan implements runner.Planner.
-func (f *FailoverDBCluster) Plan(ctx context.Context) ([]string, error) {
+func (f *failoverDBClusterFault) Plan(ctx context.Context) ([]string, error) {
 	c, err := f.cluster(ctx)
 	if err != nil {
 		return nil, err
@@ -89,28 +88,27 @@ func (f *FailoverDBCluster) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *FailoverDBCluster) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *failoverDBClusterFault) Inject(ctx context.Context) (runner.Injection, error) {
 	c, err := f.cluster(ctx)
 	if err != nil {
 		return runner.Injection{}, err
 	}
-	writer := ClusterWriter(c)
+	writer := clusterWriter(c)
 	api := f.clients.RDS(f.cfg.Region)
 	in := &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster}
 	if f.cfg.TargetInstance != "" {
 		in.TargetDBInstanceIdentifier = &f.cfg.TargetInstance
 	}
 	inj := runner.Injection{Targets: []string{f.cfg.Cluster}}
-	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
-		return inj, fmt.Errorf("fail over db cluster %s: %w", f.cfg.Cluster, err)
-	}
+	// The fail-back is in place before the failover: one AWS started whose answer was lost
+	// must still be failed back. It does nothing while the old writer still writes.
 	if f.cfg.FailBack && writer != "" {
 		inj.Revert = func(ctx context.Context) error {
 			c, err := describeCluster(ctx, api, f.cfg.Cluster)
 			if err != nil {
 				return err
 			}
-			if ClusterWriter(c) == writer {
+			if clusterWriter(c) == writer {
 				return nil
 			}
 			if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster, TargetDBInstanceIdentifier: &writer}); err != nil {
@@ -118,6 +116,12 @@ func (f *FailoverDBCluster) Inject(ctx context.Context) (runner.Injection, error
 			}
 			return nil
 		}
+	}
+	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
+		if refused(err) {
+			inj.Revert = nil
+		}
+		return inj, fmt.Errorf("fail over db cluster %s: %w", f.cfg.Cluster, err)
 	}
 	return inj, nil
 }

@@ -3,7 +3,6 @@ package awsfault
 import (
 	"context"
 	"fmt"
-	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"sort"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -82,23 +82,24 @@ func (c *callCounter) String() string {
 }
 
 // connect runs the AWS connector against the test emulator, as the runner's connect phase does.
-func connect(t *testing.T, name string, counter *callCounter, pageSize int32) (*runner.Env, *Clients) {
+// Extra options are added to every client's middleware stack.
+func connect(t *testing.T, name string, counter *callCounter, pageSize int32, opts ...func(*middleware.Stack) error) (*runner.Env, *awsenv.Clients) {
 	t.Helper()
 	e := emu.Get(t)
-	o := ConnectorOptions{Getenv: func(string) string { return "" }, PageSize: pageSize, PollInterval: 50 * time.Millisecond}
+	o := awsenv.ConnectorOptions{Getenv: func(string) string { return "" }, PageSize: pageSize, PollInterval: 50 * time.Millisecond, APIOptions: opts}
 	if counter != nil {
 		o.APIOptions = append(o.APIOptions, counter.option)
 	}
 	s := &scenarios.Scenario{Name: name, System: "test", Environment: scenarios.Environment{"aws": &awsenv.Env{Region: "us-east-1", Endpoint: e.Endpoint}}}
 	env := runner.NewEnv(s, nil)
-	c := NewConnector(o)
+	c := awsenv.NewConnector(o)
 	if !c.Wants(s) {
 		t.Fatal("connector does not want a scenario with environment.aws")
 	}
 	if _, err := c.Connect(context.Background(), env); err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	clients, err := ClientsFrom(env)
+	clients, err := awsenv.ClientsFrom(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +134,7 @@ func launch(t *testing.T, api *ec2.Client, tag string, n, perCall int) []string 
 // statesOf describes the instances tagged drill-test=tag: id -> state.
 func statesOf(t *testing.T, api *ec2.Client, tag string) map[string]string {
 	t.Helper()
-	found, err := ListInstances(context.Background(), api, []ec2types.Filter{{Name: aws.String("tag:drill-test"), Values: []string{tag}}}, 0)
+	found, err := awsenv.ListInstances(context.Background(), api, []ec2types.Filter{{Name: aws.String("tag:drill-test"), Values: []string{tag}}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

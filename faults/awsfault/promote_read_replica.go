@@ -3,9 +3,12 @@ package awsfault
 import (
 	"context"
 	"fmt"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -33,38 +36,48 @@ func (c *PromoteReadReplicaConfig) Validate() error {
 // becomes a standalone, writable primary. Re-creating the replica afterwards is the team's
 // job, which is why the step must be acknowledged as irreversible.
 func PromoteReadReplicaType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:rds:promote-read-replica",
-		Summary:   "Promote an RDS read replica to a standalone primary; irreversible, needs allowIrreversible: true",
-		NewConfig: func() any { return &PromoteReadReplicaConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:rds:promote-read-replica",
+		"Promote an RDS read replica to a standalone primary; irreversible, needs allowIrreversible: true",
+		func() *PromoteReadReplicaConfig { return &PromoteReadReplicaConfig{} },
+		func(cfg *PromoteReadReplicaConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			pc := *cfg.(*PromoteReadReplicaConfig)
-			if err := pc.Validate(); err != nil {
-				return nil, err
-			}
-			return &PromoteReadReplica{cfg: pc, clients: c}, nil
-		},
-	}
+			return &promoteReadReplicaStep{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// PromoteReadReplica is the step.
-type PromoteReadReplica struct {
+// promoteReadReplicaStep is the step.
+type promoteReadReplicaStep struct {
 	cfg     PromoteReadReplicaConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *PromoteReadReplica) Run(ctx context.Context) error {
+func (s *promoteReadReplicaStep) Run(ctx context.Context) error {
 	api := s.clients.RDS(s.cfg.Region)
 	if _, err := api.PromoteReadReplica(ctx, &rds.PromoteReadReplicaInput{DBInstanceIdentifier: &s.cfg.Instance}); err != nil {
 		return fmt.Errorf("promote read replica %s: %w", s.cfg.Instance, err)
 	}
 	if s.cfg.Wait {
-		return waitDBAvailable(ctx, api, s.cfg.Instance, s.clients.pollInterval())
+		return waitDBAvailable(ctx, api, s.cfg.Instance, s.clients.PollEvery())
 	}
 	return nil
+}
+
+// waitDBAvailable polls until the instance is available again.
+func waitDBAvailable(ctx context.Context, api *rds.Client, id string, every time.Duration) error {
+	for {
+		db, err := awsenv.DescribeDBInstance(ctx, api, id)
+		if err != nil {
+			return err
+		}
+		if aws.ToString(db.DBInstanceStatus) == "available" {
+			return nil
+		}
+		if err := sleep(ctx, every); err != nil {
+			return fmt.Errorf("wait for db instance %s to be available (now %s): %w", id, aws.ToString(db.DBInstanceStatus), err)
+		}
+	}
 }

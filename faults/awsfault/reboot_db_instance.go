@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -29,29 +30,27 @@ func (c *RebootDBInstanceConfig) Validate() error {
 // RebootDBInstanceType is the aws:rds:reboot-db-instance fault. With forceFailover (the
 // default) a Multi-AZ instance fails over to its standby, as in an AZ outage. Nothing to revert.
 func RebootDBInstanceType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:rds:reboot-db-instance",
-		Summary:   "Reboot an RDS instance, by default forcing a Multi-AZ failover; nothing to revert",
-		NewConfig: func() any { return &RebootDBInstanceConfig{ForceFailover: true} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:rds:reboot-db-instance",
+		"Reboot an RDS instance, by default forcing a Multi-AZ failover; nothing to revert",
+		func() *RebootDBInstanceConfig { return &RebootDBInstanceConfig{ForceFailover: true} },
+		func(cfg *RebootDBInstanceConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &RebootDBInstance{cfg: *cfg.(*RebootDBInstanceConfig), clients: c}, nil
-		},
-	}
+			return &rebootDBInstanceFault{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// RebootDBInstance is the fault.
-type RebootDBInstance struct {
+// rebootDBInstanceFault is the fault.
+type rebootDBInstanceFault struct {
 	cfg     RebootDBInstanceConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // Plan implements runner.Planner.
-func (f *RebootDBInstance) Plan(ctx context.Context) ([]string, error) {
-	db, err := DescribeDBInstance(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Instance)
+func (f *rebootDBInstanceFault) Plan(ctx context.Context) ([]string, error) {
+	db, err := awsenv.DescribeDBInstance(ctx, f.clients.RDS(f.cfg.Region), f.cfg.Instance)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +61,7 @@ func (f *RebootDBInstance) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *RebootDBInstance) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *rebootDBInstanceFault) Inject(ctx context.Context) (runner.Injection, error) {
 	targets, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err

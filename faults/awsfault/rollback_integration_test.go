@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/runner"
 )
@@ -28,7 +29,7 @@ var (
 )
 
 // topology seeds the shipped DR fixture into the package's emulator once.
-func topology(t *testing.T, c *Clients) *localstack.Topology {
+func topology(t *testing.T, c *awsenv.Clients) *localstack.Topology {
 	t.Helper()
 	seedOnce.Do(func() {
 		f, err := localstack.DefaultFixture()
@@ -36,7 +37,8 @@ func topology(t *testing.T, c *Clients) *localstack.Topology {
 			seedErr = err
 			return
 		}
-		seeded, seedErr = localstack.Seed(context.Background(), c.Config, f)
+		f.ResultsTables = nil // faults never touch the results table
+		seeded, seedErr = localstack.Seed(context.Background(), c.Config, f, nil)
 	})
 	if seedErr != nil {
 		t.Fatalf("seed DR topology: %v", seedErr)
@@ -72,13 +74,13 @@ type database struct {
 	MultiAZ               bool
 }
 
-func describeWorld(t *testing.T, c *Clients, zoneID string) world {
+func describeWorld(t *testing.T, c *awsenv.Clients, zoneID string) world {
 	t.Helper()
 	ctx := context.Background()
 	w := world{Instances: map[string]string{}, Groups: map[string]group{}, HealthChecks: map[string]r53types.HealthCheckConfig{},
 		Records: map[string]record{}, Databases: map[string]database{}, Volumes: map[string]string{}}
 	for _, region := range []string{"us-east-1", "us-west-2"} {
-		found, err := ListInstances(ctx, c.EC2(region), []ec2types.Filter{{Name: aws.String("tag:app"), Values: []string{"orders"}}}, 0)
+		found, err := awsenv.ListInstances(ctx, c.EC2(region), []ec2types.Filter{{Name: aws.String("tag:app"), Values: []string{"orders"}}}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +99,7 @@ func describeWorld(t *testing.T, c *Clients, zoneID string) world {
 				sus = append(sus, aws.ToString(p.ProcessName))
 			}
 			sort.Strings(sus)
-			w.Groups[aws.ToString(g.AutoScalingGroupName)] = group{aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), sus, InService(&g)}
+			w.Groups[aws.ToString(g.AutoScalingGroupName)] = group{aws.ToInt32(g.MinSize), aws.ToInt32(g.MaxSize), aws.ToInt32(g.DesiredCapacity), sus, awsenv.InService(&g)}
 		}
 		dbs, err := c.RDS(region).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{})
 		if err != nil {
@@ -129,7 +131,7 @@ func describeWorld(t *testing.T, c *Clients, zoneID string) world {
 	}
 	for _, r := range recs.ResourceRecordSets {
 		key := aws.ToString(r.Name) + " " + string(r.Type) + " " + aws.ToString(r.SetIdentifier)
-		w.Records[key] = record{string(r.Failover), aws.ToString(r.HealthCheckId), aws.ToInt64(r.TTL), RecordValues(r)}
+		w.Records[key] = record{string(r.Failover), aws.ToString(r.HealthCheckId), aws.ToInt64(r.TTL), awsenv.RecordValues(r)}
 	}
 	return w
 }
@@ -148,8 +150,8 @@ func TestRollbackLeavesEmulatorAsBefore(t *testing.T) {
 	before := describeWorld(t, c, top.ZoneID)
 
 	suspend := &SuspendProcessesConfig{Group: "orders-web-primary", Processes: []string{"Launch", "HealthCheck", "ReplaceUnhealthy"}}
-	stop := &StopInstancesConfig{Targets: Targets{Tags: map[string]string{"app": "orders", "tier": "web", "site": "primary"}}}
-	breakHC := &BreakHealthCheckConfig{Record: RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}}
+	stop := &StopInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"app": "orders", "tier": "web", "site": "primary"}}}
+	breakHC := &BreakHealthCheckConfig{Record: awsenv.RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}}
 	var faults []runner.Fault
 	for _, f := range []struct {
 		t   runner.FaultType
@@ -172,14 +174,14 @@ func TestRollbackLeavesEmulatorAsBefore(t *testing.T) {
 	recovery := []stepFn{
 		step(SetDesiredCapacityType(), &SetDesiredCapacityConfig{Group: "orders-web-dr", Capacity: &two, Wait: true, Region: "us-west-2"}),
 		step(UpsertRecordType(), &UpsertRecordConfig{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary", Values: []string{"10.1.0.10"}}),
-		step(StartInstancesType(), &StartInstancesConfig{Targets: Targets{Tags: map[string]string{"tier": "web-pilot"}}, Region: "us-west-2"}),
-		step(RestoreVolumeType(), &RestoreVolumeConfig{Snapshots: Targets{Tags: map[string]string{"app": "orders", "backup": "nightly"}}, AvailabilityZone: "us-east-1a", Wait: true}),
+		step(StartInstancesType(), &StartInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"tier": "web-pilot"}}, Region: "us-west-2"}),
+		step(RestoreVolumeType(), &RestoreVolumeConfig{Snapshots: awsenv.Targets{Tags: map[string]string{"app": "orders", "backup": "nightly"}}, AvailabilityZone: "us-east-1a", Wait: true}),
 		step(PublishType(), &PublishConfig{TopicArn: top.Topics["dr-drills"], Message: "drill {scenario} on {system}: failing over"}),
 	}
 	rollback := []stepFn{
 		step(SetDesiredCapacityType(), &SetDesiredCapacityConfig{Group: "orders-web-dr", Capacity: &zero, Region: "us-west-2"}),
 		step(UpsertRecordType(), &UpsertRecordConfig{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary", Values: []string{"10.0.0.10"}}),
-		step(StopInstancesStepType(), &StopInstancesConfig{Targets: Targets{Tags: map[string]string{"tier": "web-pilot"}}, Region: "us-west-2"}),
+		step(StopInstancesStepType(), &StopInstancesConfig{Targets: awsenv.Targets{Tags: map[string]string{"tier": "web-pilot"}}, Region: "us-west-2"}),
 		step(DeleteRestoredVolumesType(), &DeleteRestoredVolumesConfig{}),
 	}
 
@@ -225,7 +227,8 @@ func TestRollbackLeavesEmulatorAsBefore(t *testing.T) {
 }
 
 // TestBreakHealthCheckRevertRestoresExactConfig breaks health checks of several shapes and
-// checks revert writes back exactly the configuration found before.
+// checks revert writes back exactly the configuration found before. (An inverted check is
+// refused, see TestInjectRefusesTargetNotInSteadyState.)
 func TestBreakHealthCheckRevertRestoresExactConfig(t *testing.T) {
 	t.Parallel()
 	env, c := connect(t, "health-check", nil, 0)
@@ -236,8 +239,6 @@ func TestBreakHealthCheckRevertRestoresExactConfig(t *testing.T) {
 			Port: aws.Int32(443), ResourcePath: aws.String("/health"), RequestInterval: aws.Int32(10), FailureThreshold: aws.Int32(2), EnableSNI: aws.Bool(true)},
 		"string-match": {Type: r53types.HealthCheckTypeHttpStrMatch, IPAddress: aws.String("10.0.0.11"), Port: aws.Int32(80), ResourcePath: aws.String("/status"),
 			SearchString: aws.String("OK"), RequestInterval: aws.Int32(30), FailureThreshold: aws.Int32(3)},
-		"already-inverted": {Type: r53types.HealthCheckTypeTcp, IPAddress: aws.String("10.0.0.12"), Port: aws.Int32(5432), Inverted: aws.Bool(true),
-			RequestInterval: aws.Int32(30), FailureThreshold: aws.Int32(3)},
 	}
 	for name, cfg := range configs {
 		t.Run(name, func(t *testing.T) {
@@ -246,7 +247,7 @@ func TestBreakHealthCheckRevertRestoresExactConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 			id := aws.ToString(out.HealthCheck.Id)
-			before, err := getHealthCheck(ctx, api, id)
+			before, err := awsenv.HealthCheck(ctx, api, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -261,7 +262,7 @@ func TestBreakHealthCheckRevertRestoresExactConfig(t *testing.T) {
 			if diff := cmp.Diff([]string{id}, inj.Targets); diff != "" {
 				t.Errorf("targets (-want +got):\n%s", diff)
 			}
-			broken, err := getHealthCheck(ctx, api, id)
+			broken, err := awsenv.HealthCheck(ctx, api, id)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -271,7 +272,7 @@ func TestBreakHealthCheckRevertRestoresExactConfig(t *testing.T) {
 			if err := inj.Revert(context.WithoutCancel(ctx)); err != nil {
 				t.Fatal(err)
 			}
-			after, err := getHealthCheck(ctx, api, id)
+			after, err := awsenv.HealthCheck(ctx, api, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,13 +10,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
 // SendCommandConfig is the `with:` block of aws:ssm:send-command.
 type SendCommandConfig struct {
-	Targets        Targets             `yaml:"targets" doc:"instances to run on: ids, tags, filters and select (running instances)"`
+	Targets        awsenv.Targets      `yaml:"targets" doc:"instances to run on: ids, tags, filters and select (running instances)"`
 	Document       string              `yaml:"document" doc:"SSM document (default AWS-RunShellScript)"`
 	Commands       []string            `yaml:"commands" doc:"commands (the document's commands parameter), e.g. [\"systemctl kill -s SIGKILL etcd\"]"`
 	Parameters     map[string][]string `yaml:"parameters" doc:"other document parameters"`
@@ -39,40 +40,38 @@ func (c *SendCommandConfig) Validate() error {
 // Run Command, e.g. kill an etcd member on a real host. revertCommands, if given, run on the
 // same instances during rollback.
 func SendCommandType() runner.FaultType {
-	return runner.FaultType{
-		Name:    "aws:ssm:send-command",
-		Summary: "Run a command on EC2 instances through SSM; optional revertCommands on rollback",
-		NewConfig: func() any {
+	return runner.NewFaultType("aws:ssm:send-command",
+		"Run a command on EC2 instances through SSM; optional revertCommands on rollback",
+		func() *SendCommandConfig {
 			return &SendCommandConfig{Document: "AWS-RunShellScript", Wait: true, Timeout: scenarios.Duration(2 * time.Minute)}
 		},
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+		func(cfg *SendCommandConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &SendCommand{cfg: *cfg.(*SendCommandConfig), clients: c}
+			f := &sendCommandFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
-// SendCommand is the fault.
-type SendCommand struct {
+// sendCommandFault is the fault.
+type sendCommandFault struct {
 	cfg     SendCommandConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // ssmMaxInstances is how many instance ids one SendCommand call takes.
 const ssmMaxInstances = 50
 
 // Plan implements runner.Planner.
-func (f *SendCommand) Plan(ctx context.Context) ([]string, error) {
-	return ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.pageSize(describePageMax), "running")
+func (f *sendCommandFault) Plan(ctx context.Context) ([]string, error) {
+	return awsenv.ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.
-func (f *SendCommand) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *sendCommandFault) Inject(ctx context.Context) (runner.Injection, error) {
 	ids, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -84,7 +83,7 @@ func (f *SendCommand) Inject(ctx context.Context) (runner.Injection, error) {
 	return inj, f.run(ctx, ids, f.cfg.Commands, "inject")
 }
 
-func (f *SendCommand) run(ctx context.Context, ids, commands []string, what string) error {
+func (f *sendCommandFault) run(ctx context.Context, ids, commands []string, what string) error {
 	api := f.clients.SSM(f.cfg.Region)
 	params := map[string][]string{}
 	for k, v := range f.cfg.Parameters {
@@ -98,7 +97,7 @@ func (f *SendCommand) run(ctx context.Context, ids, commands []string, what stri
 		instance string
 	}
 	var all []sent
-	for _, b := range batches(ids, ssmMaxInstances) {
+	for _, b := range awsenv.Batches(ids, ssmMaxInstances) {
 		out, err := api.SendCommand(ctx, &ssm.SendCommandInput{
 			DocumentName: &f.cfg.Document,
 			InstanceIds:  b,
@@ -127,7 +126,7 @@ func (f *SendCommand) run(ctx context.Context, ids, commands []string, what stri
 }
 
 // waitInvocation polls GetCommandInvocation until the invocation on one instance ends.
-func (f *SendCommand) waitInvocation(ctx context.Context, api *ssm.Client, command, instance string) error {
+func (f *sendCommandFault) waitInvocation(ctx context.Context, api *ssm.Client, command, instance string) error {
 	for {
 		out, err := api.GetCommandInvocation(ctx, &ssm.GetCommandInvocationInput{CommandId: &command, InstanceId: &instance})
 		var notYet *ssmtypes.InvocationDoesNotExist
@@ -144,7 +143,7 @@ func (f *SendCommand) waitInvocation(ctx context.Context, api *ssm.Client, comma
 				return fmt.Errorf("ssm command %s on %s: %s (exit %d): %s", command, instance, out.Status, out.ResponseCode, aws.ToString(out.StandardErrorContent))
 			}
 		}
-		if err := sleep(ctx, f.clients.pollInterval()); err != nil {
+		if err := sleep(ctx, f.clients.PollEvery()); err != nil {
 			return fmt.Errorf("ssm command %s on %s: not finished: %w", command, instance, err)
 		}
 	}

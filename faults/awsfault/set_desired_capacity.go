@@ -6,8 +6,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -37,32 +37,26 @@ func (c *SetDesiredCapacityConfig) Validate() error {
 // SetDesiredCapacityType is the aws:autoscaling:set-desired-capacity runbook step: scale the DR
 // group up during recovery (and back down in rollback).
 func SetDesiredCapacityType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:autoscaling:set-desired-capacity",
-		Summary:   "Set an auto-scaling group's desired capacity, optionally waiting for InService instances",
-		NewConfig: func() any { return &SetDesiredCapacityConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:autoscaling:set-desired-capacity",
+		"Set an auto-scaling group's desired capacity, optionally waiting for InService instances",
+		func() *SetDesiredCapacityConfig { return &SetDesiredCapacityConfig{} },
+		func(cfg *SetDesiredCapacityConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			sc := *cfg.(*SetDesiredCapacityConfig)
-			if err := sc.Validate(); err != nil {
-				return nil, err
-			}
-			return &SetDesiredCapacity{cfg: sc, clients: c}, nil
-		},
-	}
+			return &setDesiredCapacityStep{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// SetDesiredCapacity is the step.
-type SetDesiredCapacity struct {
+// setDesiredCapacityStep is the step.
+type setDesiredCapacityStep struct {
 	cfg     SetDesiredCapacityConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *SetDesiredCapacity) Run(ctx context.Context) error {
+func (s *setDesiredCapacityStep) Run(ctx context.Context) error {
 	api := s.clients.AutoScaling(s.cfg.Region)
 	in := &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: &s.cfg.Group, DesiredCapacity: s.cfg.Capacity}
 	if s.cfg.HonorCooldown {
@@ -75,27 +69,16 @@ func (s *SetDesiredCapacity) Run(ctx context.Context) error {
 		return nil
 	}
 	for {
-		g, err := describeGroup(ctx, api, s.cfg.Group)
+		g, err := awsenv.DescribeGroup(ctx, api, s.cfg.Group)
 		if err != nil {
 			return err
 		}
-		n := InService(g)
+		n := awsenv.InService(g)
 		if n >= int(*s.cfg.Capacity) {
 			return nil
 		}
-		if err := sleep(ctx, s.clients.pollInterval()); err != nil {
+		if err := sleep(ctx, s.clients.PollEvery()); err != nil {
 			return fmt.Errorf("wait for %d InService instances in %s (have %d): %w", *s.cfg.Capacity, s.cfg.Group, n, err)
 		}
 	}
-}
-
-// InService counts a group's instances that are InService and healthy.
-func InService(g *astypes.AutoScalingGroup) int {
-	n := 0
-	for _, i := range g.Instances {
-		if i.LifecycleState == astypes.LifecycleStateInService && aws.ToString(i.HealthStatus) == "Healthy" {
-			n++
-		}
-	}
-	return n
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -34,28 +35,26 @@ func (c *PublishConfig) Validate() error {
 // PublishType is the aws:sns:publish step: tell stakeholders a drill is starting, failing over
 // or finished.
 func PublishType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:sns:publish",
-		Summary:   "Publish a message to an SNS topic (notify stakeholders of the drill's status)",
-		NewConfig: func() any { return &PublishConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:sns:publish",
+		"Publish a message to an SNS topic (notify stakeholders of the drill's status)",
+		func() *PublishConfig { return &PublishConfig{} },
+		func(cfg *PublishConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &Publish{cfg: *cfg.(*PublishConfig), clients: c, env: env}, nil
-		},
-	}
+			return &publishStep{cfg: *cfg, clients: c, env: env}, nil
+		})
 }
 
-// Publish is the step.
-type Publish struct {
+// publishStep is the step.
+type publishStep struct {
 	cfg     PublishConfig
-	clients *Clients
+	clients *awsenv.Clients
 	env     *runner.Env
 }
 
-func (s *Publish) expand(t string) string {
+func (s *publishStep) expand(t string) string {
 	sc := s.env.Scenario
 	var name, system, owner string
 	if sc != nil {
@@ -66,7 +65,7 @@ func (s *Publish) expand(t string) string {
 }
 
 // Run implements runner.Step.
-func (s *Publish) Run(ctx context.Context) error {
+func (s *publishStep) Run(ctx context.Context) error {
 	region := s.cfg.Region
 	if region == "" {
 		if parts := strings.Split(s.cfg.TopicArn, ":"); len(parts) > 3 {

@@ -5,15 +5,16 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
 // StartInstancesConfig is the `with:` block of the aws:ec2:start-instances step.
 type StartInstancesConfig struct {
-	Targets Targets `yaml:"targets" doc:"instances to start: ids, tags, filters and select (only stopped instances match)"`
-	Fault   string  `yaml:"fault" doc:"start the instances this fault chose instead (a fault name of this scenario)"`
-	Region  string  `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Targets awsenv.Targets `yaml:"targets" doc:"instances to start: ids, tags, filters and select (only stopped instances match)"`
+	Fault   string         `yaml:"fault" doc:"start the instances this fault chose instead (a fault name of this scenario)"`
+	Region  string         `yaml:"region" doc:"region (default: environment.aws.region)"`
 }
 
 // Validate implements scenarios.Validator.
@@ -30,31 +31,29 @@ func (c *StartInstancesConfig) Validate() error {
 // StartInstancesType is the aws:ec2:start-instances runbook step: start standby instances
 // (pilot light) or the instances a fault stopped.
 func StartInstancesType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:ec2:start-instances",
-		Summary:   "Start stopped EC2 instances (batched): standby capacity, or those a fault stopped",
-		NewConfig: func() any { return &StartInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:ec2:start-instances",
+		"Start stopped EC2 instances (batched): standby capacity, or those a fault stopped",
+		func() *StartInstancesConfig { return &StartInstancesConfig{} },
+		func(cfg *StartInstancesConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &StartInstances{cfg: *cfg.(*StartInstancesConfig), clients: c, env: env}
+			f := &startInstancesStep{cfg: *cfg, clients: c, env: env}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
-// StartInstances is the step.
-type StartInstances struct {
+// startInstancesStep is the step.
+type startInstancesStep struct {
 	cfg     StartInstancesConfig
-	clients *Clients
+	clients *awsenv.Clients
 	env     *runner.Env
 }
 
 // Run implements runner.Step.
-func (s *StartInstances) Run(ctx context.Context) error {
+func (s *startInstancesStep) Run(ctx context.Context) error {
 	api := s.clients.EC2(s.cfg.Region)
 	var ids []string
 	if s.cfg.Fault != "" {
@@ -66,7 +65,7 @@ func (s *StartInstances) Run(ctx context.Context) error {
 		sort.Strings(ids)
 	} else {
 		var err error
-		ids, err = ResolveInstances(ctx, api, s.cfg.Targets, s.clients.pageSize(describePageMax), "stopped", "stopping")
+		ids, err = awsenv.ResolveInstances(ctx, api, s.cfg.Targets, s.clients.PageLimit(describePageMax), "stopped", "stopping")
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/drs"
 	drstypes "github.com/aws/aws-sdk-go-v2/service/drs/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -25,8 +26,8 @@ type (
 	drsTerminateRecoveryInstances interface {
 		TerminateRecoveryInstances(context.Context, *drs.TerminateRecoveryInstancesInput, ...func(*drs.Options)) (*drs.TerminateRecoveryInstancesOutput, error)
 	}
-	// DRSAPI is what the DRS fault and probe call.
-	DRSAPI interface {
+	// drsAPI is what the DRS fault and probe call.
+	drsAPI interface {
 		drsStartRecovery
 		drsTerminateRecoveryInstances
 		drs.DescribeJobsAPIClient
@@ -54,51 +55,51 @@ func (c *StartRecoveryDrillConfig) Validate() error {
 // Recovery launches drill recovery instances for the source servers (StartRecovery with
 // isDrill). Revert terminates exactly the recovery instances that drill job launched.
 func StartRecoveryDrillType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:drs:start-recovery-drill",
-		Summary:   "Start an Elastic Disaster Recovery drill (isDrill); revert terminates the drill's recovery instances",
-		NewConfig: func() any { return &StartRecoveryDrillConfig{RevertTimeout: scenarios.Duration(30 * time.Minute)} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:drs:start-recovery-drill",
+		"Start an Elastic Disaster Recovery drill (isDrill); revert terminates the drill's recovery instances",
+		func() *StartRecoveryDrillConfig {
+			return &StartRecoveryDrillConfig{RevertTimeout: scenarios.Duration(30 * time.Minute)}
+		},
+		func(cfg *StartRecoveryDrillConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			sc := *cfg.(*StartRecoveryDrillConfig)
+			sc := *cfg
 			name := ""
 			if env.Scenario != nil {
 				name = env.Scenario.Name
 			}
-			return NewStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.pollInterval()), nil
-		},
-	}
+			return newStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery()), nil
+		})
 }
 
-// StartRecoveryDrill is the fault.
-type StartRecoveryDrill struct {
+// startRecoveryDrillFault is the fault.
+type startRecoveryDrillFault struct {
 	cfg      StartRecoveryDrillConfig
-	api      DRSAPI
+	api      drsAPI
 	scenario string
 	emulator bool
 	poll     time.Duration
 }
 
-// NewStartRecoveryDrill builds the fault on any DRSAPI (tests pass a stub).
-func NewStartRecoveryDrill(cfg StartRecoveryDrillConfig, api DRSAPI, scenario string, emulator bool, poll time.Duration) *StartRecoveryDrill {
+// newStartRecoveryDrill builds the fault on any drsAPI (tests pass a stub).
+func newStartRecoveryDrill(cfg StartRecoveryDrillConfig, api drsAPI, scenario string, emulator bool, poll time.Duration) *startRecoveryDrillFault {
 	if cfg.RevertTimeout <= 0 {
 		cfg.RevertTimeout = scenarios.Duration(30 * time.Minute)
 	}
-	return &StartRecoveryDrill{cfg: cfg, api: api, scenario: scenario, emulator: emulator, poll: poll}
+	return &startRecoveryDrillFault{cfg: cfg, api: api, scenario: scenario, emulator: emulator, poll: poll}
 }
 
 // Plan implements runner.Planner. Against an emulator listed ids are returned unchecked: no
 // emulator implements DRS, so there is nothing to check them against.
-func (f *StartRecoveryDrill) Plan(ctx context.Context) ([]string, error) {
+func (f *startRecoveryDrillFault) Plan(ctx context.Context) ([]string, error) {
 	if f.emulator && len(f.cfg.Tags) == 0 {
 		out := slices.Clone(f.cfg.SourceServerIDs)
 		sort.Strings(out)
 		return out, nil
 	}
-	servers, err := DescribeSourceServers(ctx, f.api, f.cfg.SourceServerIDs)
+	servers, err := awsenv.DescribeSourceServers(ctx, f.api, f.cfg.SourceServerIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -129,25 +130,8 @@ func matchTags(have, want map[string]string) bool {
 	return true
 }
 
-// DescribeSourceServers pages through DescribeSourceServers, limited to ids when given.
-func DescribeSourceServers(ctx context.Context, api drs.DescribeSourceServersAPIClient, ids []string) ([]drstypes.SourceServer, error) {
-	in := &drs.DescribeSourceServersInput{}
-	if len(ids) > 0 {
-		in.Filters = &drstypes.DescribeSourceServersRequestFilters{SourceServerIDs: ids}
-	}
-	var out []drstypes.SourceServer
-	for p := drs.NewDescribeSourceServersPaginator(api, in); p.HasMorePages(); {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("drs describe source servers: %w", err)
-		}
-		out = append(out, page.Items...)
-	}
-	return out, nil
-}
-
 // Inject implements runner.Fault.
-func (f *StartRecoveryDrill) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *startRecoveryDrillFault) Inject(ctx context.Context) (runner.Injection, error) {
 	ids, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -169,7 +153,7 @@ func (f *StartRecoveryDrill) Inject(ctx context.Context) (runner.Injection, erro
 
 // revert waits for the drill job to finish launching (its instances are known only then) and
 // terminates the recovery instances it launched.
-func (f *StartRecoveryDrill) revert(ctx context.Context, jobID string) error {
+func (f *startRecoveryDrillFault) revert(ctx context.Context, jobID string) error {
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.RevertTimeout.D())
 	defer cancel()
 	var job *drstypes.Job
@@ -194,7 +178,7 @@ func (f *StartRecoveryDrill) revert(ctx context.Context, jobID string) error {
 	}
 	sort.Strings(instances)
 	var errs []error
-	for _, b := range batches(instances, 10) { // the API takes at most 10 ids per call
+	for _, b := range awsenv.Batches(instances, 10) { // the API takes at most 10 ids per call
 		if _, err := f.api.TerminateRecoveryInstances(ctx, &drs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: b}); err != nil {
 			errs = append(errs, fmt.Errorf("drs terminate recovery instances %v: %w", b, err))
 		}

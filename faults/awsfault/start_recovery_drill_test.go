@@ -88,7 +88,7 @@ func TestRecoveryDrillRevertTerminatesItsInstances(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		stub := &drsStub{servers: append(servers("s-1", "s-2"), drstypes.SourceServer{SourceServerID: aws.String("s-other")}), launchAfter: 3}
-		f := NewStartRecoveryDrill(StartRecoveryDrillConfig{Tags: map[string]string{"app": "orders"}}, stub, "drs-drill", false, 30*time.Second)
+		f := newStartRecoveryDrill(StartRecoveryDrillConfig{Tags: map[string]string{"app": "orders"}}, stub, "drs-drill", false, 30*time.Second)
 		inj, err := f.Inject(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -117,7 +117,7 @@ func TestRecoveryDrillRevertGivesUpAfterTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		stub := &drsStub{servers: servers("s-1"), launchAfter: 1 << 30}
 		cfg := StartRecoveryDrillConfig{SourceServerIDs: []string{"s-1"}, RevertTimeout: scenarios.Duration(10 * time.Minute)}
-		f := NewStartRecoveryDrill(cfg, stub, "drs-drill", false, 30*time.Second)
+		f := newStartRecoveryDrill(cfg, stub, "drs-drill", false, 30*time.Second)
 		inj, err := f.Inject(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestRecoveryDrillPlan(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := NewStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: tt.ids}, stub, "x", tt.emulator, time.Second)
+			f := newStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: tt.ids}, stub, "x", tt.emulator, time.Second)
 			got, err := f.Plan(context.Background())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Plan() error = %v, wantErr %v", err, tt.wantErr)
@@ -163,7 +163,7 @@ func TestRecoveryDrillPlan(t *testing.T) {
 func TestRecoveryDrillStartFails(t *testing.T) {
 	t.Parallel()
 	stub := &drsStub{servers: servers("s-1"), startErr: errors.New("AccessDenied")}
-	f := NewStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: []string{"s-1"}}, stub, "x", false, time.Second)
+	f := newStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: []string{"s-1"}}, stub, "x", false, time.Second)
 	inj, err := f.Inject(context.Background())
 	if err == nil || inj.Revert != nil {
 		t.Fatalf("Inject = %+v, %v; want an error and nothing to revert", inj, err)

@@ -2,90 +2,89 @@ package awsfault
 
 import (
 	"context"
+
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 )
 
 // StopInstancesConfig is the `with:` block of aws:ec2:stop-instances.
 type StopInstancesConfig struct {
-	Targets Targets `yaml:"targets" doc:"instances to stop: ids, tags, filters and select (only running instances match)"`
-	Region  string  `yaml:"region" doc:"region (default: environment.aws.region)"`
-	Force   bool    `yaml:"force" doc:"force the stop, skipping a clean OS shutdown"`
+	Targets awsenv.Targets `yaml:"targets" doc:"instances to stop: ids, tags, filters and select (only running instances match)"`
+	Region  string         `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Force   bool           `yaml:"force" doc:"force the stop, skipping a clean OS shutdown"`
 }
 
 // Validate implements scenarios.Validator.
 func (c *StopInstancesConfig) Validate() error { return c.Targets.Validate("targets") }
 
 // StopInstancesType is the aws:ec2:stop-instances fault: it stops the selected running
-// instances in batches; revert starts exactly the instances it stopped.
+// instances in batches; revert starts those of them it finds stopped.
 func StopInstancesType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:ec2:stop-instances",
-		Summary:   "Stop EC2 instances (batched); revert starts exactly the instances it stopped",
-		NewConfig: func() any { return &StopInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:ec2:stop-instances",
+		"Stop EC2 instances (batched); revert starts exactly the instances it stopped",
+		func() *StopInstancesConfig { return &StopInstancesConfig{} },
+		func(cfg *StopInstancesConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c}
+			f := &stopInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
 // StopInstancesStepType is aws:ec2:stop-instances as a step, for rollback of a runbook that
 // started standby instances (pilot light). It has no revert of its own.
 func StopInstancesStepType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:ec2:stop-instances",
-		Summary:   "Stop EC2 instances (batched), e.g. to put pilot-light instances back to sleep",
-		NewConfig: func() any { return &StopInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:ec2:stop-instances",
+		"Stop EC2 instances (batched), e.g. to put pilot-light instances back to sleep",
+		func() *StopInstancesConfig { return &StopInstancesConfig{} },
+		func(cfg *StopInstancesConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			f := &StopInstances{cfg: *cfg.(*StopInstancesConfig), clients: c, step: true}
+			f := &stopInstancesFault{cfg: *cfg, clients: c, step: true}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
-// StopInstances is the fault (and step).
-type StopInstances struct {
+// stopInstancesFault is the fault (and step).
+type stopInstancesFault struct {
 	cfg     StopInstancesConfig
-	clients *Clients
+	clients *awsenv.Clients
 	step    bool
 }
 
 // Plan implements runner.Planner.
-func (f *StopInstances) Plan(ctx context.Context) ([]string, error) {
+func (f *stopInstancesFault) Plan(ctx context.Context) ([]string, error) {
 	api := f.clients.EC2(f.cfg.Region)
-	return ResolveInstances(ctx, api, f.cfg.Targets, f.clients.pageSize(describePageMax), "running")
+	return awsenv.ResolveInstances(ctx, api, f.cfg.Targets, f.clients.PageLimit(describePageMax), "running")
 }
 
 // Inject implements runner.Fault.
-func (f *StopInstances) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *stopInstancesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	chosen, err := f.Plan(ctx)
 	if err != nil {
 		return runner.Injection{}, err
 	}
 	api := f.clients.EC2(f.cfg.Region)
-	stopped, err := stopInstances(ctx, api, chosen, f.cfg.Force)
-	inj := runner.Injection{Targets: chosen}
-	if len(stopped) > 0 {
-		inj.Revert = func(ctx context.Context) error {
-			_, err := startInstances(ctx, api, stopped, f.clients)
-			return err
-		}
-	}
+	// The revert is in place before the first stop: a batch AWS stopped whose answer was lost
+	// (timeout, Ctrl-C) must still be started again. Every chosen instance was running, and
+	// startInstances starts only those it finds stopped, so covering all of them restores the
+	// state found before.
+	inj := runner.Injection{Targets: chosen, Revert: func(ctx context.Context) error {
+		_, err := startInstances(ctx, api, chosen, f.clients)
+		return err
+	}}
+	_, err = stopInstances(ctx, api, chosen, f.cfg.Force)
 	return inj, err
 }
 
 // Run implements runner.Step. A step finding nothing running has nothing to do.
-func (f *StopInstances) Run(ctx context.Context) error {
+func (f *stopInstancesFault) Run(ctx context.Context) error {
 	chosen, err := f.Plan(ctx)
 	if err != nil {
 		return err
@@ -98,4 +97,4 @@ var _ interface {
 	runner.Fault
 	runner.Planner
 	runner.Step
-} = (*StopInstances)(nil)
+} = (*stopInstancesFault)(nil)

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -29,49 +30,39 @@ func (c *SuspendProcessesConfig) Validate() error {
 }
 
 // SuspendProcessesType is the aws:autoscaling:suspend-processes fault: the group stops
-// replacing or launching capacity. Revert resumes only the processes this fault suspended, so
-// a process the team had suspended before the drill stays suspended.
+// replacing or launching capacity. A group with any of the processes suspended already is
+// refused as not in steady state (name fewer processes to drill around one the team keeps
+// suspended); revert resumes exactly the processes listed.
 func SuspendProcessesType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:autoscaling:suspend-processes",
-		Summary:   "Suspend auto-scaling processes of a group; revert resumes those it suspended",
-		NewConfig: func() any { return &SuspendProcessesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:autoscaling:suspend-processes",
+		"Suspend auto-scaling processes of a group; revert resumes those it suspended",
+		func() *SuspendProcessesConfig { return &SuspendProcessesConfig{} },
+		func(cfg *SuspendProcessesConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &SuspendProcesses{cfg: *cfg.(*SuspendProcessesConfig), clients: c}, nil
-		},
-	}
+			return &suspendProcessesFault{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// SuspendProcesses is the fault.
-type SuspendProcesses struct {
+// suspendProcessesFault is the fault.
+type suspendProcessesFault struct {
 	cfg     SuspendProcessesConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // allScalingProcesses is what SuspendProcesses without a list suspends.
-var allScalingProcesses = []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
-
-func (f *SuspendProcesses) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
-	return describeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
+func allScalingProcesses() []string {
+	return []string{"Launch", "Terminate", "AddToLoadBalancer", "AlarmNotification", "AZRebalance", "HealthCheck", "InstanceRefresh", "ReplaceUnhealthy", "ScheduledActions"}
 }
 
-func describeGroup(ctx context.Context, api *autoscaling.Client, name string) (*astypes.AutoScalingGroup, error) {
-	out, err := api.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{name}})
-	if err != nil {
-		return nil, fmt.Errorf("describe auto-scaling group %s: %w", name, err)
-	}
-	if len(out.AutoScalingGroups) == 0 {
-		return nil, fmt.Errorf("auto-scaling group %s not found", name)
-	}
-	return &out.AutoScalingGroups[0], nil
+func (f *suspendProcessesFault) group(ctx context.Context) (*astypes.AutoScalingGroup, error) {
+	return awsenv.DescribeGroup(ctx, f.clients.AutoScaling(f.cfg.Region), f.cfg.Group)
 }
 
 // Plan implements runner.Planner.
-func (f *SuspendProcesses) Plan(ctx context.Context) ([]string, error) {
+func (f *suspendProcessesFault) Plan(ctx context.Context) ([]string, error) {
 	if _, err := f.group(ctx); err != nil {
 		return nil, err
 	}
@@ -79,7 +70,7 @@ func (f *SuspendProcesses) Plan(ctx context.Context) ([]string, error) {
 }
 
 // Inject implements runner.Fault.
-func (f *SuspendProcesses) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *suspendProcessesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	g, err := f.group(ctx)
 	if err != nil {
 		return runner.Injection{}, err
@@ -90,27 +81,32 @@ func (f *SuspendProcesses) Inject(ctx context.Context) (runner.Injection, error)
 	}
 	want := f.cfg.Processes
 	if len(want) == 0 {
-		want = allScalingProcesses
+		want = allScalingProcesses()
 	}
-	var ours []string
+	var leftover []string
 	for _, p := range want {
-		if !slices.Contains(already, p) {
-			ours = append(ours, p)
+		if slices.Contains(already, p) {
+			leftover = append(leftover, p)
 		}
 	}
-	inj := runner.Injection{Targets: []string{f.cfg.Group}}
-	if len(ours) == 0 {
-		return inj, nil
+	if len(leftover) > 0 {
+		return runner.Injection{}, notSteady("auto-scaling group "+f.cfg.Group, fmt.Sprintf("processes %v are suspended already", leftover))
 	}
 	api := f.clients.AutoScaling(f.cfg.Region)
-	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
-		return inj, fmt.Errorf("suspend processes %v of %s: %w", ours, f.cfg.Group, err)
-	}
-	inj.Revert = func(ctx context.Context) error {
-		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: ours}); err != nil {
-			return fmt.Errorf("resume processes %v of %s: %w", ours, f.cfg.Group, err)
+	// The revert is in place before the call: a suspension AWS applied whose answer was lost
+	// must still be undone. None of want was suspended, so resuming all of it is the state
+	// found before.
+	inj := runner.Injection{Targets: []string{f.cfg.Group}, Revert: func(ctx context.Context) error {
+		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
+			return fmt.Errorf("resume processes %v of %s: %w", want, f.cfg.Group, err)
 		}
 		return nil
+	}}
+	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
+		if refused(err) {
+			inj.Revert = nil
+		}
+		return inj, fmt.Errorf("suspend processes %v of %s: %w", want, f.cfg.Group, err)
 	}
 	return inj, nil
 }

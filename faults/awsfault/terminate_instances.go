@@ -6,15 +6,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
 // TerminateInstancesConfig is the `with:` block of aws:ec2:terminate-instances.
 type TerminateInstancesConfig struct {
-	Targets           Targets `yaml:"targets" doc:"instances to terminate: ids, tags, filters and select (running or stopped instances match)"`
-	Region            string  `yaml:"region" doc:"region (default: environment.aws.region)"`
-	AllowIrreversible bool    `yaml:"allowIrreversible" doc:"must be true: terminated instances cannot be brought back by rollback"`
+	Targets           awsenv.Targets `yaml:"targets" doc:"instances to terminate: ids, tags, filters and select (running or stopped instances match)"`
+	Region            string         `yaml:"region" doc:"region (default: environment.aws.region)"`
+	AllowIrreversible bool           `yaml:"allowIrreversible" doc:"must be true: terminated instances cannot be brought back by rollback"`
 }
 
 // errIrreversible is the refusal of types whose effect rollback cannot undo.
@@ -37,40 +38,33 @@ func (c *TerminateInstancesConfig) Validate() error {
 // auto-scaling group or the runbook must replace the capacity) and therefore refuses to run
 // unless the scenario says allowIrreversible: true.
 func TerminateInstancesType() runner.FaultType {
-	return runner.FaultType{
-		Name:      "aws:ec2:terminate-instances",
-		Summary:   "Terminate EC2 instances (batched); irreversible, needs allowIrreversible: true",
-		NewConfig: func() any { return &TerminateInstancesConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Fault, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewFaultType("aws:ec2:terminate-instances",
+		"Terminate EC2 instances (batched); irreversible, needs allowIrreversible: true",
+		func() *TerminateInstancesConfig { return &TerminateInstancesConfig{} },
+		func(cfg *TerminateInstancesConfig, env *runner.Env) (runner.Fault, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			tc := *cfg.(*TerminateInstancesConfig)
-			// Checked here too: a config built in code never went through the loader.
-			if err := tc.Validate(); err != nil {
-				return nil, err
-			}
-			f := &TerminateInstances{cfg: tc, clients: c}
+			f := &terminateInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		},
-	}
+		})
 }
 
-// TerminateInstances is the fault.
-type TerminateInstances struct {
+// terminateInstancesFault is the fault.
+type terminateInstancesFault struct {
 	cfg     TerminateInstancesConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // Plan implements runner.Planner.
-func (f *TerminateInstances) Plan(ctx context.Context) ([]string, error) {
-	return ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.pageSize(describePageMax), "pending", "running", "stopping", "stopped")
+func (f *terminateInstancesFault) Plan(ctx context.Context) ([]string, error) {
+	return awsenv.ResolveInstances(ctx, f.clients.EC2(f.cfg.Region), f.cfg.Targets, f.clients.PageLimit(describePageMax), "pending", "running", "stopping", "stopped")
 }
 
 // Inject implements runner.Fault.
-func (f *TerminateInstances) Inject(ctx context.Context) (runner.Injection, error) {
+func (f *terminateInstancesFault) Inject(ctx context.Context) (runner.Injection, error) {
 	if !f.cfg.AllowIrreversible {
 		return runner.Injection{}, errIrreversible("terminating instances")
 	}
@@ -79,7 +73,7 @@ func (f *TerminateInstances) Inject(ctx context.Context) (runner.Injection, erro
 		return runner.Injection{}, err
 	}
 	api := f.clients.EC2(f.cfg.Region)
-	for _, b := range batches(chosen, ec2BatchSize) {
+	for _, b := range awsenv.Batches(chosen, ec2BatchSize) {
 		if _, err := api.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: b}); err != nil {
 			return runner.Injection{Targets: chosen}, fmt.Errorf("terminate instances %v: %w", b, err)
 		}

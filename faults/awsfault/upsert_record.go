@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -32,8 +33,8 @@ type Alias struct {
 	EvaluateTargetHealth bool   `yaml:"evaluateTargetHealth"`
 }
 
-func (c *UpsertRecordConfig) ref() RecordRef {
-	return RecordRef{Zone: c.Zone, ZoneID: c.ZoneID, Name: c.Name, Type: c.Type, SetIdentifier: c.SetIdentifier}
+func (c *UpsertRecordConfig) ref() awsenv.RecordRef {
+	return awsenv.RecordRef{Zone: c.Zone, ZoneID: c.ZoneID, Name: c.Name, Type: c.Type, SetIdentifier: c.SetIdentifier}
 }
 
 // Validate implements scenarios.Validator.
@@ -56,35 +57,33 @@ func (c *UpsertRecordConfig) Validate() error {
 // UpsertRecordType is the aws:route53:upsert-record runbook step: flip a record to the DR
 // target (and back, in rollback). Naming a setIdentifier changes that record's answer only.
 func UpsertRecordType() runner.StepType {
-	return runner.StepType{
-		Name:      "aws:route53:upsert-record",
-		Summary:   "Create or change a Route 53 record, e.g. flip DNS to the DR target",
-		NewConfig: func() any { return &UpsertRecordConfig{} },
-		New: func(cfg any, env *runner.Env) (runner.Step, error) {
-			c, err := ClientsFrom(env)
+	return runner.NewStepType("aws:route53:upsert-record",
+		"Create or change a Route 53 record, e.g. flip DNS to the DR target",
+		func() *UpsertRecordConfig { return &UpsertRecordConfig{} },
+		func(cfg *UpsertRecordConfig, env *runner.Env) (runner.Step, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
-			return &UpsertRecord{cfg: *cfg.(*UpsertRecordConfig), clients: c}, nil
-		},
-	}
+			return &upsertRecordStep{cfg: *cfg, clients: c}, nil
+		})
 }
 
-// UpsertRecord is the step.
-type UpsertRecord struct {
+// upsertRecordStep is the step.
+type upsertRecordStep struct {
 	cfg     UpsertRecordConfig
-	clients *Clients
+	clients *awsenv.Clients
 }
 
 // Run implements runner.Step.
-func (s *UpsertRecord) Run(ctx context.Context) error {
+func (s *upsertRecordStep) Run(ctx context.Context) error {
 	api := s.clients.Route53()
 	ref := s.cfg.ref()
-	zoneID, err := ResolveZoneID(ctx, api, ref)
+	zoneID, err := awsenv.ResolveZoneID(ctx, api, ref)
 	if err != nil {
 		return err
 	}
-	existing, err := FindRecords(ctx, api, zoneID, ref)
+	existing, err := awsenv.FindRecords(ctx, api, zoneID, ref)
 	if err != nil {
 		return err
 	}
@@ -97,7 +96,7 @@ func (s *UpsertRecord) Run(ctx context.Context) error {
 	case len(existing) > 1:
 		return fmt.Errorf("record %s has %d sets: give setIdentifier", ref, len(existing))
 	default:
-		rs = r53types.ResourceRecordSet{Name: aws.String(fqdn(s.cfg.Name)), Type: r53types.RRType(ref.recordType()), TTL: aws.Int64(60)}
+		rs = r53types.ResourceRecordSet{Name: aws.String(ref.FQDN()), Type: r53types.RRType(ref.RecordType()), TTL: aws.Int64(60)}
 	}
 	if s.cfg.Alias != nil {
 		rs.TTL, rs.ResourceRecords = nil, nil

@@ -45,7 +45,7 @@ type Emulator struct {
 
 // Start starts (or finds) an emulator.
 func Start(ctx context.Context) (*Emulator, error) {
-	if ep := os.Getenv(localstack.EnvEndpoint); ep != "" {
+	if ep := os.Getenv("AWS_ENDPOINT_URL"); ep != "" {
 		return &Emulator{Endpoint: ep, Kind: KindExternal}, nil
 	}
 	var reasons []string

@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -31,22 +31,16 @@ func (c *ASGInServiceConfig) Validate() error {
 
 // ASGInServiceType is the aws-asg-inservice probe.
 func ASGInServiceType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-asg-inservice",
-		Summary:   "Healthy while an auto-scaling group has at least min InService, Healthy instances",
-		NewConfig: func() any { return &ASGInServiceConfig{Min: 1} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[ASGInServiceConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-asg-inservice",
+		"Healthy while an auto-scaling group has at least min InService, Healthy instances",
+		func() *ASGInServiceConfig { return &ASGInServiceConfig{Min: 1} },
+		func(cfg *ASGInServiceConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			return &asgInService{cfg: *cfg, api: c.AutoScaling(cfg.Region)}, nil
-		},
-	}
+		})
 }
 
 type asgInService struct {
@@ -55,15 +49,11 @@ type asgInService struct {
 }
 
 func (p *asgInService) Check(ctx context.Context) error {
-	out, err := p.api.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{p.cfg.Group}})
+	g, err := awsenv.DescribeGroup(ctx, p.api, p.cfg.Group)
 	if err != nil {
-		return fmt.Errorf("describe auto-scaling group %s: %w", p.cfg.Group, err)
+		return err
 	}
-	if len(out.AutoScalingGroups) == 0 {
-		return fmt.Errorf("auto-scaling group %s not found", p.cfg.Group)
-	}
-	g := &out.AutoScalingGroups[0]
-	if n := awsfault.InService(g); n < p.cfg.Min {
+	if n := awsenv.InService(g); n < p.cfg.Min {
 		return fmt.Errorf("%s: %d InService, want at least %d (desired %d, %d instances)", p.cfg.Group, n, p.cfg.Min, derefInt32(g.DesiredCapacity), len(g.Instances))
 	}
 	return nil

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/drs"
 	drstypes "github.com/aws/aws-sdk-go-v2/service/drs/types"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -29,22 +29,18 @@ type DRSReplicationConfig struct {
 // DRSReplicationType is the aws-drs-replication probe: healthy while every source server
 // replicates continuously with lag <= maxLag; the failure names stalled and lagging servers.
 func DRSReplicationType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-drs-replication",
-		Summary:   "Healthy while every DRS source server replicates continuously within maxLag",
-		NewConfig: func() any { return &DRSReplicationConfig{MaxLag: scenarios.Duration(5 * time.Minute)} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[DRSReplicationConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-drs-replication",
+		"Healthy while every DRS source server replicates continuously within maxLag",
+		func() *DRSReplicationConfig {
+			return &DRSReplicationConfig{MaxLag: scenarios.Duration(5 * time.Minute)}
+		},
+		func(cfg *DRSReplicationConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			return NewDRSReplication(*cfg, c.DRS(cfg.Region)), nil
-		},
-	}
+		})
 }
 
 // DRSReplication is the probe; NewDRSReplication builds it on any DescribeSourceServers client
@@ -61,7 +57,7 @@ func NewDRSReplication(cfg DRSReplicationConfig, api drs.DescribeSourceServersAP
 
 // Check implements runner.Probe.
 func (p *DRSReplication) Check(ctx context.Context) error {
-	servers, err := awsfault.DescribeSourceServers(ctx, p.api, p.cfg.SourceServerIDs)
+	servers, err := awsenv.DescribeSourceServers(ctx, p.api, p.cfg.SourceServerIDs)
 	if err != nil {
 		return err
 	}

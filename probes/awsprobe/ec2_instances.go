@@ -6,18 +6,18 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
 // EC2InstancesConfig is the `with:` block of the aws-ec2-instances probe.
 type EC2InstancesConfig struct {
-	Targets awsfault.Targets `yaml:"targets" doc:"instances to count: ids, tags, filters"`
-	State   string           `yaml:"state" doc:"instance state to count"`
-	Min     int              `yaml:"min" doc:"healthy while at least this many matching instances are in state"`
-	Region  string           `yaml:"region" doc:"region (default: environment.aws.region)"`
-	Regions []string         `yaml:"regions" doc:"count across these regions instead (e.g. primary and DR)"`
+	Targets awsenv.Targets `yaml:"targets" doc:"instances to count: ids, tags, filters"`
+	State   string         `yaml:"state" doc:"instance state to count"`
+	Min     int            `yaml:"min" doc:"healthy while at least this many matching instances are in state"`
+	Region  string         `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Regions []string       `yaml:"regions" doc:"count across these regions instead (e.g. primary and DR)"`
 }
 
 // Validate implements scenarios.Validator.
@@ -37,16 +37,11 @@ func (c *EC2InstancesConfig) Validate() error {
 // EC2InstancesType is the aws-ec2-instances probe: healthy while at least min matching
 // instances are in the given state (running by default), counted across regions if asked.
 func EC2InstancesType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-ec2-instances",
-		Summary:   "Healthy while at least min matching EC2 instances are in a state (running)",
-		NewConfig: func() any { return &EC2InstancesConfig{State: "running", Min: 1} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[EC2InstancesConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-ec2-instances",
+		"Healthy while at least min matching EC2 instances are in a state (running)",
+		func() *EC2InstancesConfig { return &EC2InstancesConfig{State: "running", Min: 1} },
+		func(cfg *EC2InstancesConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
@@ -55,20 +50,19 @@ func EC2InstancesType() runner.ProbeType {
 				regions = []string{c.Region(cfg.Region)}
 			}
 			return &ec2Instances{cfg: *cfg, clients: c, regions: regions}, nil
-		},
-	}
+		})
 }
 
 type ec2Instances struct {
 	cfg     EC2InstancesConfig
-	clients *awsfault.Clients
+	clients *awsenv.Clients
 	regions []string
 }
 
 func (p *ec2Instances) Check(ctx context.Context) error {
 	byState := map[string]int{}
 	for _, r := range p.regions {
-		found, err := awsfault.ListInstances(ctx, p.clients.EC2(r), p.cfg.Targets.EC2Filters("instance-id"), p.clients.PageSize)
+		found, err := awsenv.ListInstances(ctx, p.clients.EC2(r), p.cfg.Targets.EC2Filters("instance-id"), p.clients.PageSize)
 		if err != nil {
 			return fmt.Errorf("describe instances in %s: %w", r, err)
 		}

@@ -7,17 +7,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
 
 // EC2VolumesConfig is the `with:` block of the aws-ec2-volumes probe.
 type EC2VolumesConfig struct {
-	Targets awsfault.Targets `yaml:"targets" doc:"volumes to count: ids, tags, filters"`
-	State   string           `yaml:"state" doc:"volume state to count (available, in-use, ...)"`
-	Min     int              `yaml:"min" doc:"healthy while at least this many matching volumes are in state"`
-	Region  string           `yaml:"region" doc:"region (default: environment.aws.region)"`
+	Targets awsenv.Targets `yaml:"targets" doc:"volumes to count: ids, tags, filters"`
+	State   string         `yaml:"state" doc:"volume state to count (available, in-use, ...)"`
+	Min     int            `yaml:"min" doc:"healthy while at least this many matching volumes are in state"`
+	Region  string         `yaml:"region" doc:"region (default: environment.aws.region)"`
 }
 
 // Validate implements scenarios.Validator.
@@ -34,27 +34,21 @@ func (c *EC2VolumesConfig) Validate() error {
 // EC2VolumesType is the aws-ec2-volumes probe: healthy while at least min matching EBS volumes
 // are in a state, e.g. the volume a backup-and-restore drill restored is available.
 func EC2VolumesType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-ec2-volumes",
-		Summary:   "Healthy while at least min matching EBS volumes are in a state (available)",
-		NewConfig: func() any { return &EC2VolumesConfig{State: "available", Min: 1} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[EC2VolumesConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-ec2-volumes",
+		"Healthy while at least min matching EBS volumes are in a state (available)",
+		func() *EC2VolumesConfig { return &EC2VolumesConfig{State: "available", Min: 1} },
+		func(cfg *EC2VolumesConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			return &ec2Volumes{cfg: *cfg, clients: c}, nil
-		},
-	}
+		})
 }
 
 type ec2Volumes struct {
 	cfg     EC2VolumesConfig
-	clients *awsfault.Clients
+	clients *awsenv.Clients
 }
 
 func (p *ec2Volumes) Check(ctx context.Context) error {

@@ -2,7 +2,6 @@ package awsprobe
 
 import (
 	"context"
-	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"strings"
 	"sync"
@@ -10,9 +9,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/runner"
@@ -34,16 +37,16 @@ var (
 )
 
 // labEnv connects to the package's emulator and seeds the shipped DR topology once.
-func labEnv(t *testing.T) (*runner.Env, *awsfault.Clients, *localstack.Topology) {
+func labEnv(t *testing.T) (*runner.Env, *awsenv.Clients, *localstack.Topology) {
 	t.Helper()
 	e := emu.Get(t)
 	s := &scenarios.Scenario{Name: "probe-test", Environment: scenarios.Environment{"aws": &awsenv.Env{Region: "us-east-1", Endpoint: e.Endpoint}}}
 	env := runner.NewEnv(s, nil)
-	c := awsfault.NewConnector(awsfault.ConnectorOptions{Getenv: func(string) string { return "" }, PollInterval: 20 * time.Millisecond})
+	c := awsenv.NewConnector(awsenv.ConnectorOptions{Getenv: func(string) string { return "" }, PollInterval: 20 * time.Millisecond})
 	if _, err := c.Connect(context.Background(), env); err != nil {
 		t.Fatal(err)
 	}
-	clients, err := awsfault.ClientsFrom(env)
+	clients, err := awsenv.ClientsFrom(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +56,8 @@ func labEnv(t *testing.T) (*runner.Env, *awsfault.Clients, *localstack.Topology)
 			seedErr = err
 			return
 		}
-		seeded, seedErr = localstack.Seed(context.Background(), clients.Config, f)
+		f.ResultsTables = nil // probes never read the results table
+		seeded, seedErr = localstack.Seed(context.Background(), clients.Config, f, nil)
 	})
 	if seedErr != nil {
 		t.Fatalf("seed: %v", seedErr)
@@ -96,17 +100,18 @@ func wantDown(t *testing.T, what string, p runner.Probe, contains string) {
 	}
 }
 
-// TestWarmStandbyProbes follows the warm-standby drill's probes through fault, recovery and
-// revert against the emulator: each must go down and come back for the right reason.
+// TestWarmStandbyProbes follows the warm-standby drill's probes through the outage, the
+// recovery and its undoing against the emulator: each must go down and come back for the right
+// reason. The world is changed with plain SDK calls, as the outage and the runbook would.
 func TestWarmStandbyProbes(t *testing.T) {
-	env, _, _ := labEnv(t)
+	env, c, _ := labEnv(t)
 	ctx := context.Background()
+	primaryRecord := awsenv.RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}
 	capacity := newProbe(t, EC2InstancesType(), &EC2InstancesConfig{
-		Targets: awsfault.Targets{Tags: map[string]string{"app": "orders", "tier": "web"}}, State: "running", Min: 2, Regions: []string{"us-east-1", "us-west-2"},
+		Targets: awsenv.Targets{Tags: map[string]string{"app": "orders", "tier": "web"}}, State: "running", Min: 2, Regions: []string{"us-east-1", "us-west-2"},
 	}, env)
 	drGroup := newProbe(t, ASGInServiceType(), &ASGInServiceConfig{Group: "orders-web-dr", Min: 2, Region: "us-west-2"}, env)
-	primaryHC := newProbe(t, Route53HealthCheckType(), &Route53HealthCheckConfig{
-		Record: awsfault.RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}, From: FromAuto}, env)
+	primaryHC := newProbe(t, Route53HealthCheckType(), &Route53HealthCheckConfig{Record: primaryRecord, From: FromAuto}, env)
 	answersDR := newProbe(t, Route53RecordType(), &Route53RecordConfig{
 		Zone: "orders.example.com", Name: "app.orders.example.com", Expect: []string{"10.1.0.10"}, Method: MethodAuto, HealthFrom: FromAuto}, env)
 	answersPrimary := newProbe(t, Route53RecordType(), &Route53RecordConfig{
@@ -118,56 +123,71 @@ func TestWarmStandbyProbes(t *testing.T) {
 	wantHealthy(t, "name answers primary before", answersPrimary)
 	wantDown(t, "name answers DR before", answersDR, "answers 10.0.0.10")
 
-	stop, err := awsfault.StopInstancesType().New(&awsfault.StopInstancesConfig{Targets: awsfault.Targets{Tags: map[string]string{"app": "orders", "tier": "web", "site": "primary"}}}, env)
+	// The outage: the primary web instances stop and the primary's health check fails.
+	ec2api := c.EC2("")
+	primaryWeb, err := awsenv.ResolveInstances(ctx, ec2api, awsenv.Targets{Tags: map[string]string{"app": "orders", "tier": "web", "site": "primary"}}, 0, "running")
 	if err != nil {
 		t.Fatal(err)
 	}
-	breakHC, err := awsfault.BreakHealthCheckType().New(&awsfault.BreakHealthCheckConfig{Record: awsfault.RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}}, env)
+	if _, err := ec2api.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: primaryWeb}); err != nil {
+		t.Fatal(err)
+	}
+	hcID, err := awsenv.ResolveHealthCheckID(ctx, c.Route53(), "", primaryRecord)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stopped, err := stop.Inject(ctx)
-	if err != nil {
-		t.Fatal(err)
+	invert := func(inverted bool) {
+		t.Helper()
+		if _, err := c.Route53().UpdateHealthCheck(ctx, &route53.UpdateHealthCheckInput{HealthCheckId: &hcID, Inverted: aws.Bool(inverted)}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	broken, err := breakHC.Inject(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	invert(true)
 	wantDown(t, "web capacity after stop", capacity, "0 running")
 	wantDown(t, "primary health check after break", primaryHC, "inverted")
 	// Route 53 failover routing: the unhealthy PRIMARY no longer answers.
 	wantHealthy(t, "name answers DR after the break", answersDR)
 
-	two := int32(2)
-	scale, err := awsfault.SetDesiredCapacityType().New(&awsfault.SetDesiredCapacityConfig{Group: "orders-web-dr", Capacity: &two, Region: "us-west-2", Wait: true}, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := scale.Run(ctx); err != nil {
-		t.Fatal(err)
-	}
+	// The recovery: the DR group scales up.
+	scaleDR(t, c, 2, true)
 	wantHealthy(t, "web capacity after DR scale-up", capacity)
 	wantHealthy(t, "DR group after scale-up", drGroup)
 
-	rctx := context.WithoutCancel(ctx)
-	if err := broken.Revert(rctx); err != nil {
+	// Undoing it all.
+	invert(false)
+	if _, err := ec2api.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: primaryWeb}); err != nil {
 		t.Fatal(err)
 	}
-	if err := stopped.Revert(rctx); err != nil {
-		t.Fatal(err)
-	}
-	zero := int32(0)
-	down, err := awsfault.SetDesiredCapacityType().New(&awsfault.SetDesiredCapacityConfig{Group: "orders-web-dr", Capacity: &zero, Region: "us-west-2"}, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := down.Run(rctx); err != nil {
-		t.Fatal(err)
-	}
+	scaleDR(t, c, 0, false)
 	wantHealthy(t, "primary health check after revert", primaryHC)
 	wantHealthy(t, "name answers primary after revert", answersPrimary)
 	wantHealthy(t, "web capacity after revert", capacity)
+}
+
+// scaleDR sets the DR group's desired capacity and, with wait, waits for that many InService
+// instances.
+func scaleDR(t *testing.T, c *awsenv.Clients, n int32, wait bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	api := c.AutoScaling("us-west-2")
+	if _, err := api.SetDesiredCapacity(ctx, &autoscaling.SetDesiredCapacityInput{AutoScalingGroupName: aws.String("orders-web-dr"), DesiredCapacity: &n}); err != nil {
+		t.Fatal(err)
+	}
+	for wait {
+		g, err := awsenv.DescribeGroup(ctx, api, "orders-web-dr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if awsenv.InService(g) >= int(n) {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("DR group: %d InService, want %d", awsenv.InService(g), n)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func TestRDSInstanceProbe(t *testing.T) {
@@ -187,23 +207,23 @@ func TestRDSInstanceProbe(t *testing.T) {
 }
 
 func TestEC2VolumesProbe(t *testing.T) {
-	env, _, _ := labEnv(t)
-	restored := newProbe(t, EC2VolumesType(), &EC2VolumesConfig{Targets: awsfault.Targets{Tags: map[string]string{awsfault.TagScenario: "probe-test"}}, State: "available", Min: 1}, env)
+	env, c, _ := labEnv(t)
+	ctx := context.Background()
+	restored := newProbe(t, EC2VolumesType(), &EC2VolumesConfig{Targets: awsenv.Targets{Tags: map[string]string{"drill:scenario": "probe-test"}}, State: "available", Min: 1}, env)
 	wantDown(t, "restored volume before restore", restored, "no volume matches")
-	step, err := awsfault.RestoreVolumeType().New(&awsfault.RestoreVolumeConfig{
-		Snapshots: awsfault.Targets{Tags: map[string]string{"app": "orders", "backup": "nightly"}}, AvailabilityZone: "us-east-1b", Wait: true}, env)
+	api := c.EC2("")
+	snap, err := awsenv.LatestSnapshot(ctx, api, awsenv.Targets{Tags: map[string]string{"app": "orders", "backup": "nightly"}}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := step.Run(context.Background()); err != nil {
+	out, err := api.CreateVolume(ctx, &ec2.CreateVolumeInput{SnapshotId: snap.SnapshotId, AvailabilityZone: aws.String("us-east-1b"),
+		TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeVolume,
+			Tags: []ec2types.Tag{{Key: aws.String("drill:scenario"), Value: aws.String("probe-test")}}}}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	wantHealthy(t, "restored volume", restored)
-	del, err := awsfault.DeleteRestoredVolumesType().New(&awsfault.DeleteRestoredVolumesConfig{}, env)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := del.Run(context.Background()); err != nil {
+	if _, err := api.DeleteVolume(ctx, &ec2.DeleteVolumeInput{VolumeId: out.VolumeId}); err != nil {
 		t.Fatal(err)
 	}
 	wantDown(t, "restored volume after rollback", restored, "no volume matches")

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -36,22 +36,16 @@ func (c *RDSInstanceConfig) Validate() error {
 
 // RDSInstanceType is the aws-rds-instance probe.
 func RDSInstanceType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-rds-instance",
-		Summary:   "Healthy while an RDS instance is available (optionally: in another AZ than at start, or promoted)",
-		NewConfig: func() any { return &RDSInstanceConfig{Status: "available"} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[RDSInstanceConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-rds-instance",
+		"Healthy while an RDS instance is available (optionally: in another AZ than at start, or promoted)",
+		func() *RDSInstanceConfig { return &RDSInstanceConfig{Status: "available"} },
+		func(cfg *RDSInstanceConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			return &rdsInstance{cfg: *cfg, api: c.RDS(cfg.Region)}, nil
-		},
-	}
+		})
 }
 
 type rdsInstance struct {
@@ -64,7 +58,7 @@ type rdsInstance struct {
 }
 
 func (p *rdsInstance) Check(ctx context.Context) error {
-	db, err := awsfault.DescribeDBInstance(ctx, p.api, p.cfg.Instance)
+	db, err := awsenv.DescribeDBInstance(ctx, p.api, p.cfg.Instance)
 	if err != nil {
 		return err
 	}

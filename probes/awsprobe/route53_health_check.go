@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -33,14 +33,14 @@ func checkFrom(field, v string) error {
 
 // Route53HealthCheckConfig is the `with:` block of the aws-route53-health-check probe.
 type Route53HealthCheckConfig struct {
-	HealthCheckID string             `yaml:"healthCheckId" doc:"health check id (or give record)"`
-	Record        awsfault.RecordRef `yaml:"record" doc:"the record whose health check to watch: {zone, name, type, setIdentifier}"`
-	From          string             `yaml:"from" doc:"auto, status or config: auto reads the checkers' status on real AWS and the stored config on an emulator, which does not evaluate health checks"`
+	HealthCheckID string           `yaml:"healthCheckId" doc:"health check id (or give record)"`
+	Record        awsenv.RecordRef `yaml:"record" doc:"the record whose health check to watch: {zone, name, type, setIdentifier}"`
+	From          string           `yaml:"from" doc:"auto, status or config: auto reads the checkers' status on real AWS and the stored config on an emulator, which does not evaluate health checks"`
 }
 
 // Validate implements scenarios.Validator.
 func (c *Route53HealthCheckConfig) Validate() error {
-	hasRecord := c.Record != (awsfault.RecordRef{})
+	hasRecord := c.Record != (awsenv.RecordRef{})
 	var errs []error
 	switch {
 	case c.HealthCheckID != "" && hasRecord:
@@ -57,25 +57,19 @@ func (c *Route53HealthCheckConfig) Validate() error {
 // Route53HealthCheckType is the aws-route53-health-check probe: healthy while the health
 // check reports healthy.
 func Route53HealthCheckType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-route53-health-check",
-		Summary:   "Healthy while a Route 53 health check reports healthy (emulator: from its stored config)",
-		NewConfig: func() any { return &Route53HealthCheckConfig{From: FromAuto} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[Route53HealthCheckConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-route53-health-check",
+		"Healthy while a Route 53 health check reports healthy (emulator: from its stored config)",
+		func() *Route53HealthCheckConfig { return &Route53HealthCheckConfig{From: FromAuto} },
+		func(cfg *Route53HealthCheckConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
 			return &route53HealthCheck{cfg: *cfg, api: c.Route53(), from: resolveFrom(cfg.From, c)}, nil
-		},
-	}
+		})
 }
 
-func resolveFrom(from string, c *awsfault.Clients) string {
+func resolveFrom(from string, c *awsenv.Clients) string {
 	if from == FromAuto || from == "" {
 		if c.Emulator() {
 			return FromConfig
@@ -92,7 +86,7 @@ type route53HealthCheck struct {
 }
 
 func (p *route53HealthCheck) Check(ctx context.Context) error {
-	id, err := awsfault.ResolveHealthCheckID(ctx, p.api, p.cfg.HealthCheckID, p.cfg.Record)
+	id, err := awsenv.ResolveHealthCheckID(ctx, p.api, p.cfg.HealthCheckID, p.cfg.Record)
 	if err != nil {
 		return err
 	}
@@ -111,14 +105,11 @@ func unhealthyf(format string, args ...any) error {
 // healthCheckHealthy returns nil when the health check is healthy as read from `from`.
 func healthCheckHealthy(ctx context.Context, api *route53.Client, id, from string) error {
 	if from == FromConfig {
-		out, err := api.GetHealthCheck(ctx, &route53.GetHealthCheckInput{HealthCheckId: &id})
+		hc, err := awsenv.HealthCheck(ctx, api, id)
 		if err != nil {
-			return fmt.Errorf("get health check %s: %w", id, err)
+			return err
 		}
-		if out.HealthCheck == nil || out.HealthCheck.HealthCheckConfig == nil {
-			return fmt.Errorf("get health check %s: empty answer", id)
-		}
-		return configHealthy(id, out.HealthCheck.HealthCheckConfig)
+		return configHealthy(id, hc.HealthCheckConfig)
 	}
 	out, err := api.GetHealthCheckStatus(ctx, &route53.GetHealthCheckStatusInput{HealthCheckId: &id})
 	if err != nil {

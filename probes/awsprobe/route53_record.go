@@ -9,7 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/drillhq/drill/internal/dnsanswer"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -33,8 +34,8 @@ type Route53RecordConfig struct {
 	HealthFrom    string   `yaml:"healthFrom" doc:"for method record: where health check state is read (auto, status, config)"`
 }
 
-func (c *Route53RecordConfig) ref() awsfault.RecordRef {
-	return awsfault.RecordRef{Zone: c.Zone, ZoneID: c.ZoneID, Name: c.Name, Type: c.Type, SetIdentifier: c.SetIdentifier}
+func (c *Route53RecordConfig) ref() awsenv.RecordRef {
+	return awsenv.RecordRef{Zone: c.Zone, ZoneID: c.ZoneID, Name: c.Name, Type: c.Type, SetIdentifier: c.SetIdentifier}
 }
 
 // Validate implements scenarios.Validator.
@@ -58,16 +59,11 @@ func (c *Route53RecordConfig) Validate() error {
 // Route53RecordType is the aws-route53-record probe: healthy while the record answers the
 // expected target.
 func Route53RecordType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "aws-route53-record",
-		Summary:   "Healthy while a Route 53 name answers the expected values (TestDNSAnswer, or the record sets on an emulator)",
-		NewConfig: func() any { return &Route53RecordConfig{Method: MethodAuto, HealthFrom: FromAuto} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[Route53RecordConfig](spec)
-			if err != nil {
-				return nil, err
-			}
-			c, err := clientsOf(env)
+	return runner.NewProbeType("aws-route53-record",
+		"Healthy while a Route 53 name answers the expected values (TestDNSAnswer, or the record sets on an emulator)",
+		func() *Route53RecordConfig { return &Route53RecordConfig{Method: MethodAuto, HealthFrom: FromAuto} },
+		func(cfg *Route53RecordConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
+			c, err := awsenv.ClientsFrom(env)
 			if err != nil {
 				return nil, err
 			}
@@ -79,8 +75,7 @@ func Route53RecordType() runner.ProbeType {
 				}
 			}
 			return &route53Record{cfg: *cfg, api: c.Route53(), method: method, healthFrom: resolveFrom(cfg.HealthFrom, c)}, nil
-		},
-	}
+		})
 }
 
 type route53Record struct {
@@ -95,7 +90,7 @@ func (p *route53Record) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := answerMatches(answer, p.cfg.Expect); err != nil {
+	if err := dnsanswer.Match(answer, p.cfg.Expect); err != nil {
 		return fmt.Errorf("%s %w", p.cfg.ref(), err)
 	}
 	return nil
@@ -103,7 +98,7 @@ func (p *route53Record) Check(ctx context.Context) error {
 
 func (p *route53Record) answer(ctx context.Context) ([]string, error) {
 	ref := p.cfg.ref()
-	zoneID, err := awsfault.ResolveZoneID(ctx, p.api, ref)
+	zoneID, err := awsenv.ResolveZoneID(ctx, p.api, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -116,7 +111,7 @@ func (p *route53Record) answer(ctx context.Context) ([]string, error) {
 		}
 		return out.RecordData, nil
 	}
-	sets, err := awsfault.FindRecords(ctx, p.api, zoneID, ref)
+	sets, err := awsenv.FindRecords(ctx, p.api, zoneID, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +119,7 @@ func (p *route53Record) answer(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref, err)
 	}
-	return awsfault.RecordValues(rs), nil
+	return awsenv.RecordValues(rs), nil
 }
 
 // routed picks the set Route 53 would answer with: the only one, or for a failover pair the

@@ -2,7 +2,6 @@ package awsprobe
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -12,9 +11,8 @@ import (
 	drstypes "github.com/aws/aws-sdk-go-v2/service/drs/types"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
-	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/drillhq/drill/faults/awsfault"
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/scenarios"
 )
 
@@ -161,97 +159,6 @@ func TestRDSJudge(t *testing.T) {
 	}
 }
 
-func TestAnswerMatches(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		answer, expect []string
-		ok             bool
-	}{
-		{[]string{"10.1.0.10"}, []string{"10.1.0.10"}, true},
-		{[]string{"DR.Example.com."}, []string{"dr.example.com"}, true},
-		{[]string{"10.0.0.10", "10.1.0.10"}, []string{"10.1.0.10"}, false}, // a stale primary still answers
-		{nil, []string{"10.1.0.10"}, false},
-		{[]string{"1.2.3.4"}, nil, true},
-	}
-	for _, tt := range tests {
-		if err := answerMatches(tt.answer, tt.expect); (err == nil) != tt.ok {
-			t.Errorf("answerMatches(%v, %v) = %v, want ok=%v", tt.answer, tt.expect, err, tt.ok)
-		}
-	}
-}
-
-// dnsServer answers A queries for name with addrs on a loopback UDP port.
-func dnsServer(t *testing.T, name string, addrs ...[4]byte) string {
-	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
-			b.EnableCompression()
-			_ = b.StartQuestions()
-			_ = b.Question(q)
-			_ = b.StartAnswers()
-			if q.Type == dnsmessage.TypeA && strings.EqualFold(q.Name.String(), name+".") {
-				for _, a := range addrs {
-					_ = b.AResource(dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}, dnsmessage.AResource{A: a})
-				}
-			}
-			msg, err := b.Finish()
-			if err != nil {
-				continue
-			}
-			_, _ = pc.WriteTo(msg, from)
-		}
-	}()
-	return pc.LocalAddr().String()
-}
-
-func TestDNSProbe(t *testing.T) {
-	t.Parallel()
-	addr := dnsServer(t, "app.orders.test", [4]byte{10, 1, 0, 10})
-	tests := []struct {
-		name   string
-		cfg    DNSConfig
-		health bool
-	}{
-		{"answers the DR target", DNSConfig{Name: "app.orders.test", Type: "A", Resolver: addr, Expect: []string{"10.1.0.10"}}, true},
-		{"answers, any value", DNSConfig{Name: "app.orders.test", Type: "A", Resolver: addr}, true},
-		{"still the primary", DNSConfig{Name: "app.orders.test", Type: "A", Resolver: addr, Expect: []string{"10.0.0.10"}}, false},
-		{"no such name", DNSConfig{Name: "nothing.orders.test", Type: "A", Resolver: addr}, false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.cfg.Validate(); err != nil {
-				t.Fatal(err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err := NewDNS(tt.cfg).Check(ctx)
-			if (err == nil) != tt.health {
-				t.Errorf("Check() = %v, want healthy=%v", err, tt.health)
-			}
-		})
-	}
-}
-
 func TestProbeConfigValidation(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -266,7 +173,6 @@ func TestProbeConfigValidation(t *testing.T) {
 		{"record ok", &Route53RecordConfig{Zone: "z", Name: "n", Expect: []string{"x"}, Method: MethodAuto, HealthFrom: FromAuto}, true},
 		{"record healthFrom", &Route53RecordConfig{Zone: "z", Name: "n", Expect: []string{"x"}, Method: MethodAuto, HealthFrom: "guess"}, false},
 		{"health check from", &Route53HealthCheckConfig{HealthCheckID: "x", From: "guess"}, false},
-		{"dns type", &DNSConfig{Name: "x", Type: "MX"}, false},
 		{"asg min", &ASGInServiceConfig{Group: "g"}, false},
 	}
 	for _, tt := range tests {
@@ -276,7 +182,7 @@ func TestProbeConfigValidation(t *testing.T) {
 	}
 }
 
-func targetsWithSelect() awsfault.Targets {
-	s, _ := awsfault.ParseSelection("COUNT(1)")
-	return awsfault.Targets{Tags: map[string]string{"a": "b"}, Select: s}
+func targetsWithSelect() awsenv.Targets {
+	s := awsenv.Selection{Mode: "COUNT", N: 1}
+	return awsenv.Targets{Tags: map[string]string{"a": "b"}, Select: s}
 }

@@ -1,19 +1,19 @@
-package awsprobe
+package main
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/drillhq/drill/faults/awsfault"
-	"github.com/drillhq/drill/probes"
+	"github.com/drillhq/drill/localstack"
+	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
@@ -21,40 +21,48 @@ import (
 	"github.com/drillhq/drill/scenarios"
 )
 
-const libraryDir = "../../scenarios/library/aws"
+const awsLibraryDir = "../../scenarios/library/aws"
 
-// awsRegistry mirrors cmd/drill's registerAWS (package main cannot be imported), plus the http
-// probe the DRS drill uses.
+// awsRegistry is the build's own registry, its AWS connector pointed at endpoint and blind to
+// the developer's environment.
 func awsRegistry(endpoint string) *runner.Registry {
-	r := runner.NewRegistry()
-	r.AddEnvironment(awsenv.EnvironmentType())
-	r.AddConnector(awsfault.NewConnector(awsfault.ConnectorOptions{Getenv: func(k string) string {
+	getenv := func(k string) string {
 		if k == "AWS_ENDPOINT_URL" {
 			return endpoint
 		}
 		return ""
-	}}))
-	for _, f := range []runner.FaultType{awsfault.StopInstancesType(), awsfault.RebootInstancesType(), awsfault.TerminateInstancesType(),
-		awsfault.SuspendProcessesType(), awsfault.BreakHealthCheckType(), awsfault.RebootDBInstanceType(), awsfault.FailoverDBClusterType(),
-		awsfault.SendCommandType(), awsfault.StartRecoveryDrillType()} {
-		r.AddFault(f)
 	}
-	for _, s := range []runner.StepType{awsfault.StartInstancesType(), awsfault.StopInstancesStepType(), awsfault.SetDesiredCapacityType(),
-		awsfault.UpsertRecordType(), awsfault.PromoteReadReplicaType(), awsfault.PublishType(), awsfault.RestoreVolumeType(), awsfault.DeleteRestoredVolumesType()} {
-		r.AddStep(s)
+	return newRegistry(&app{log: discardLogger(), getenv: getenv}, registryOptions{})
+}
+
+// seededEmulator starts an AWS emulator of the test's own and seeds the shipped DR topology.
+func seededEmulator(t *testing.T) aws.Config {
+	t.Helper()
+	ctx := context.Background()
+	emu, err := lstest.Start(ctx)
+	if err != nil {
+		t.Skipf("no AWS emulator could start (run `make moto`): %v", err)
 	}
-	for _, p := range []runner.ProbeType{EC2InstancesType(), EC2VolumesType(), ASGInServiceType(), Route53HealthCheckType(),
-		Route53RecordType(), RDSInstanceType(), DRSReplicationType(), DNSType(), probes.HTTPType(probes.NewHTTPClient())} {
-		r.AddProbe(p)
+	t.Cleanup(func() { _ = emu.Stop() })
+	cfg, err := localstack.ClientConfig(ctx, "us-east-1", emu.Endpoint)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return r
+	fx, err := localstack.DefaultFixture()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localstack.Seed(ctx, cfg, fx, createResultsTable); err != nil {
+		t.Fatalf("seed DR topology: %v", err)
+	}
+	return cfg
 }
 
 func noEnv(string) (string, bool) { return "", false }
 
 func libraryFiles(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(libraryDir, "*.yaml"))
+	files, err := filepath.Glob(filepath.Join(awsLibraryDir, "*.yaml"))
 	if err != nil || len(files) != 6 {
 		t.Fatalf("shipped AWS drills: %v, %v; want 6 files", files, err)
 	}
@@ -80,10 +88,10 @@ func TestLibraryAgainstEmulator(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs six drills end to end")
 	}
-	_, clients, _ := labEnv(t)
-	reg := awsRegistry(clients.Endpoint)
+	cfg := seededEmulator(t)
+	reg := awsRegistry(aws.ToString(cfg.BaseEndpoint))
 	dir := t.TempDir()
-	store := resultstore.New(dynamodb.NewFromConfig(clients.Config), resultstore.DefaultTable, filepath.Join(dir, "spool"))
+	store := resultstore.New(dynamodb.NewFromConfig(cfg), resultstore.DefaultTable, filepath.Join(dir, "spool"))
 	for _, f := range libraryFiles(t) {
 		s, err := scenarios.Load(f, reg, scenarios.WithLookupEnv(noEnv))
 		if err != nil {
@@ -120,7 +128,7 @@ func TestLibraryAgainstEmulator(t *testing.T) {
 			if err != nil || rep.Outcome != resultstore.Written {
 				t.Fatalf("save to DynamoDB = %+v, %v", rep, err)
 			}
-			got, err := resultstore.ByScenario(context.Background(), dynamodb.NewFromConfig(clients.Config), resultstore.DefaultTable, s.Name, 0)
+			got, err := resultstore.ByScenario(context.Background(), dynamodb.NewFromConfig(cfg), resultstore.DefaultTable, s.Name, 0)
 			if err != nil || len(got) != 1 || got[0].RunID != res.RunID {
 				t.Errorf("DynamoDB history for %s = %d items, %v; want this run once", s.Name, len(got), err)
 			}

@@ -1,4 +1,4 @@
-package awsfault
+package awsenv
 
 import (
 	"context"
@@ -38,15 +38,19 @@ func (r RecordRef) Validate(prefix string) error {
 	return errors.Join(errs...)
 }
 
-func (r RecordRef) recordType() string {
+// RecordType is the record type, A unless given.
+func (r RecordRef) RecordType() string {
 	if r.Type == "" {
 		return "A"
 	}
 	return strings.ToUpper(r.Type)
 }
 
+// FQDN is the record name as Route 53 returns it: lower case, with the trailing dot.
+func (r RecordRef) FQDN() string { return fqdn(r.Name) }
+
 func (r RecordRef) String() string {
-	s := fqdn(r.Name) + " " + r.recordType()
+	s := fqdn(r.Name) + " " + r.RecordType()
 	if r.SetIdentifier != "" {
 		s += " (" + r.SetIdentifier + ")"
 	}
@@ -100,7 +104,7 @@ func ResolveZoneID(ctx context.Context, api *route53.Client, r RecordRef) (strin
 // FindRecords returns the record sets with the reference's name and type (every set identifier
 // unless the reference names one), paging through ListResourceRecordSets.
 func FindRecords(ctx context.Context, api *route53.Client, zoneID string, r RecordRef) ([]r53types.ResourceRecordSet, error) {
-	name, typ := fqdn(r.Name), r.recordType()
+	name, typ := fqdn(r.Name), r.RecordType()
 	in := &route53.ListResourceRecordSetsInput{
 		HostedZoneId:    aws.String(zoneID),
 		StartRecordName: aws.String(name),
@@ -148,9 +152,9 @@ func FindRecords(ctx context.Context, api *route53.Client, zoneID string, r Reco
 	}
 }
 
-// FindRecord returns exactly one record set: the one with the set identifier, or the only
+// findRecord returns exactly one record set: the one with the set identifier, or the only
 // one, or the PRIMARY of a failover pair.
-func FindRecord(ctx context.Context, api *route53.Client, r RecordRef) (zoneID string, rs r53types.ResourceRecordSet, err error) {
+func findRecord(ctx context.Context, api *route53.Client, r RecordRef) (zoneID string, rs r53types.ResourceRecordSet, err error) {
 	zoneID, err = ResolveZoneID(ctx, api, r)
 	if err != nil {
 		return "", rs, err
@@ -183,4 +187,31 @@ func RecordValues(rs r53types.ResourceRecordSet) []string {
 		out = append(out, strings.TrimSuffix(aws.ToString(v.Value), "."))
 	}
 	return out
+}
+
+// HealthCheck returns a health check with its config.
+func HealthCheck(ctx context.Context, api *route53.Client, id string) (*r53types.HealthCheck, error) {
+	out, err := api.GetHealthCheck(ctx, &route53.GetHealthCheckInput{HealthCheckId: &id})
+	if err != nil {
+		return nil, fmt.Errorf("get health check %s: %w", id, err)
+	}
+	if out.HealthCheck == nil || out.HealthCheck.HealthCheckConfig == nil {
+		return nil, fmt.Errorf("get health check %s: empty answer", id)
+	}
+	return out.HealthCheck, nil
+}
+
+// ResolveHealthCheckID returns id, or the health check of the referenced record.
+func ResolveHealthCheckID(ctx context.Context, api *route53.Client, id string, r RecordRef) (string, error) {
+	if id != "" {
+		return id, nil
+	}
+	_, rs, err := findRecord(ctx, api, r)
+	if err != nil {
+		return "", err
+	}
+	if rs.HealthCheckId == nil {
+		return "", fmt.Errorf("record %s has no health check", r)
+	}
+	return *rs.HealthCheckId, nil
 }

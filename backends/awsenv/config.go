@@ -1,8 +1,4 @@
-// Package localstack points drill at an AWS endpoint: it resolves which endpoint a scenario
-// uses (an emulator such as LocalStack or moto, or real AWS), builds the SDK configuration for
-// it, runs a moto server from the project venv, and seeds the two-region DR topology the
-// shipped AWS drills run against (`drill lab up --aws`).
-package localstack
+package awsenv
 
 import (
 	"context"
@@ -34,20 +30,22 @@ func ResolveEndpoint(configured string, getenv func(string) string) string {
 	return getenv(EnvEndpoint)
 }
 
-// DefaultMaxAttempts bounds retries of throttled or failed calls. A drill against a large
+// defaultMaxAttempts bounds retries of throttled or failed calls. A drill against a large
 // fleet can hit API rate limits; the standard retryer backs off with jitter between attempts.
-const DefaultMaxAttempts = 8
+const defaultMaxAttempts = 8
 
 // ConfigOptions describe the SDK configuration to build.
 type ConfigOptions struct {
 	Region   string
 	Endpoint string // "" = real AWS
-	// MaxAttempts per call, including the first (default DefaultMaxAttempts).
+	// MaxAttempts per call, including the first (default defaultMaxAttempts).
 	MaxAttempts int
 	// MaxBackoff caps the delay between attempts (default 20s).
 	MaxBackoff time.Duration
 	// APIOptions are added to every client's middleware stack (tests count calls with them).
 	APIOptions []func(*middleware.Stack) error
+	// HTTPClient sends the requests; nil is the SDK's default.
+	HTTPClient aws.HTTPClient
 }
 
 // LoadConfig builds an aws.Config. Against an emulator it never consults instance metadata
@@ -59,7 +57,7 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 	}
 	attempts := o.MaxAttempts
 	if attempts <= 0 {
-		attempts = DefaultMaxAttempts
+		attempts = defaultMaxAttempts
 	}
 	backoff := o.MaxBackoff
 	if backoff <= 0 {
@@ -79,6 +77,9 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 	}
 	if len(o.APIOptions) > 0 {
 		opts = append(opts, config.WithAPIOptions(o.APIOptions))
+	}
+	if o.HTTPClient != nil {
+		opts = append(opts, config.WithHTTPClient(o.HTTPClient))
 	}
 	if o.Endpoint != "" {
 		opts = append(opts,

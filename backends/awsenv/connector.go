@@ -1,9 +1,8 @@
-package awsfault
+package awsenv
 
 import (
 	"context"
 	"fmt"
-	"github.com/drillhq/drill/backends/awsenv"
 	"os"
 	"slices"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -28,10 +26,13 @@ type ConnectorOptions struct {
 	// PageSize and PollInterval override the Clients defaults when non-zero.
 	PageSize     int32
 	PollInterval time.Duration
+	// HTTPClient sends every request (tests put a trap here); nil is the SDK's.
+	HTTPClient aws.HTTPClient
 }
 
 // Connector builds the AWS clients for scenarios with environment.aws and enforces the real-AWS
-// safety rule (DESIGN section 7).
+// safety rule (docs/DESIGN.md §7). Whether a run is real AWS is judged from where the SDK will
+// really send each client's calls, not from what was configured.
 type Connector struct{ o ConnectorOptions }
 
 // NewConnector returns the AWS connector.
@@ -46,12 +47,12 @@ func NewConnector(o ConnectorOptions) *Connector {
 func (c *Connector) Name() string { return "aws" }
 
 // Wants implements runner.Connector.
-func (c *Connector) Wants(s *scenarios.Scenario) bool { return awsenv.Of(s) != nil }
+func (c *Connector) Wants(s *scenarios.Scenario) bool { return Of(s) != nil }
 
 // Connect resolves the endpoint, builds the clients, checks the caller's account with STS and
 // stores the clients in env.
 func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	clients, err := c.Clients(ctx, awsenv.Of(env.Scenario))
+	clients, err := c.clients(ctx, Of(env.Scenario))
 	if err != nil {
 		return nil, err
 	}
@@ -60,15 +61,16 @@ func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 		where = "emulator " + clients.Endpoint
 	}
 	env.Log.Info("aws connected", "where", where, "account", clients.Account, "region", clients.Config.Region)
-	SetClients(env, clients)
+	setClients(env, clients)
 	return func(context.Context) error { return nil }, nil
 }
 
-// Clients builds the clients for an environment.aws block and applies the safety rule: real
-// AWS (no endpoint) requires the STS caller account in allowAccounts, or Yes.
-func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error) {
+// clients builds the clients for an environment.aws block and applies the safety rule: unless
+// every client calls an emulator (see judgeEndpoints), the run is real AWS, and the STS caller
+// account must be in allowAccounts, or Yes given.
+func (c *Connector) clients(ctx context.Context, a *Env) (*Clients, error) {
 	if a == nil {
-		return nil, ErrNoAWS
+		return nil, errNoAWS
 	}
 	region := a.Region
 	for _, v := range []string{"AWS_REGION", "AWS_DEFAULT_REGION"} {
@@ -79,12 +81,24 @@ func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error
 	if region == "" {
 		return nil, fmt.Errorf("no AWS region: set environment.aws.region or AWS_REGION")
 	}
-	endpoint := localstack.ResolveEndpoint(a.Endpoint, c.o.Getenv)
-	cfg, err := localstack.LoadConfig(ctx, localstack.ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions})
+	endpoint := ResolveEndpoint(a.Endpoint, c.o.Getenv)
+	cfg, err := LoadConfig(ctx, ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions, HTTPClient: c.o.HTTPClient})
 	if err != nil {
 		return nil, err
 	}
-	clients := NewClients(cfg, endpoint)
+	eps, err := resolvedEndpoints(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	emulator, why := judgeEndpoints(eps, endpoint, a.Emulator)
+	if emulator && !a.Emulator {
+		cfg.APIOptions = append(cfg.APIOptions, loopbackOnly)
+	}
+	if !emulator && !c.o.Yes && len(a.AllowAccounts) == 0 {
+		// Nothing could allow the account, and asking STS for it would already be a call to AWS.
+		return nil, fmt.Errorf("refusing to run against real AWS (%s): environment.aws.allowAccounts is empty (list the account, or pass --yes)", why)
+	}
+	clients := newClients(cfg, endpoint, emulator)
 	if c.o.PageSize > 0 {
 		clients.PageSize = c.o.PageSize
 	}
@@ -93,14 +107,14 @@ func (c *Connector) Clients(ctx context.Context, a *awsenv.Env) (*Clients, error
 	}
 	account, err := callerAccount(ctx, cfg)
 	if err != nil {
-		if endpoint != "" {
+		if emulator {
 			return nil, fmt.Errorf("cannot reach the AWS emulator at %s (is it running? `drill lab up --aws` starts one): %w", endpoint, err)
 		}
 		return nil, fmt.Errorf("identify the AWS account (sts get-caller-identity): %w", err)
 	}
 	clients.Account = account
-	if endpoint == "" && !c.o.Yes && !slices.Contains(a.AllowAccounts, account) {
-		return nil, fmt.Errorf("refusing to run against real AWS account %s: it is not in environment.aws.allowAccounts %v (add it, or pass --yes)", account, a.AllowAccounts)
+	if !emulator && !c.o.Yes && !slices.Contains(a.AllowAccounts, account) {
+		return nil, fmt.Errorf("refusing to run against real AWS account %s (%s): it is not in environment.aws.allowAccounts %v (add it, or pass --yes)", account, why, a.AllowAccounts)
 	}
 	return clients, nil
 }

@@ -1,7 +1,4 @@
-// Package awsfault holds the AWS faults (named after AWS FIS actions where FIS has one) and the
-// AWS runbook steps, plus the connector that builds the SDK clients they share. One file per
-// type; target selection is in targets.go.
-package awsfault
+package awsenv
 
 import (
 	"errors"
@@ -25,7 +22,8 @@ import (
 type Clients struct {
 	// Config is the base configuration; its Region is the scenario's default region.
 	Config aws.Config
-	// Endpoint is the emulator URL, or "" for real AWS.
+	// Endpoint is the configured endpoint ("" for none). Whether calls go there is what
+	// Emulator says.
 	Endpoint string
 	// Account is the caller's account id (STS), when known.
 	Account string
@@ -35,23 +33,25 @@ type Clients struct {
 	// PollInterval paces waits for a state change (default 5s; an emulator uses 200ms).
 	PollInterval time.Duration
 
-	mu    sync.Mutex
-	cache map[clientKey]any
+	emulator bool
+	mu       sync.Mutex
+	cache    map[clientKey]any
 }
 
 type clientKey struct{ service, region string }
 
-// NewClients returns Clients for a configuration and endpoint ("" = real AWS).
-func NewClients(cfg aws.Config, endpoint string) *Clients {
-	c := &Clients{Config: cfg, Endpoint: endpoint, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
-	if endpoint != "" {
+// newClients returns Clients for a configuration, its configured endpoint and whether the
+// connector judged the calls to go to an emulator.
+func newClients(cfg aws.Config, endpoint string, emulator bool) *Clients {
+	c := &Clients{Config: cfg, Endpoint: endpoint, emulator: emulator, PollInterval: 5 * time.Second, cache: map[clientKey]any{}}
+	if emulator {
 		c.PollInterval = 200 * time.Millisecond
 	}
 	return c
 }
 
 // Emulator reports whether the clients talk to an emulator rather than real AWS.
-func (c *Clients) Emulator() bool { return c.Endpoint != "" }
+func (c *Clients) Emulator() bool { return c.emulator }
 
 // Region returns r, or the default region when r is empty.
 func (c *Clients) Region(r string) string {
@@ -111,14 +111,17 @@ func (c *Clients) DRS(region string) *drs.Client {
 	return client(c, "drs", region, func(cfg aws.Config) *drs.Client { return drs.NewFromConfig(cfg) })
 }
 
-func (c *Clients) pageSize(max int32) int32 {
+// PageLimit is the page size to ask of a Describe call whose API allows at most max: PageSize
+// when a test lowered it, else max.
+func (c *Clients) PageLimit(max int32) int32 {
 	if c.PageSize > 0 && c.PageSize < max {
 		return c.PageSize
 	}
 	return max
 }
 
-func (c *Clients) pollInterval() time.Duration {
+// PollEvery is the pause between two looks at a state change.
+func (c *Clients) PollEvery() time.Duration {
 	if c.PollInterval <= 0 {
 		return 5 * time.Second
 	}
@@ -127,11 +130,10 @@ func (c *Clients) pollInterval() time.Duration {
 
 type clientsKey struct{}
 
-// SetClients stores the clients in env for the type constructors.
-func SetClients(env *runner.Env, c *Clients) { env.Set(clientsKey{}, c) }
+func setClients(env *runner.Env, c *Clients) { env.Set(clientsKey{}, c) }
 
-// ErrNoAWS is returned by constructors of AWS types when the scenario has no environment.aws.
-var ErrNoAWS = errors.New("this type needs environment.aws in the scenario")
+// errNoAWS is returned by constructors of AWS types when the scenario has no environment.aws.
+var errNoAWS = errors.New("this type needs environment.aws in the scenario")
 
 // ClientsFrom returns the clients the AWS connector stored in env.
 func ClientsFrom(env *runner.Env) (*Clients, error) {
@@ -140,5 +142,5 @@ func ClientsFrom(env *runner.Env) (*Clients, error) {
 			return c, nil
 		}
 	}
-	return nil, ErrNoAWS
+	return nil, errNoAWS
 }

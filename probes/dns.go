@@ -1,4 +1,4 @@
-package awsprobe
+package probes
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/drillhq/drill/internal/dnsanswer"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -41,18 +42,12 @@ func (c *DNSConfig) Validate() error {
 // DNSType is the dns probe: resolve a name through a given resolver and expect an answer. It
 // sees what clients see (TTL and resolver caching included), which Route 53's own view cannot.
 func DNSType() runner.ProbeType {
-	return runner.ProbeType{
-		Name:      "dns",
-		Summary:   "Resolve a name with a given resolver; healthy when it answers (the expected values)",
-		NewConfig: func() any { return &DNSConfig{Type: "A"} },
-		New: func(spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
-			cfg, err := configOf[DNSConfig](spec)
-			if err != nil {
-				return nil, err
-			}
+	return runner.NewProbeType("dns",
+		"Resolve a name with a given resolver; healthy when it answers (the expected values)",
+		func() *DNSConfig { return &DNSConfig{Type: "A"} },
+		func(cfg *DNSConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			return NewDNS(*cfg), nil
-		},
-	}
+		})
 }
 
 // DNS is the probe.
@@ -101,7 +96,7 @@ func (p *DNS) Check(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resolve %s %s: %w", p.cfg.Type, p.cfg.Name, err)
 	}
-	if err := answerMatches(answer, p.cfg.Expect); err != nil {
+	if err := dnsanswer.Match(answer, p.cfg.Expect); err != nil {
 		return fmt.Errorf("%s %s %w", p.cfg.Name, p.cfg.Type, err)
 	}
 	return nil

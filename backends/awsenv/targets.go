@@ -1,4 +1,4 @@
-package awsfault
+package awsenv
 
 import (
 	"context"
@@ -46,9 +46,9 @@ type Filter struct {
 
 // Selection modes.
 const (
-	SelectAll     = "ALL"
-	SelectCount   = "COUNT"
-	SelectPercent = "PERCENT"
+	selectAll     = "ALL"
+	selectCount   = "COUNT"
+	selectPercent = "PERCENT"
 )
 
 // Selection is ALL, COUNT(n) or PERCENT(n). The zero value is ALL.
@@ -59,11 +59,11 @@ type Selection struct {
 
 var selectionRE = regexp.MustCompile(`^(COUNT|PERCENT)\((\d+)\)$`)
 
-// ParseSelection parses "ALL", "COUNT(n)" or "PERCENT(n)" (case-insensitive).
-func ParseSelection(s string) (Selection, error) {
+// parseSelection parses "ALL", "COUNT(n)" or "PERCENT(n)" (case-insensitive).
+func parseSelection(s string) (Selection, error) {
 	u := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
-	if u == SelectAll {
-		return Selection{Mode: SelectAll}, nil
+	if u == selectAll {
+		return Selection{Mode: selectAll}, nil
 	}
 	m := selectionRE.FindStringSubmatch(u)
 	if m == nil {
@@ -73,7 +73,7 @@ func ParseSelection(s string) (Selection, error) {
 	if err != nil || n < 1 {
 		return Selection{}, fmt.Errorf("invalid select %q: n must be a positive integer", s)
 	}
-	if m[1] == SelectPercent && n > 100 {
+	if m[1] == selectPercent && n > 100 {
 		return Selection{}, fmt.Errorf("invalid select %q: a percentage is at most 100", s)
 	}
 	return Selection{Mode: m[1], N: n}, nil
@@ -84,7 +84,7 @@ func (s *Selection) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return errors.New("want ALL, COUNT(n) or PERCENT(n)")
 	}
-	v, err := ParseSelection(n.Value)
+	v, err := parseSelection(n.Value)
 	if err != nil {
 		return err
 	}
@@ -97,22 +97,22 @@ func (s Selection) MarshalYAML() (any, error) { return s.String(), nil }
 
 func (s Selection) String() string {
 	switch s.Mode {
-	case SelectCount, SelectPercent:
+	case selectCount, selectPercent:
 		return fmt.Sprintf("%s(%d)", s.Mode, s.N)
 	}
-	return SelectAll
+	return selectAll
 }
 
 // IsAll reports whether every match is selected.
-func (s Selection) IsAll() bool { return s.Mode == "" || s.Mode == SelectAll }
+func (s Selection) IsAll() bool { return s.Mode == "" || s.Mode == selectAll }
 
-// Count is how many of n matches the selection takes. PERCENT rounds down but takes at least
+// count is how many of n matches the selection takes. PERCENT rounds down but takes at least
 // one of a non-empty set, so PERCENT(10) of 5 instances still breaks something.
-func (s Selection) Count(n int) int {
+func (s Selection) count(n int) int {
 	switch s.Mode {
-	case SelectCount:
+	case selectCount:
 		return min(s.N, n)
-	case SelectPercent:
+	case selectPercent:
 		k := n * s.N / 100
 		if k == 0 && n > 0 {
 			k = 1
@@ -122,13 +122,10 @@ func (s Selection) Count(n int) int {
 	return n
 }
 
-// Choose picks the selection from ids at random and returns it sorted.
-func (s Selection) Choose(ids []string) []string { return s.choose(ids, 0) }
-
 // choose orders ids by a salted hash (a random order that the same salt reproduces) and takes
 // the first Count; salt 0 shuffles afresh.
 func (s Selection) choose(ids []string, salt uint64) []string {
-	k := s.Count(len(ids))
+	k := s.count(len(ids))
 	out := slices.Clone(ids)
 	if k < len(out) {
 		if salt == 0 {
@@ -277,7 +274,7 @@ func (t Targets) describe() string {
 // takes a bounded number of values).
 func InstanceStates(ctx context.Context, api ec2.DescribeInstancesAPIClient, ids []string, pageSize int32) (map[string]string, error) {
 	states := make(map[string]string, len(ids))
-	for _, b := range batches(ids, 200) {
+	for _, b := range Batches(ids, 200) {
 		found, err := ListInstances(ctx, api, []ec2types.Filter{{Name: aws.String("instance-id"), Values: b}}, pageSize)
 		if err != nil {
 			return nil, fmt.Errorf("describe instances %v: %w", b, err)
@@ -289,8 +286,8 @@ func InstanceStates(ctx context.Context, api ec2.DescribeInstancesAPIClient, ids
 	return states, nil
 }
 
-// batches splits ids into slices of at most n.
-func batches(ids []string, n int) [][]string {
+// Batches splits ids into slices of at most n, for APIs that take a bounded number of ids.
+func Batches(ids []string, n int) [][]string {
 	var out [][]string
 	for len(ids) > n {
 		out = append(out, ids[:n:n])
