@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drillhq/drill/internal/testenv"
 )
 
 // screenshotEnv names a file to copy the Chromium screenshot to, for people reviewing the
@@ -80,7 +82,7 @@ func TestHTMLEscapes(t *testing.T) {
 func TestHTMLInChromium(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
-		t.Skip("chromium not installed (Debian: apt-get install chromium); skipping the browser check")
+		testenv.Need(t, "chromium", "make deps, or apt-get install chromium", "")
 	}
 	if testing.Short() {
 		t.Skip("starts a browser")
@@ -154,7 +156,7 @@ func consoleProblems(logs string) []string {
 func TestChromiumConsoleCheckCanFail(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
-		t.Skip("chromium not installed (Debian: apt-get install chromium); skipping the browser check")
+		testenv.Need(t, "chromium", "make deps, or apt-get install chromium", "")
 	}
 	if testing.Short() {
 		t.Skip("starts a browser")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/drillhq/drill/result"
 )
@@ -24,11 +26,11 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 	sm := rep.Summary
 	p("## Summary\n\n")
-	p("%d systems: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	p("%s: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", plural(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
 	if sm.Unproven > 0 {
 		p(", **%d unproven**", sm.Unproven)
 	}
-	p(".  \n%d drill runs in the period: %d passed, %d failed, %d errored or aborted.", sm.Runs, sm.Passed, sm.Failed, sm.Errored)
+	p(".  \n%s in the period: %d passed, %d failed, %d errored or aborted.", plural(sm.Runs, "drill run", "drill runs"), sm.Passed, sm.Failed, sm.Errored)
 	if sm.PassedUnproven > 0 {
 		p(" %d of the passes are unproven: no disruption observed.", sm.PassedUnproven)
 	}
@@ -241,9 +243,13 @@ func orDash(s string) string {
 	return s
 }
 
+// capitalize starts a reason sentence with a capital, unless it starts with a scenario name
+// ("pyhttp-outage: never passed"): names are identifiers, and "Pyhttp-outage" is not one.
 func capitalize(s string) string {
-	if s == "" {
+	first, _, _ := strings.Cut(s, " ")
+	if s == "" || strings.HasSuffix(first, ":") {
 		return s
 	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
 }

@@ -323,3 +323,16 @@ func TestMillis(t *testing.T) {
 		}
 	}
 }
+
+func TestCapitalizeLeavesScenarioNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"pyhttp-outage: no drill on record": "pyhttp-outage: no drill on record",
+		"no drill on record":                "No drill on record",
+		"":                                  "",
+		"ébauche":                           "Ébauche",
+	} {
+		if got := capitalize(in); got != want {
+			t.Errorf("capitalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -13,8 +14,15 @@ import (
 	"github.com/drillhq/drill/result"
 )
 
-// noteWidth caps free-text cells (errors) in the console tables; the JSON report has them whole.
-const noteWidth = 80
+// noteWidth caps free-text cells (errors) in the console tables at a few wrapped lines; the
+// JSON report has them whole.
+const noteWidth = 320
+
+// tableWidth is the widest a console table may be, borders included.
+const tableWidth = 120
+
+// minNoteWidth keeps a wrapped note readable when the other columns are already wide.
+const minNoteWidth = 24
 
 // WriteSummary writes the console summary of one or more drills: per scenario a header line,
 // the objectives, probes, faults and steps tables, the steady-state and rollback status, and a
@@ -110,12 +118,76 @@ func renderTable(buf *bytes.Buffer, header []string, rows [][]string) error {
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 	)
 	t.Header(header)
+	rows = fitLastColumn(header, rows, tableWidth)
 	for _, row := range rows {
 		if err := t.Append(row); err != nil {
 			return err
 		}
 	}
 	return t.Render()
+}
+
+// fitLastColumn wraps the last column (a note or an error) at word boundaries so the table
+// fits in width columns; the other columns are short values and keep their width. The wrapping
+// is done here rather than by tablewriter, whose width limit also narrows columns that fit.
+func fitLastColumn(header []string, rows [][]string, width int) [][]string {
+	n := len(header)
+	if n == 0 {
+		return rows
+	}
+	widths := make([]int, n)
+	for i, h := range header {
+		widths[i] = utf8.RuneCountInString(h)
+	}
+	for _, row := range rows {
+		for i := 0; i < n && i < len(row); i++ {
+			widths[i] = max(widths[i], utf8.RuneCountInString(row[i]))
+		}
+	}
+	// "| a | b |": each column adds its padding and one border, plus the closing border.
+	others := 1 + 3*n
+	for _, w := range widths[:n-1] {
+		others += w
+	}
+	avail := max(width-others, minNoteWidth)
+	if widths[n-1] <= avail {
+		return rows
+	}
+	out := make([][]string, len(rows))
+	for i, row := range rows {
+		out[i] = row
+		if len(row) == n {
+			out[i] = append(append([]string(nil), row[:n-1]...), wrap(row[n-1], avail))
+		}
+	}
+	return out
+}
+
+// wrap breaks s into lines of at most width runes at spaces; a longer word is split.
+func wrap(s string, width int) string {
+	var lines []string
+	var line []rune
+	for _, word := range strings.Fields(s) {
+		w := []rune(word)
+		for len(w) > width {
+			if len(line) > 0 {
+				lines, line = append(lines, string(line)), nil
+			}
+			lines, w = append(lines, string(w[:width])), w[width:]
+		}
+		switch {
+		case len(line) == 0:
+			line = w
+		case len(line)+1+len(w) <= width:
+			line = append(append(line, ' '), w...)
+		default:
+			lines, line = append(lines, string(line)), w
+		}
+	}
+	if len(line) > 0 {
+		lines = append(lines, string(line))
+	}
+	return strings.Join(lines, "\n")
 }
 
 func yesNo(ok bool) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
@@ -202,7 +203,7 @@ func TestSpoolWhenUnreachableThenFlush(t *testing.T) {
 	ctx := context.Background()
 	own, err := lstest.StartMoto(ctx)
 	if err != nil {
-		t.Skipf("this test stops its own moto server and none could start: %v", err)
+		testenv.Need(t, "AWS emulator (moto)", "make moto", "this test stops its own moto server and none could start: "+err.Error())
 	}
 	t.Cleanup(func() { _ = own.Stop() })
 	api := dynamo(t, own.Endpoint, 2)

@@ -70,7 +70,7 @@ type run struct {
 	touched    bool               // prepare or injection started: rollback steps must run
 	errs       []string
 	inRollback bool
-	observed   string // how observation ended: "held", "timeout" or "stopped"
+	observed   string // how observation ended: "held", "timeout", "stopped" or "step failed"
 	// cancel stops the drill (not rollback): a panicking probe uses it to end the run early.
 	cancel context.CancelCauseFunc
 
@@ -652,15 +652,21 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.fail("inject %s: %v", f.spec.Name, ctxErr(ctx, err))
 			return r.env.Clock.Now()
 		}
-		targets := "none"
-		if len(inj.Targets) > 0 {
-			targets = strings.Join(inj.Targets, ", ")
+		// A fault that names no targets (a shell command) acted on whatever it ran: "targets:
+		// none" would read as if nothing had been hit.
+		if len(inj.Targets) == 0 {
+			r.event(result.EventFault, "%s injected (%s)", f.spec.Name, f.spec.Type)
+		} else {
+			r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, strings.Join(inj.Targets, ", "))
 		}
-		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targets)
 	}
 
 	// Recovery steps run in order, each no earlier than t0 + after, while observation goes on.
+	// A failed step stops the runbook and, unless it may fail (continueOnError), observation
+	// too: the recovery it was part of can no longer come, and waiting for limits.timeout would
+	// only keep the system broken for longer.
 	stepsDone := make(chan struct{})
+	var failedStep string // set before stepsDone is closed
 	go func() {
 		defer close(stepsDone)
 		if len(r.s.Recovery) == 0 {
@@ -669,21 +675,32 @@ func (r *run) inject(ctx context.Context) time.Duration {
 		r.event(result.EventStep, "recovery steps start")
 		for _, st := range r.s.Recovery {
 			wait := r.t0 + st.After - r.env.Clock.Now()
-			if !sleepCtx(ctx, wait) || !r.runStep(ctx, "recovery", st) {
+			if !sleepCtx(ctx, wait) {
+				return
+			}
+			if !r.runStep(ctx, "recovery", st) {
+				if ctx.Err() != nil {
+					return
+				}
+				if st.ContinueOnError {
+					continue
+				}
+				failedStep = st.Name
 				return
 			}
 		}
 	}()
 
 	r.event(result.EventPhase, PhaseObserve)
-	end := r.observe(ctx, stepsDone)
+	end := r.observe(ctx, stepsDone, func() string { return failedStep })
 	<-stepsDone // a recovery step is bounded by ctx; rollback must not overlap it
 	return end
 }
 
 // observe waits until every availability probe has been healthy for limits.observe after t0
-// and the recovery steps are done, or until ctx ends.
-func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}) time.Duration {
+// and the recovery steps are done, or until ctx ends, or until a recovery step has failed
+// (failedStep, read once stepsDone is closed, names it).
+func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}, failedStep func() string) time.Duration {
 	tick := time.NewTicker(r.pollInterval())
 	defer tick.Stop()
 	steps := false
@@ -698,6 +715,11 @@ func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}) time.Durat
 			return r.env.Clock.Now()
 		case <-stepsDone:
 			steps, stepsDone = true, nil
+			if name := failedStep(); name != "" {
+				r.event(result.EventStep, "recovery step %s failed: observation stops, rollback starts", name)
+				r.observed = "step failed"
+				return r.env.Clock.Now()
+			}
 		case <-tick.C:
 		}
 		if !steps {
@@ -793,6 +815,11 @@ func (r *run) runStep(ctx context.Context, phase string, spec scenarios.StepSpec
 	if err != nil {
 		if ctx.Err() != nil && phase != "rollback" {
 			r.event(result.EventStep, "%s step %s stopped: %v", phase, spec.Name, ctxErr(ctx, err))
+			return false
+		}
+		if spec.ContinueOnError {
+			// The runbook allows this step to fail; whether the system recovered decides.
+			r.event(result.EventStep, "%s step %s failed, continuing (continueOnError): %v", phase, spec.Name, err)
 			return false
 		}
 		r.fail("%s step %s: %v", phase, spec.Name, ctxErr(ctx, err))
@@ -1039,7 +1066,11 @@ func (r *run) verdict() {
 		if obj.RPO.MeasuredMs == nil {
 			res.Verdict, res.Reason = result.VerdictFail, "RPO target set but no data probe measured it"
 		} else {
-			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (%d acknowledged writes lost)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.LostWrites)
+			writes := "writes"
+			if obj.RPO.LostWrites == 1 {
+				writes = "write"
+			}
+			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (%d acknowledged %s lost)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.LostWrites, writes)
 		}
 	default:
 		res.Verdict = result.VerdictPass

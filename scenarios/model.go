@@ -84,8 +84,12 @@ type StepSpec struct {
 	Name  string
 	Type  string
 	After time.Duration
-	With  any // pointer to the type's config struct
-	Pos   Position
+	// ContinueOnError (recovery steps only) lets the runbook go on when this step fails;
+	// otherwise a failed recovery step ends the drill at once, since the recovery it was part
+	// of can no longer come.
+	ContinueOnError bool
+	With            any // pointer to the type's config struct
+	Pos             Position
 }
 
 // Limits bound the drill in time.

@@ -17,7 +17,7 @@ var (
 	topKeys       = []string{"version", "name", "description", "system", "owner", "tags", "cadence", "objectives", "environment", "probes", "steadyState", "prepare", "faults", "recovery", "rollback", "limits"}
 	objectiveKeys = []string{"rto", "rpo"}
 	probeKeys     = []string{"name", "type", "role", "interval", "timeout", "with"}
-	stepKeys      = []string{"name", "type", "after", "with"}
+	stepKeys      = []string{"name", "type", "after", "continueOnError", "with"}
 	limitKeys     = []string{"timeout", "observe", "rollback"}
 
 	cadences = []string{"weekly", "monthly", "quarterly", "semiannual", "annual"}
@@ -287,6 +287,15 @@ func (p *parser) steps(top map[string]pair, section string, kind Kind, names *[]
 		st.Type, cfg, typeOK = p.entryType(m, n, path, kind)
 		if v, ok := get(m, "after"); ok {
 			st.After, _ = p.duration(v, path+".after")
+		}
+		if v, ok := get(m, "continueOnError"); ok {
+			if section != "recovery" {
+				// Elsewhere a failure already has one meaning: a failed fault or prepare step
+				// stops the drill, and every rollback step runs whatever failed before it.
+				p.errorf(v.key, path+".continueOnError", "applies to recovery steps only")
+			} else {
+				st.ContinueOnError, _ = p.boolean(v, path+".continueOnError")
+			}
 		}
 		if typeOK {
 			st.With = p.with(kind, st.Type, cfg, m, n, path)

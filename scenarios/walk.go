@@ -317,6 +317,21 @@ func (p *parser) integer(pr pair, path string) (int, bool) {
 	return 0, false
 }
 
+func (p *parser) boolean(pr pair, path string) (bool, bool) {
+	n := pr.val
+	if isNull(n) {
+		return false, false
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool" {
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b, true
+		}
+	}
+	p.errorf(pr.at(), path, "want true or false, got %s", describe(n))
+	return false, false
+}
+
 func (p *parser) duration(pr pair, path string) (time.Duration, bool) {
 	n := pr.val
 	if isNull(n) {

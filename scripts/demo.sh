@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command: start the demo web service, run the web-outage drill against it
+# `make demo-web`: start the demo web service, run the web-outage drill against it
 # (a real SIGKILL of a real process), write JSON and JUnit to out/, stop the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."

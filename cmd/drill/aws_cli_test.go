@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
@@ -27,7 +28,7 @@ func TestRunAWSDrillThroughCLI(t *testing.T) {
 	ctx := context.Background()
 	emu, err := lstest.Start(ctx)
 	if err != nil {
-		t.Skipf("no AWS emulator could start (run `make moto`): %v", err)
+		testenv.Need(t, "AWS emulator (moto)", "make moto", err.Error())
 	}
 	t.Cleanup(func() { _ = emu.Stop() })
 	t.Setenv("AWS_ENDPOINT_URL", emu.Endpoint)

@@ -15,11 +15,34 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/result"
 )
 
-// buildBinaries compiles drill and demo-web once per test binary run.
-var buildOnce = sync.OnceValues(func() (string, error) {
+// builtBinaries compiles drill and demo-web once per test binary run, into a directory TestMain
+// removes afterwards (each build is about 110 MB).
+type builtBinaries struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// binaries is shared by the tests that run the built binary; TestMain cleans it up.
+var binaries builtBinaries
+
+func buildOnce() (string, error) {
+	binaries.once.Do(func() { binaries.dir, binaries.err = buildBinaries() })
+	return binaries.dir, binaries.err
+}
+
+// remove deletes the build directory, if a test built one.
+func (b *builtBinaries) remove() {
+	if b.dir != "" {
+		_ = os.RemoveAll(b.dir)
+	}
+}
+
+func buildBinaries() (string, error) {
 	dir, err := os.MkdirTemp("", "drill-bin-")
 	if err != nil {
 		return "", err
@@ -31,11 +54,12 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		}
 		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, name), pkg).CombinedOutput()
 		if err != nil {
+			_ = os.RemoveAll(dir)
 			return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	}
 	return dir, nil
-})
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -147,7 +171,7 @@ func TestBinarySIGINTLeavesNoEtcdBehind(t *testing.T) {
 	}
 	etcdBin, _ := filepath.Abs("../../bin/etcd")
 	if _, err := os.Stat(etcdBin); err != nil {
-		t.Skipf("no etcd binary at %s (run `make etcd`)", etcdBin)
+		testenv.Need(t, "etcd server", "make etcd", err.Error())
 	}
 	bin, err := buildOnce()
 	if err != nil {

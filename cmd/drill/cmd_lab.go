@@ -109,7 +109,7 @@ user. It prints a multi-host DSN that follows a promotion (target_session_attrs=
 				fmt.Fprintln(a.stdout, strings.Join(lab.Endpoints(), ","))
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "etcd lab up in %s (%d members, %s)\n", lab.Dir(), f.members, bin)
+			fmt.Fprintf(a.stdout, "etcd lab up in %s (%s, %s)\n", lab.Dir(), plural(f.members, "member", "members"), bin)
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			for _, m := range lab.Members() {
 				fmt.Fprintf(tw, "  %s\t%s\tid %s\tpid %d\n", m.Name, m.ClientURL, m.ID, m.PID)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,7 +50,8 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 				}
 				for _, f := range fields {
 					def := ""
-					if f.Default != "" {
+					// Some docs already name their default; saying it twice reads as a bug.
+					if f.Default != "" && !strings.Contains(f.Doc, "default "+f.Default) && !strings.Contains(f.Doc, "default: "+f.Default) {
 						def = " (default " + f.Default + ")"
 					}
 					fmt.Fprintf(a.stdout, "      %-18s %-16s %s%s\n", f.Key, f.Type, f.Doc, def)

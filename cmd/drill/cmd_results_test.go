@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
@@ -21,7 +22,7 @@ func TestResultsVerbs(t *testing.T) {
 	ctx := context.Background()
 	emu, err := lstest.StartMoto(ctx)
 	if err != nil {
-		t.Skipf("no moto server could start: %v", err)
+		testenv.Need(t, "AWS emulator (moto)", "make moto", err.Error())
 	}
 	t.Cleanup(func() { _ = emu.Stop() })
 	spool := t.TempDir()

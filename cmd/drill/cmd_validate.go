@@ -25,10 +25,19 @@ Exit code 0 when every file is valid, 2 otherwise.`,
 				return err
 			}
 			for _, s := range ss {
-				fmt.Fprintf(a.stdout, "ok  %s  (%s: %d probes, %d faults, %d recovery steps; RTO %v)\n",
-					s.File, s.Name, len(s.Probes), len(s.Faults), len(s.Recovery), s.Objectives.RTO)
+				fmt.Fprintf(a.stdout, "ok  %s  (%s: %s, %s, %s; RTO %v)\n",
+					s.File, s.Name, plural(len(s.Probes), "probe", "probes"), plural(len(s.Faults), "fault", "faults"),
+					plural(len(s.Recovery), "recovery step", "recovery steps"), s.Objectives.RTO)
 			}
 			return nil
 		},
 	}
+}
+
+// plural is "1 probe" or "3 probes".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

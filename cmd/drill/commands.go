@@ -8,6 +8,8 @@ func subcommands(a *app) []*cobra.Command {
 		newRunCmd(a),
 		newValidateCmd(a),
 		newListCmd(a),
+		newSchemaCmd(a),
+		newInitCmd(a),
 		newVersionCmd(a),
 		newHistoryCmd(a),
 		newDueCmd(a),

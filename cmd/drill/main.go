@@ -243,5 +243,6 @@ Exit codes: 0 pass, 1 an objective was missed, 2 invalid input (nothing ran),
 	for _, c := range subcommands(a) {
 		root.AddCommand(c)
 	}
+	completeArgs(a, root)
 	return root
 }

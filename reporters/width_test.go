@@ -1,0 +1,48 @@
+package reporters
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/drillhq/drill/result"
+)
+
+// TestSummaryTablesFit120Columns: every table line fits a 120-column terminal, long notes wrap
+// rather than being cut.
+func TestSummaryTablesFit120Columns(t *testing.T) {
+	long := rollbackErrorResult()
+	long.Probes[0].LastError = strings.Repeat("connection refused by upstream ", 8) + strings.Repeat("x", 150)
+	for _, r := range []*result.Result{passResult(), rtoFailResult(), neverRecoveredResult(), steadyFailedResult(), rollbackErrorResult(), noDisruptionResult(), abortedResult(), long} {
+		var buf bytes.Buffer
+		if err := WriteSummary(&buf, []*result.Result{r}); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if (strings.HasPrefix(line, "|") || strings.HasPrefix(line, "+")) && utf8.RuneCountInString(line) > tableWidth {
+				t.Errorf("%s: table line of %d columns:\n%s", r.Scenario, utf8.RuneCountInString(line), line)
+			}
+		}
+		if r == long && !strings.Contains(buf.String(), strings.Repeat("x", 24)) {
+			t.Errorf("long note lost:\n%s", buf.String())
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"a bb ccc", 4, "a bb\nccc"},
+		{"abcdefghij", 4, "abcd\nefgh\nij"},
+		{"x abcdefgh y", 4, "x\nabcd\nefgh\ny"},
+		{"", 4, ""},
+	} {
+		if got := wrap(c.in, c.width); got != c.want {
+			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
+		}
+	}
+}
