@@ -45,4 +45,6 @@ func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddProbe(awsprobe.Route53RecordType())
 	r.AddProbe(awsprobe.RDSInstanceType())
 	r.AddProbe(awsprobe.DRSReplicationType())
+	r.AddProbe(awsprobe.DynamoDBWritesType())
+	r.AddProbe(awsprobe.S3WritesType())
 }
