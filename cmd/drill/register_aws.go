@@ -37,6 +37,8 @@ func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddStep(awsfault.PublishType())
 	r.AddStep(awsfault.RestoreVolumeType())
 	r.AddStep(awsfault.DeleteRestoredVolumesType())
+	r.AddStep(awsfault.RestoreDBInstanceType())
+	r.AddStep(awsfault.DeleteRestoredDBInstanceType())
 
 	r.AddProbe(awsprobe.EC2InstancesType())
 	r.AddProbe(awsprobe.EC2VolumesType())
