@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/drillhq/drill/result"
@@ -381,6 +382,8 @@ func rpoCase(r *result.Result) junitCase {
 		c.Skipped = &junitSkipped{Message: "no RPO objective; RPO not measured"}
 	case rpo.MeasuredMs == nil:
 		c.Failure = failure(caseRPO, fmt.Sprintf("RPO not measured (target %s)", dur(*rpo.TargetMs)), rpoBody(r))
+	case rpo.TargetMs != nil && !rpo.Met && rpo.Source == result.RPOSourceRestorePoint:
+		c.Failure = failure(caseRPO, fmt.Sprintf("RPO %s exceeds target %s (restore point)", secs(*rpo.MeasuredMs), dur(*rpo.TargetMs)), rpoBody(r))
 	case rpo.TargetMs != nil && !rpo.Met:
 		c.Failure = failure(caseRPO, fmt.Sprintf("RPO %s exceeds target %s (%s)", secs(*rpo.MeasuredMs), dur(*rpo.TargetMs), plural(rpo.LostWrites, "lost write")), rpoBody(r))
 	default:
@@ -401,6 +404,12 @@ func rpoBody(r *result.Result) string {
 		fmt.Fprintf(&b, "target: %s\n", dur(*rpo.TargetMs))
 	} else {
 		b.WriteString("target: none\n")
+	}
+	if rpo.Source != "" {
+		fmt.Fprintf(&b, "source: %s\n", rpo.Source)
+	}
+	if rpo.RestorePoint != nil {
+		fmt.Fprintf(&b, "restore point: %s (%s)\n", rpo.RestorePoint.UTC().Format(time.RFC3339), rpo.RestoredFrom)
 	}
 	fmt.Fprintf(&b, "writes: %d acknowledged, %d lost, %d recovered, %d unexpected\n",
 		rpo.AcknowledgedTotal, rpo.LostWrites, rpo.RecoveredWrites, rpo.UnexpectedWrites)

@@ -226,6 +226,9 @@ func objectiveRows(r *result.Result) [][]string {
 	}
 	rpoMeasured, rpoMet := "", yesNo(rpo.Met)
 	switch {
+	case rpo.MeasuredMs != nil && rpo.Source == result.RPOSourceRestorePoint:
+		// No writes were counted: the window is t0 minus the point the restore went back to.
+		rpoMeasured = fmt.Sprintf("%s (restore point)", dur(*rpo.MeasuredMs))
 	case rpo.MeasuredMs != nil:
 		rpoMeasured = fmt.Sprintf("%s (%s)", dur(*rpo.MeasuredMs), plural(rpo.LostWrites, "lost write"))
 	case rpo.DataProbes == 0:

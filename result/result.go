@@ -183,7 +183,21 @@ type RPO struct {
 	UnexpectedWrites  int    `json:"unexpectedWrites"`
 	AcknowledgedTotal int    `json:"acknowledgedWrites"`
 	DataProbes        int    `json:"dataProbes"`
+	// Source says what measured the RPO: RPOSourceDataProbe (lost acknowledged writes) or
+	// RPOSourceRestorePoint (t0 minus the recovery point a restore step reported, when no data
+	// probe ran); empty when nothing measured it.
+	Source string `json:"source,omitempty"`
+	// RestorePoint and RestoredFrom describe the oldest recovery point a restore step reported
+	// (set when Source is RPOSourceRestorePoint).
+	RestorePoint *time.Time `json:"restorePoint,omitempty"`
+	RestoredFrom string     `json:"restoredFrom,omitempty"`
 }
+
+// Values of RPO.Source.
+const (
+	RPOSourceDataProbe    = "data-probe"
+	RPOSourceRestorePoint = "restore-point"
+)
 
 // Steady records the steady-state checks before faults and after rollback.
 type Steady struct {

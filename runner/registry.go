@@ -91,6 +91,9 @@ type StepType struct {
 	Summary   string
 	NewConfig func() any
 	New       func(cfg any, env *Env) (Step, error)
+	// RestorePoint declares that the step restores from a backup and reports the recovery
+	// point it restored to with Env.RecoveryPoint: an RPO objective can be judged by it.
+	RestorePoint bool
 }
 
 // ProbeType registers a probe (see NewProbeType). New gets the probe's full spec (interval,
@@ -100,7 +103,24 @@ type ProbeType struct {
 	Summary   string
 	NewConfig func() any
 	New       func(spec scenarios.ProbeSpec, env *Env) (Probe, error)
+	// Data declares that the probe can have role data: New returns a DataProbe. The loader
+	// refuses `role: data` on any other type.
+	Data bool
 }
+
+// ProbeOption declares what a probe type can do beyond taking samples (see AsDataProbe).
+type ProbeOption func(*ProbeType)
+
+// StepOption declares what a step type does beyond running (see AsRestorePoint).
+type StepOption func(*StepType)
+
+// AsDataProbe declares a probe type whose probes implement DataProbe, so `role: data` is
+// allowed on it and it measures RPO.
+func AsDataProbe() ProbeOption { return func(t *ProbeType) { t.Data = true } }
+
+// AsRestorePoint declares a step type that calls Env.RecoveryPoint with the point in time it
+// restored to, so a scenario with an RPO objective and no data probe is judged by it.
+func AsRestorePoint() StepOption { return func(t *StepType) { t.RestorePoint = true } }
 
 // EnvironmentType registers an `environment:` block a backend reads (see NewEnvironmentType).
 type EnvironmentType struct {
@@ -127,8 +147,9 @@ func NewFaultType[C any](name, summary string, defaults func() *C, build func(cf
 }
 
 // NewStepType registers a step whose `with:` block decodes into C (see NewFaultType).
-func NewStepType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Step, error)) StepType {
-	return StepType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+// opts declare capabilities (AsRestorePoint).
+func NewStepType[C any](name, summary string, defaults func() *C, build func(cfg *C, env *Env) (Step, error), opts ...StepOption) StepType {
+	t := StepType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
 		New: func(cfg any, env *Env) (Step, error) {
 			c, err := configAs(name, cfg, defaults)
 			if err != nil {
@@ -136,11 +157,16 @@ func NewStepType[C any](name, summary string, defaults func() *C, build func(cfg
 			}
 			return build(c, env)
 		}}
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
 }
 
 // NewProbeType registers a probe whose `with:` block decodes into C (see NewFaultType).
-func NewProbeType[C any](name, summary string, defaults func() *C, build func(cfg *C, spec scenarios.ProbeSpec, env *Env) (Probe, error)) ProbeType {
-	return ProbeType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
+// opts declare capabilities (AsDataProbe).
+func NewProbeType[C any](name, summary string, defaults func() *C, build func(cfg *C, spec scenarios.ProbeSpec, env *Env) (Probe, error), opts ...ProbeOption) ProbeType {
+	t := ProbeType{Name: name, Summary: summary, NewConfig: newConfig(defaults),
 		New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) {
 			c, err := configAs(name, spec.With, defaults)
 			if err != nil {
@@ -148,6 +174,27 @@ func NewProbeType[C any](name, summary string, defaults func() *C, build func(cf
 			}
 			return build(c, spec, env)
 		}}
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
+// With returns the type with more capabilities declared: for registering a type whose
+// constructor does not declare them itself.
+func (t ProbeType) With(opts ...ProbeOption) ProbeType {
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
+}
+
+// With returns the type with more capabilities declared (see ProbeType.With).
+func (t StepType) With(opts ...StepOption) StepType {
+	for _, o := range opts {
+		o(&t)
+	}
+	return t
 }
 
 // NewEnvironmentType registers the `environment.<name>` block, decoded into C like a `with:`
@@ -288,6 +335,12 @@ func (r *Registry) NewConfig(kind scenarios.Kind, name string) (any, bool) {
 	}
 	return newCfg(), true
 }
+
+// DataProbe implements scenarios.RPOCatalog.
+func (r *Registry) DataProbe(name string) bool { return r.probes[name].Data }
+
+// RestorePoint implements scenarios.RPOCatalog.
+func (r *Registry) RestorePoint(name string) bool { return r.steps[name].RestorePoint }
 
 // TypeNames implements scenarios.Catalog.
 func (r *Registry) TypeNames(kind scenarios.Kind) []string {

@@ -990,11 +990,36 @@ func (r *run) dataCheck(parent context.Context) {
 	case rpo.DataProbes == 0:
 		// Nothing measured: met only when no target was set.
 		rpo.Met = rpo.TargetMs == nil
+		r.restorePointRPO(&rpo)
 	case measured:
+		rpo.Source = result.RPOSourceDataProbe
 		rpo.MeasuredMs = result.Int64(result.Ms(worst))
 		rpo.Met = rpo.TargetMs == nil || worst <= *r.s.Objectives.RPO
 	}
 	r.res.Objectives.RPO = rpo
+}
+
+// restorePointRPO measures the RPO of a run without data probes from the recovery points
+// restore steps reported: t0 minus the oldest one, since every write after it is gone. A point
+// after t0 (a point-in-time restore to after the fault) loses nothing the fault did not: 0.
+func (r *run) restorePointRPO(rpo *result.RPO) {
+	points := r.env.RestorePoints()
+	t0, ok := r.env.T0()
+	if len(points) == 0 || !ok {
+		return
+	}
+	oldest := points[0]
+	for _, p := range points[1:] {
+		if p.At.Before(oldest.At) {
+			oldest = p
+		}
+	}
+	d := max(t0.Sub(oldest.At), 0)
+	at := oldest.At.UTC()
+	rpo.Source, rpo.RestorePoint, rpo.RestoredFrom = result.RPOSourceRestorePoint, &at, oldest.What
+	rpo.MeasuredMs = result.Int64(result.Ms(d))
+	rpo.Met = rpo.TargetMs == nil || d <= *r.s.Objectives.RPO
+	r.event(result.EventDataLoss, "RPO %v from the restore point %s (%s)", d.Round(time.Millisecond), at.Format(time.RFC3339Nano), oldest.What)
 }
 
 // finish runs connector cleanups, closes resources, and sets the verdict.
@@ -1063,9 +1088,12 @@ func (r *run) verdict() {
 	case !obj.RTO.Met:
 		res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RTO %v exceeds target %v", msDur(*obj.RTO.MeasuredMs), r.s.Objectives.RTO)
 	case !obj.RPO.Met:
-		if obj.RPO.MeasuredMs == nil {
-			res.Verdict, res.Reason = result.VerdictFail, "RPO target set but no data probe measured it"
-		} else {
+		switch {
+		case obj.RPO.MeasuredMs == nil:
+			res.Verdict, res.Reason = result.VerdictFail, "RPO target set but no data probe or restore point measured it"
+		case obj.RPO.Source == result.RPOSourceRestorePoint:
+			res.Verdict, res.Reason = result.VerdictFail, fmt.Sprintf("RPO %v exceeds target %v (restored to %s, %s)", msDur(*obj.RPO.MeasuredMs), *r.s.Objectives.RPO, obj.RPO.RestorePoint.Format(time.RFC3339), obj.RPO.RestoredFrom)
+		default:
 			writes := "writes"
 			if obj.RPO.LostWrites == 1 {
 				writes = "write"

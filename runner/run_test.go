@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -574,4 +575,83 @@ func TestRunDryRunGivesNoVerdictWording(t *testing.T) {
 			t.Errorf("dry run touched the service: %v", svc.events)
 		}
 	})
+}
+
+// Without a data probe, the RPO is t0 minus the oldest recovery point a restore step reported;
+// with one, the data probe measures it and restore points are only evidence.
+func TestRunRestorePointRPO(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		target    time.Duration
+		ages      []time.Duration // how long before t0 each restore point is
+		dataProbe bool
+		wantMs    int64
+		wantSrc   string
+		verdict   result.Verdict
+	}{
+		{"within target", 2 * time.Minute, []time.Duration{90 * time.Second}, false, 90_000, result.RPOSourceRestorePoint, result.VerdictPass},
+		{"exceeds target", time.Minute, []time.Duration{90 * time.Second}, false, 90_000, result.RPOSourceRestorePoint, result.VerdictFail},
+		{"oldest point counts", 2 * time.Minute, []time.Duration{10 * time.Second, 3 * time.Minute}, false, 180_000, result.RPOSourceRestorePoint, result.VerdictFail},
+		{"point after t0 loses nothing", time.Second, []time.Duration{-5 * time.Second}, false, 0, result.RPOSourceRestorePoint, result.VerdictPass},
+		{"data probe wins", time.Second, []time.Duration{90 * time.Second}, true, 0, result.RPOSourceDataProbe, result.VerdictPass},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				reg := testRegistry(svc)
+				reg.AddStep(NewStepType("restore", "", nil, func(_ *struct{}, env *Env) (Step, error) {
+					return funcStep(func(ctx context.Context) error {
+						t0, ok := env.T0()
+						if !ok {
+							return errors.New("no t0")
+						}
+						for _, age := range tt.ages {
+							env.RecoveryPoint(t0.Add(-age), fmt.Sprintf("snapshot %v old", age))
+						}
+						svc.setDown(false)
+						return nil
+					}), nil
+				}, AsRestorePoint()))
+				s := testScenario(outageCfg{Forever: true})
+				s.Objectives.RPO = &tt.target
+				s.Recovery = []scenarios.StepSpec{{Name: "restore", Type: "restore", After: 100 * time.Millisecond}}
+				if tt.dataProbe {
+					dp := &fakeDataProbe{}
+					reg.AddProbe(ProbeType{Name: "writes", Data: true, New: func(spec scenarios.ProbeSpec, env *Env) (Probe, error) { dp.clock = env.Clock; return dp, nil }})
+					s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: "w", Type: "writes", Role: scenarios.RoleData, Interval: 100 * time.Millisecond, Timeout: 50 * time.Millisecond})
+				}
+				res := Run(t.Context(), s, Options{Registry: reg})
+				got := res.Objectives.RPO
+				if got.MeasuredMs == nil || *got.MeasuredMs != tt.wantMs || got.Source != tt.wantSrc {
+					t.Fatalf("rpo %+v (verdict %s: %s), want %dms from %s", got, res.Verdict, res.Reason, tt.wantMs, tt.wantSrc)
+				}
+				if res.Verdict != tt.verdict {
+					t.Errorf("verdict %s (%s), want %s", res.Verdict, res.Reason, tt.verdict)
+				}
+				if tt.wantSrc == result.RPOSourceRestorePoint && (got.RestorePoint == nil || got.RestoredFrom == "") {
+					t.Errorf("restore point not recorded: %+v", got)
+				}
+				if !hasEvent(res, result.EventNote, "restore point ") {
+					t.Errorf("no note recording the restore point")
+				}
+			})
+		})
+	}
+}
+
+func TestRegistryDeclaresRPOSources(t *testing.T) {
+	reg := NewRegistry()
+	reg.AddProbe(NewProbeType("w", "", nil, func(*struct{}, scenarios.ProbeSpec, *Env) (Probe, error) { return nil, nil }, AsDataProbe()))
+	reg.AddProbe(NewProbeType("h", "", nil, func(*struct{}, scenarios.ProbeSpec, *Env) (Probe, error) { return nil, nil }))
+	reg.AddStep(NewStepType("r", "", nil, func(*struct{}, *Env) (Step, error) { return nil, nil }, AsRestorePoint()))
+	reg.AddStep(NewStepType("s", "", nil, func(*struct{}, *Env) (Step, error) { return nil, nil }))
+	var cat scenarios.RPOCatalog = reg
+	if !cat.DataProbe("w") || cat.DataProbe("h") || cat.DataProbe("nope") {
+		t.Errorf("DataProbe: w=%v h=%v nope=%v", cat.DataProbe("w"), cat.DataProbe("h"), cat.DataProbe("nope"))
+	}
+	if !cat.RestorePoint("r") || cat.RestorePoint("s") {
+		t.Errorf("RestorePoint: r=%v s=%v", cat.RestorePoint("r"), cat.RestorePoint("s"))
+	}
 }

@@ -112,6 +112,37 @@ type Env struct {
 	note    func(msg string) // set by the runner: records a timeline event
 	t0      time.Time
 	haveT0  bool
+	points  []RestorePoint
+}
+
+// RestorePoint is a point in time a restore step brought data back to.
+type RestorePoint struct {
+	At   time.Time
+	What string // what was restored from, e.g. "snapshot snap-0abc of vol-0def"
+}
+
+// RecoveryPoint is called by a step that restored data (declared with AsRestorePoint) with
+// the point in time the restored data reflects: a snapshot's creation time, a point-in-time
+// restore's target. Without a data probe, the runner measures RPO as t0 minus the oldest such
+// point: everything written after it is lost, whatever the restore was for. It is also recorded
+// as a note on the timeline.
+func (e *Env) RecoveryPoint(at time.Time, what string) {
+	e.mu.Lock()
+	e.points = append(e.points, RestorePoint{At: at, What: what})
+	t0, haveT0 := e.t0, e.haveT0
+	e.mu.Unlock()
+	age := ""
+	if haveT0 {
+		age = fmt.Sprintf(", %v before t0", t0.Sub(at).Round(time.Millisecond))
+	}
+	e.Note("restore point %s (%s%s)", at.UTC().Format(time.RFC3339Nano), what, age)
+}
+
+// RestorePoints returns the points recorded by RecoveryPoint, in call order.
+func (e *Env) RestorePoints() []RestorePoint {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]RestorePoint(nil), e.points...)
 }
 
 // Note records evidence on the drill's timeline (it reaches the JSON result, JUnit and the

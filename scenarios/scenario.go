@@ -70,6 +70,7 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 	p.limits(s, top)
 	p.revertBudgets(s)
 	p.requireFaultAndProbe(s, top, root)
+	p.rpoSources(s, top)
 	return s
 }
 
@@ -225,7 +226,9 @@ func (p *parser) probes(top map[string]pair, names *[]named) []ProbeSpec {
 		ps.Type, cfg, typeOK = p.entryType(m, n, path, KindProbe)
 		if v, ok := get(m, "role"); ok {
 			if role, ok := p.str(v, path+".role"); ok {
-				p.oneOf(v.at(), path+".role", role, roles)
+				if p.oneOf(v.at(), path+".role", role, roles) && role == RoleData && typeOK {
+					p.checkDataRole(v.at(), path+".role", ps.Type)
+				}
 				ps.Role = role
 			}
 		}

@@ -8,9 +8,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/drs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -109,6 +111,28 @@ func (c *Clients) SNS(region string) *sns.Client {
 // DRS returns the Elastic Disaster Recovery client for a region.
 func (c *Clients) DRS(region string) *drs.Client {
 	return client(c, "drs", region, func(cfg aws.Config) *drs.Client { return drs.NewFromConfig(cfg) })
+}
+
+// DynamoDB returns the DynamoDB client for a region.
+func (c *Clients) DynamoDB(region string) *dynamodb.Client {
+	return client(c, "dynamodb", region, func(cfg aws.Config) *dynamodb.Client { return dynamodb.NewFromConfig(cfg) })
+}
+
+// S3 returns the S3 client for a region (the bucket's region: S3 redirects nothing for us).
+func (c *Clients) S3(region string) *s3.Client {
+	return client(c, "s3", region, func(cfg aws.Config) *s3.Client { return newS3(cfg) })
+}
+
+// newS3 builds an S3 client. With a configured endpoint it uses path-style addressing:
+// virtual-hosted style would send requests to <bucket>.127.0.0.1, which does not resolve and
+// which the endpoint guard could not recognise as loopback. The endpoint guard judges a client
+// built by this same function, so what it judges is what sends.
+func newS3(cfg aws.Config) *s3.Client {
+	return s3.NewFromConfig(cfg, func(o *s3.Options) {
+		if o.BaseEndpoint != nil && *o.BaseEndpoint != "" {
+			o.UsePathStyle = true
+		}
+	})
 }
 
 // PageLimit is the page size to ask of a Describe call whose API allows at most max: PageSize

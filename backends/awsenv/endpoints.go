@@ -10,9 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/drs"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -86,6 +88,21 @@ func resolvedEndpoints(ctx context.Context, cfg aws.Config) ([]serviceEndpoint, 
 		fips, dual := flags(o.EndpointOptions.UseFIPSEndpoint, o.EndpointOptions.UseDualStackEndpoint)
 		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, drs.EndpointParameters{Region: &o.Region, Endpoint: o.BaseEndpoint, UseFIPS: fips, UseDualStack: dual})
 		errs = append(errs, add("DRS", ep, err))
+	}
+	{
+		o := dynamodb.NewFromConfig(cfg).Options()
+		fips, dual := flags(o.EndpointOptions.UseFIPSEndpoint, o.EndpointOptions.UseDualStackEndpoint)
+		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, dynamodb.EndpointParameters{Region: &o.Region, Endpoint: o.BaseEndpoint, UseFIPS: fips, UseDualStack: dual})
+		errs = append(errs, add("DynamoDB", ep, err))
+	}
+	{
+		// No bucket in the parameters: with one, real AWS resolves to <bucket>.s3.<region>...,
+		// which is no more loopback than s3.<region>...; path style (newS3) keeps the
+		// emulator's host as it is.
+		o := newS3(cfg).Options()
+		fips, dual := flags(o.EndpointOptions.UseFIPSEndpoint, o.EndpointOptions.UseDualStackEndpoint)
+		ep, err := o.EndpointResolverV2.ResolveEndpoint(ctx, s3.EndpointParameters{Region: &o.Region, Endpoint: o.BaseEndpoint, UseFIPS: fips, UseDualStack: dual, ForcePathStyle: aws.Bool(o.UsePathStyle)})
+		errs = append(errs, add("S3", ep, err))
 	}
 	{
 		o := sts.NewFromConfig(cfg).Options()

@@ -176,3 +176,39 @@ func TestEveryClientIsJudged(t *testing.T) {
 		t.Errorf("emulator = %v (%s), want real AWS", emu, why)
 	}
 }
+
+// The data probes' clients (S3, DynamoDB) are judged like the others: an emulator run whose S3
+// or DynamoDB calls an override sends elsewhere is real AWS, and the refusal names the service.
+func TestDataClientsAreJudged(t *testing.T) {
+	for _, svc := range []struct{ env, name string }{{"AWS_ENDPOINT_URL_S3", "S3"}, {"AWS_ENDPOINT_URL_DYNAMODB", "DynamoDB"}} {
+		t.Run(svc.name, func(t *testing.T) {
+			isolate(t)
+			t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5000")
+			t.Setenv(svc.env, "http://10.1.2.3:4566")
+			cfg, err := LoadConfig(context.Background(), ConfigOptions{Region: "us-east-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			eps, err := resolvedEndpoints(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			emu, why := judgeEndpoints(eps, "", false)
+			if emu || !strings.HasPrefix(why, svc.name+" calls go to http://10.1.2.3:4566") {
+				t.Errorf("emulator = %v (%s), want real AWS because of %s", emu, why, svc.name)
+			}
+			t.Setenv(svc.env, "")
+			os.Unsetenv(svc.env)
+			cfg, err = LoadConfig(context.Background(), ConfigOptions{Region: "us-east-1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if eps, err = resolvedEndpoints(context.Background(), cfg); err != nil {
+				t.Fatal(err)
+			}
+			if emu, why := judgeEndpoints(eps, "", false); !emu {
+				t.Errorf("without the override: emulator = false (%s), want true", why)
+			}
+		})
+	}
+}

@@ -123,6 +123,17 @@ func TestLibraryAgainstEmulator(t *testing.T) {
 			if !strings.Contains(js.String(), `"schema": "drill.result/v1"`) || !strings.Contains(junit.String(), "<testsuite") {
 				t.Errorf("reports look wrong:\n%s\n%s", js.String(), junit.String())
 			}
+			if s.Objectives.RPO != nil {
+				// No shipped AWS drill has a data probe moto could serve: an RPO objective
+				// must be judged from the restore point the restore step reported.
+				rpo := res.Objectives.RPO
+				if rpo.Source != result.RPOSourceRestorePoint || rpo.MeasuredMs == nil || rpo.RestorePoint == nil || !strings.Contains(js.String(), `"source": "restore-point"`) {
+					t.Errorf("rpo %+v: want measured from the restore point, labelled so in JSON", rpo)
+				}
+				if !strings.Contains(junit.String(), "source: restore-point") {
+					t.Errorf("JUnit does not say the RPO came from the restore point:\n%s", junit.String())
+				}
+			}
 			_ = os.WriteFile(filepath.Join(dir, s.Name+".json"), js.Bytes(), 0o644)
 			rep, err := store.Save(context.Background(), res)
 			if err != nil || rep.Outcome != resultstore.Written {

@@ -37,6 +37,8 @@ func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddStep(awsfault.PublishType())
 	r.AddStep(awsfault.RestoreVolumeType())
 	r.AddStep(awsfault.DeleteRestoredVolumesType())
+	r.AddStep(awsfault.RestoreDBInstanceType())
+	r.AddStep(awsfault.DeleteRestoredDBInstanceType())
 
 	r.AddProbe(awsprobe.EC2InstancesType())
 	r.AddProbe(awsprobe.EC2VolumesType())
@@ -45,4 +47,6 @@ func registerAWS(r *runner.Registry, a *app, o awsOptions) {
 	r.AddProbe(awsprobe.Route53RecordType())
 	r.AddProbe(awsprobe.RDSInstanceType())
 	r.AddProbe(awsprobe.DRSReplicationType())
+	r.AddProbe(awsprobe.DynamoDBWritesType())
+	r.AddProbe(awsprobe.S3WritesType())
 }

@@ -30,6 +30,7 @@ func registerEtcd(r *runner.Registry, o etcdOptions) {
 	r.AddStep(etcdfault.RestoreClusterType())
 
 	r.AddProbe(etcdprobe.HealthType())
-	r.AddProbe(etcdprobe.WritesType())
+	// Declared here until etcdprobe.WritesType passes runner.AsDataProbe() itself.
+	r.AddProbe(etcdprobe.WritesType().With(runner.AsDataProbe()))
 	r.AddProbe(etcdprobe.ConsistencyType())
 }

@@ -44,7 +44,8 @@ func (c *RestoreVolumeConfig) Validate() error {
 }
 
 // RestoreVolumeType is the aws:ec2:restore-volume runbook step of a backup-and-restore drill:
-// create a volume from the latest matching EBS snapshot. The volume is tagged drill:scenario so
+// create a volume from the latest matching EBS snapshot, reporting the snapshot's start time as
+// the recovery point (runner.Env.RecoveryPoint). The volume is tagged drill:scenario so
 // the aws:ec2:delete-restored-volumes rollback step removes it again.
 func RestoreVolumeType() runner.StepType {
 	return runner.NewStepType("aws:ec2:restore-volume",
@@ -56,7 +57,7 @@ func RestoreVolumeType() runner.StepType {
 				return nil, err
 			}
 			return &restoreVolumeStep{cfg: *cfg, clients: c, env: env}, nil
-		})
+		}, runner.AsRestorePoint())
 }
 
 // restoreVolumeStep is the step.
@@ -99,6 +100,9 @@ func (s *restoreVolumeStep) Run(ctx context.Context) error {
 	}
 	id := aws.ToString(out.VolumeId)
 	s.env.Log.Info("volume restored", "volume", id, "snapshot", aws.ToString(snap.SnapshotId), "snapshotTime", aws.ToTime(snap.StartTime))
+	// An EBS snapshot holds the volume as it was when the snapshot started: that is the point
+	// the restored data goes back to, and without a data probe the RPO is measured from it.
+	s.env.RecoveryPoint(aws.ToTime(snap.StartTime), fmt.Sprintf("snapshot %s of %s restored as %s", aws.ToString(snap.SnapshotId), aws.ToString(snap.VolumeId), id))
 	if !s.cfg.Wait {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -197,6 +198,11 @@ func TestRollbackLeavesEmulatorAsBefore(t *testing.T) {
 		if err := s(ctx); err != nil {
 			t.Fatalf("recovery step %d: %v", i, err)
 		}
+	}
+	// The EBS restore reports the snapshot it used as the recovery point, so a drill without a
+	// data probe can judge its RPO by it.
+	if pts := env.RestorePoints(); len(pts) != 1 || pts[0].At.IsZero() || pts[0].At.After(time.Now()) || !strings.Contains(pts[0].What, "snap-") {
+		t.Errorf("restore points %+v, want the restored snapshot's start time", pts)
 	}
 	during := describeWorld(t, c, top.ZoneID)
 	// The drill must have changed what the comparison looks at, or "as before" proves nothing.

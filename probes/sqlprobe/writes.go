@@ -83,7 +83,7 @@ func WritesType() runner.ProbeType {
 				clock, log = env.Clock, env.Log
 			}
 			return newWrites(table, w, r, clock, log, spec.Timeout), nil
-		})
+		}, runner.AsDataProbe())
 }
 
 // runID identifies this run's rows: the scenario name (shortened to fit run_id) and a random
