@@ -202,6 +202,14 @@ func (s *Stream) Recovery(end time.Duration) Recovery {
 	return r
 }
 
+// Newest is the start of the newest completed sample at or after t0, if there is one.
+func (s *Stream) Newest() (time.Duration, bool) {
+	if len(s.held) > 0 {
+		return s.held[len(s.held)-1].Start, true
+	}
+	return s.lastFolded, s.folded > 0
+}
+
 // HealthyFor is HealthyFor over the completed samples at or after t0, in start order; it also
 // returns the start of the newest of them, on which the judgement rests.
 func (s *Stream) HealthyFor(now time.Duration) (healthy, newest time.Duration, ok bool) {

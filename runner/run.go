@@ -275,6 +275,9 @@ func (r *run) execute(parent context.Context) {
 	r.startProbes(timeoutCtx, cancelDrill)
 
 	observeEnd := r.inject(timeoutCtx)
+	for _, sm := range r.samplers() {
+		sm.SetEnd(observeEnd) // samples that start later are outside the window: not kept
+	}
 	r.stopProbes()
 	r.measure(observeEnd)
 	r.rollback(parent)
@@ -597,6 +600,7 @@ func (r *run) inject(ctx context.Context) time.Duration {
 		}
 		at := r.env.Clock.Now()
 		if i == 0 {
+			at = MarkT0(r.env.Clock, r.samplers())
 			r.mu.Lock()
 			r.t0, r.haveT0 = at, true
 			r.mu.Unlock()
@@ -670,6 +674,7 @@ func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}) time.Durat
 			steps, stepsDone = true, nil
 		case <-tick.C:
 		}
+		r.promiseWindow()
 		if !steps {
 			continue
 		}
@@ -700,17 +705,10 @@ func (r *run) recoveryHeld() (bool, time.Duration) {
 		if pr.spec.Role != scenarios.RoleAvailability {
 			continue
 		}
-		var after []measure.Sample
-		for _, sm := range pr.sampler.Samples() {
-			if sm.Start >= r.t0 {
-				after = append(after, sm)
-			}
-		}
-		healthy, ok := measure.HealthyFor(after, now)
+		healthy, newest, ok := pr.sampler.HealthyFor(now)
 		if !ok || healthy < r.s.Limits.Observe {
 			return false, 0
 		}
-		newest := after[len(after)-1].Start
 		// A slow sample that started before the newest answer could still fail and move the
 		// recovery: wait for it (it is bounded by the probe timeout) before declaring recovery.
 		if oldest, running := pr.sampler.OldestInFlight(); running && oldest < newest {
@@ -721,6 +719,49 @@ func (r *run) recoveryHeld() (bool, time.Duration) {
 		}
 	}
 	return true, end + 1
+}
+
+// promiseWindow tells every sampler how far the observation window is sure to reach, so each
+// can fold the samples before that point and keep memory flat. Observation ends either when
+// recoveryHeld judges, at one past the oldest of the availability probes' newest answers, which
+// only move forward, or when the drill is stopped, at the clock's current reading: both are at
+// or after the oldest newest answer now. It must run on the goroutine that judges (observe), so
+// no promise is made after the judgement it could overtake. With no availability probe the
+// window ends before it starts, and nothing is promised.
+func (r *run) promiseWindow() {
+	if !r.haveT0 {
+		return
+	}
+	bound, any := time.Duration(0), false
+	for _, pr := range r.probes {
+		if pr.spec.Role != scenarios.RoleAvailability {
+			continue
+		}
+		newest, ok := pr.sampler.Newest()
+		if !ok {
+			return // no answer since t0 yet: nothing to promise
+		}
+		if !any || newest < bound {
+			bound, any = newest, true
+		}
+	}
+	if !any {
+		return
+	}
+	for _, sm := range r.samplers() {
+		sm.Promise(bound)
+	}
+}
+
+// samplers lists the probes' samplers (all set once probes have started).
+func (r *run) samplers() []*Sampler {
+	out := make([]*Sampler, 0, len(r.probes))
+	for _, pr := range r.probes {
+		if pr.sampler != nil {
+			out = append(out, pr.sampler)
+		}
+	}
+	return out
 }
 
 // noteCtxEnd records why a phase ended early: interrupt, guard or timeout.
@@ -795,9 +836,8 @@ func (r *run) measure(end time.Duration) {
 			r.res.Probes = append(r.res.Probes, p)
 			continue
 		}
-		samples := pr.sampler.Samples()
-		p.Samples = len(samples)
-		rec := measure.ComputeRecovery(samples, r.t0, end)
+		p.Samples, _ = pr.sampler.Counts()
+		rec := pr.sampler.Recovery(end)
 		p.Failures = rec.Failures
 		p.LastError = rec.LastError
 		p.NoDisruption = rec.NoDisruption
