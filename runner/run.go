@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -32,6 +33,10 @@ type Options struct {
 	Interrupts <-chan os.Signal
 	// Env, when set, is used instead of a fresh one (tests inject values this way).
 	Env *Env
+	// Samples, when set, receives every raw probe sample as a JSON line (SampleRecord), secrets
+	// redacted. The runner itself keeps no samples, so this is the raw evidence. A slow or
+	// failing writer never fails the drill: the timeline notes it once.
+	Samples io.Writer
 }
 
 // Run executes one drill and returns its result. It never returns without having attempted to
@@ -66,9 +71,10 @@ type run struct {
 	// cancel stops the drill (not rollback): a panicking probe uses it to end the run early.
 	cancel context.CancelCauseFunc
 
-	probes   []*probeRun
-	faults   []*faultRun
-	cleanups []namedCleanup
+	probes    []*probeRun
+	faults    []*faultRun
+	cleanups  []namedCleanup
+	sampleLog *sampleLog // nil without Options.Samples
 }
 
 type timedEvent struct {
@@ -279,6 +285,9 @@ func (r *run) execute(parent context.Context) {
 		sm.SetEnd(observeEnd) // samples that start later are outside the window: not kept
 	}
 	r.stopProbes()
+	if r.sampleLog != nil {
+		r.sampleLog.close() // every sample has completed: flush before measuring
+	}
 	r.measure(observeEnd)
 	r.rollback(parent)
 	r.dataCheck(parent)
@@ -491,6 +500,12 @@ func (r *run) probeByName(name string) *probeRun {
 }
 
 func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFunc) {
+	if r.opts.Samples != nil {
+		r.sampleLog = newSampleLog(r.opts.Samples, r.res.RunID, r.s.Secrets, func(msg string) {
+			r.log.Warn(msg)
+			r.event(result.EventNote, "%s", msg)
+		})
+	}
 	for i, pr := range r.probes {
 		pr.sampler = NewSampler(r.env.Clock, probeFunc(func(ctx context.Context) error { return r.checkProbe(ctx, pr) }), SamplerConfig{
 			Interval: pr.spec.Interval,
@@ -506,6 +521,9 @@ func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFu
 }
 
 func (r *run) onSample(pr *probeRun, sm measure.Sample, cancelDrill context.CancelCauseFunc) {
+	if r.sampleLog != nil {
+		r.sampleLog.add(pr.spec.Name, sm)
+	}
 	pr.mu.Lock()
 	pr.samples++
 	if !sm.OK {

@@ -1,9 +1,12 @@
 package runner
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/scenarios"
@@ -513,4 +517,73 @@ func TestRunAnnouncesTargetsBeforeInjecting(t *testing.T) {
 			t.Errorf("targets announced at event %d, inject phase at %d: want the announcement first; events %+v", announced, injected, res.Events)
 		}
 	})
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestRunSamplesFile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		w        func() io.Writer
+		wantNote string // a timeline note the run must carry
+	}{
+		{name: "every sample written", w: func() io.Writer { return &bytes.Buffer{} }},
+		{name: "a failing writer does not fail the drill", w: func() io.Writer { return &failingWriter{} }, wantNote: "--samples: writing samples failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				s := testScenario(outageCfg{For: 300 * time.Millisecond})
+				s.Secrets = redact.New("refused")
+				w := tt.w()
+				res := Run(t.Context(), s, Options{Registry: testRegistry(svc), Samples: w})
+				if res.Verdict != result.VerdictPass {
+					t.Fatalf("verdict %s (%s), want pass", res.Verdict, res.Reason)
+				}
+				if tt.wantNote != "" && !hasEvent(res, result.EventNote, tt.wantNote) {
+					t.Errorf("no note %q in the timeline", tt.wantNote)
+				}
+				buf, ok := w.(*bytes.Buffer)
+				if !ok {
+					return
+				}
+				var recs []SampleRecord
+				fails := 0
+				for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+					var rec SampleRecord
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("line %q: %v", line, err)
+					}
+					if rec.Run != res.RunID || rec.Probe != "health" {
+						t.Errorf("record %+v: want run %s, probe health", rec, res.RunID)
+					}
+					if !rec.OK {
+						fails++
+						if strings.Contains(rec.Error, "refused") {
+							t.Errorf("secret not redacted: %q", rec.Error)
+						}
+					}
+					recs = append(recs, rec)
+				}
+				if len(recs) != res.Probes[0].Samples {
+					t.Errorf("%d lines, want one per sample (%d)", len(recs), res.Probes[0].Samples)
+				}
+				if fails < res.Probes[0].Failures || fails == 0 {
+					t.Errorf("%d failed lines, result counts %d failures after t0", fails, res.Probes[0].Failures)
+				}
+			})
+		})
+	}
 }

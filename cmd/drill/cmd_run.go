@@ -33,6 +33,7 @@ type runFlags struct {
 	keepLab   bool
 	etcdBin   string
 	labFsync  bool
+	samples   string // --samples FILE: raw samples as JSON lines
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -89,6 +90,7 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.BoolVar(&f.keepLab, "keep-lab", false, "leave a scenario's etcd lab running afterwards (for inspection; 'drill lab down --dir DIR' removes it)")
 	fl.StringVar(&f.etcdBin, "etcd-binary", "", "etcd server `PATH` for lab clusters (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	fl.BoolVar(&f.labFsync, "lab-fsync", false, "lab members fsync like production (off by default: lab faults are process failures)")
+	fl.StringVar(&f.samples, "samples", "", "stream every raw probe sample to `FILE` as JSON lines (mode 0600; a write error only warns)")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
 	return cmd
 }
@@ -154,6 +156,17 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// store while a long drill runs.
 		sink = history.FileSink(p)
 	}
+	samples, err := openSamples(f.samples)
+	if err != nil {
+		return err
+	}
+	if samples != nil {
+		defer func() {
+			if err := samples.Close(); err != nil {
+				fmt.Fprintf(a.stderr, "drill: warning: --samples %s: %v\n", f.samples, err)
+			}
+		}()
+	}
 	// From here on a signal must roll back, not abandon the verb.
 	if !a.signals.claim() {
 		return &exitError{code: result.ExitError, msg: "interrupted before anything was injected"}
@@ -169,6 +182,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			DryRun:      f.dryRun,
 			ToolVersion: toolVersion(),
 			Interrupts:  a.interrupts,
+			Samples:     samplesWriter(samples),
 		})
 		results = append(results, res)
 		if sink != nil {
@@ -234,6 +248,32 @@ func checkOutputPaths(f runFlags) error {
 		os.Remove(tmp.Name())
 	}
 	return nil
+}
+
+// openSamples creates the --samples file before anything runs (a path that cannot be written is
+// an input error, not a drill error). Samples reveal the targets' behaviour in detail, so the
+// file is private to the user even when it existed before with a wider mode.
+func openSamples(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, usageErrorf("--samples %s cannot be written: %v; nothing was run", path, err)
+	}
+	if err := fh.Chmod(0o600); err != nil {
+		fh.Close()
+		return nil, usageErrorf("--samples %s: %v; nothing was run", path, err)
+	}
+	return fh, nil
+}
+
+// samplesWriter keeps a nil *os.File from becoming a non-nil io.Writer.
+func samplesWriter(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
 }
 
 func writeReports(f runFlags, results []*result.Result) error {
