@@ -20,7 +20,9 @@ import (
 
 // BenchmarkMemory runs one whole drill (runner.Run, GC tuned as cmd/drill tunes it) with
 // MEMORY_PROBES http probes (default 50) every MEMORY_INTERVAL (10ms) against a loopback server
-// that a fault takes down for 1s, then observes for MEMORY_DURATION (2m). It reports the peak RSS,
+// that a fault takes down for 1s, and ends at limits.timeout MEMORY_DURATION (2m) after the start,
+// whatever the probes saw (a loaded machine makes the odd sample time out, and recovery holding
+// for the whole window is not what is measured here). It reports the peak RSS,
 // the live heap after a forced collection at the start and end of observation, and the live
 // heap that each sample adds; from that slope it extrapolates the live heap of a 30-minute drill
 // with 50 probes at 20ms (4.5 million samples). Run with: make memory
@@ -46,7 +48,7 @@ func BenchmarkMemory(b *testing.B) {
 			Name: "memory", System: "bench",
 			Objectives: scenarios.Objectives{RTO: 10 * time.Second},
 			Faults:     []scenarios.StepSpec{{Name: "outage", Type: "outage"}},
-			Limits:     scenarios.Limits{Timeout: dur + time.Minute, Observe: dur, Rollback: 10 * time.Second},
+			Limits:     scenarios.Limits{Timeout: dur, Observe: dur + time.Hour, Rollback: 10 * time.Second},
 		}
 		for i := range n {
 			name := fmt.Sprint("p", i)
@@ -78,18 +80,19 @@ func BenchmarkMemory(b *testing.B) {
 		wall := time.Since(start)
 		close(done)
 		wg.Wait()
-		samples := 0
+		samples, failures := 0, 0
 		for _, p := range res.Probes {
 			samples += p.Samples
+			failures += p.Failures
 		}
-		if res.Objectives.RTO.MeasuredMs == nil {
-			b.Fatalf("RTO not measured: %s %s", res.Verdict, res.Reason)
+		if res.T0 == "" {
+			b.Fatalf("no fault injected: %s %s", res.Verdict, res.Reason)
 		}
 		peak := procStatusKiB(b, "VmHWM")
 		b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		b.ReportMetric(float64(samples), "samples")
-		b.Logf("%d probes @%v, drill %v (RTO %dms): %d samples, peak RSS %.1f MiB; load average before %s, after %s",
-			n, interval, wall.Round(time.Second), *res.Objectives.RTO.MeasuredMs, samples, float64(peak)/1024, load, loadAvg())
+		b.Logf("%d probes @%v, drill %v (%s): %d samples, %d failed after t0, peak RSS %.1f MiB; load average before %s, after %s",
+			n, interval, wall.Round(time.Second), res.Verdict, samples, failures, float64(peak)/1024, load, loadAvg())
 		if len(snaps) >= 2 {
 			// The first snapshot can fall in the outage, with reconnecting probes: start from the second.
 			first, last := snaps[min(1, len(snaps)-2)], snaps[len(snaps)-1]
