@@ -631,10 +631,12 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			inj, err = f.fault.Inject(ctx)
 			return err
 		})
+		until := r.env.Clock.Now()
 		r.notePanic(err)
 		f.injection = inj
 		f.injected = err == nil || inj.Revert != nil
 		f.res.InjectedAtMs = result.Int64(result.Ms(at - r.t0))
+		f.res.InjectedUntilMs = result.Int64(result.Ms(until - r.t0))
 		if inj.Targets != nil {
 			f.res.Targets = inj.Targets
 			r.env.setFaultTargets(f.spec.Name, inj.Targets)
@@ -648,7 +650,9 @@ func (r *run) inject(ctx context.Context) time.Duration {
 		if len(inj.Targets) > 0 {
 			targets = strings.Join(inj.Targets, ", ")
 		}
-		r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, targets)
+		// Stamped when Inject returned, and saying how long it took: the outage began somewhere
+		// between t0 and here, which bounds how exactly the RTO can be read.
+		r.eventAt(until, result.EventFault, "%s injected (%s) in %v; targets: %s", f.spec.Name, f.spec.Type, (until - at).Round(time.Microsecond), targets)
 	}
 
 	// Recovery steps run in order, each no earlier than t0 + after, while observation goes on.

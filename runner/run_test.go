@@ -58,6 +58,7 @@ type outageCfg struct {
 	FailInject bool
 	FailRevert bool
 	NoDisrupt  bool
+	Slow       time.Duration // Inject takes this long before the outage begins (a shell starting)
 }
 
 type outageFault struct {
@@ -82,6 +83,7 @@ func (f *outageFault) Inject(ctx context.Context) (Injection, error) {
 	if f.cfg.FailInject {
 		return Injection{Revert: revert}, errors.New("permission denied")
 	}
+	time.Sleep(f.cfg.Slow)
 	if !f.cfg.NoDisrupt {
 		f.svc.setDown(true)
 		if !f.cfg.Forever {
@@ -582,6 +584,40 @@ func TestRunSamplesFile(t *testing.T) {
 				}
 				if fails < res.Probes[0].Failures || fails == 0 {
 					t.Errorf("%d failed lines, result counts %d failures after t0", fails, res.Probes[0].Failures)
+				}
+			})
+		})
+	}
+}
+
+func TestRunRecordsWhenInjectionEnded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		slow      time.Duration
+		wantUntil int64
+		wantEvent string
+	}{
+		{name: "instant", wantUntil: 0, wantEvent: "down injected (outage) in 0s"},
+		{name: "a shell that takes 15ms", slow: 15 * time.Millisecond, wantUntil: 15, wantEvent: "down injected (outage) in 15ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				res := Run(t.Context(), testScenario(outageCfg{For: 200 * time.Millisecond, Slow: tt.slow}), Options{Registry: testRegistry(&service{})})
+				f := res.Faults[0]
+				if f.InjectedAtMs == nil || *f.InjectedAtMs != 0 || f.InjectedUntilMs == nil || *f.InjectedUntilMs != tt.wantUntil {
+					t.Errorf("injectedAtMs %v, injectedUntilMs %v; want 0, %d", f.InjectedAtMs, f.InjectedUntilMs, tt.wantUntil)
+				}
+				found := false
+				for _, ev := range res.Events {
+					if ev.Kind == result.EventFault && strings.HasPrefix(ev.Message, tt.wantEvent) {
+						found = ev.AtMs == tt.wantUntil
+					}
+				}
+				if !found {
+					t.Errorf("no fault event %q at +%dms in %+v", tt.wantEvent, tt.wantUntil, res.Events)
 				}
 			})
 		})
