@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,9 +76,11 @@ func BenchmarkMemory(b *testing.B) {
 			}
 		})
 		load := loadAvg()
+		cpu0 := cpuTime()
 		start := time.Now()
 		res := runner.Run(context.Background(), s, runner.Options{Registry: reg, Observer: obs})
 		wall := time.Since(start)
+		cpu := cpuTime() - cpu0
 		close(done)
 		wg.Wait()
 		samples, failures := 0, 0
@@ -91,6 +94,8 @@ func BenchmarkMemory(b *testing.B) {
 		peak := procStatusKiB(b, "VmHWM")
 		b.ReportMetric(float64(peak)/1024, "peak-RSS-MiB")
 		b.ReportMetric(float64(samples), "samples")
+		// CPU includes the loopback server's: both versions serve the same probes.
+		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu-s/wall-s")
 		b.Logf("%d probes @%v, drill %v (%s): %d samples, %d failed after t0, peak RSS %.1f MiB; load average before %s, after %s",
 			n, interval, wall.Round(time.Second), res.Verdict, samples, failures, float64(peak)/1024, load, loadAvg())
 		if len(snaps) >= 2 {
@@ -172,6 +177,15 @@ func procStatusKiBNoFail(field string) int64 {
 		}
 	}
 	return -1
+}
+
+// cpuTime is the user+system CPU this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // loadAvg returns the 1, 5 and 15 minute load averages ("?" where unavailable).
