@@ -63,7 +63,7 @@ func BenchmarkMemory(b *testing.B) {
 		var snaps []heapSnap
 		wg.Go(func() {
 			// Snapshots every eighth of the observation: a forced collection each time, so the
-			// figure is live heap, not how far GOGC=400 let garbage pile up.
+			// figure is live heap, not how far GOGC let garbage pile up.
 			t := time.NewTicker(dur / 8)
 			defer t.Stop()
 			for {

@@ -27,16 +27,19 @@ type SamplerConfig struct {
 }
 
 // TuneGC trades memory for timing precision. On a two-core machine each garbage-collection
-// cycle takes one of the two processors for its mark phase, and with the default GOGC=100 a
-// drill with many probes collects several times a second: that, not the scheduler, made
-// samples launch late. GOGC=400 with a 1 GiB soft limit collects far less often while memory
-// stays bounded. An explicit GOGC or GOMEMLIMIT in the environment wins.
+// cycle takes one of the two processors for its mark phase and stops every goroutine twice, and
+// each stop delays sample launches. Since samples are folded instead of kept, the live heap is a
+// few MiB and no longer grows, so the default GOGC=100 collects very often (55 cycles for the
+// 605,000 samples of 50 probes at 10 ms for 2 minutes, BenchmarkSampleRetention); GOGC=200 halves
+// that (23) while the drill's peak RSS stays near 75 MiB, where GOGC=400 (13 cycles) let it reach
+// 108 MiB (BenchmarkMemory; README, performance). The 512 MiB soft limit only matters if some probe
+// type holds far more than that. An explicit GOGC or GOMEMLIMIT in the environment wins.
 func TuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(200)
 	}
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(512 << 20)
 	}
 }
 
