@@ -98,19 +98,32 @@ func BenchmarkMemory(b *testing.B) {
 		b.ReportMetric(cpu.Seconds()/wall.Seconds(), "cpu-s/wall-s")
 		b.Logf("%d probes @%v, drill %v (%s): %d samples, %d failed after t0, peak RSS %.1f MiB; load average before %s, after %s",
 			n, interval, wall.Round(time.Second), res.Verdict, samples, failures, float64(peak)/1024, load, loadAvg())
-		if len(snaps) >= 2 {
-			// The first snapshot can fall in the outage, with reconnecting probes: start from the second.
-			first, last := snaps[min(1, len(snaps)-2)], snaps[len(snaps)-1]
-			perSample := float64(int64(last.live)-int64(first.live)) / float64(max(1, last.samples-first.samples))
+		if len(snaps) >= 3 {
+			// Least squares over the snapshots after the first (which can fall in the outage, with
+			// probes reconnecting): single snapshots swing by tens of MiB with the requests in
+			// flight at that instant, so two endpoints would say little.
+			pts := snaps[1:]
+			var mx, my float64
+			for _, p := range pts {
+				mx += float64(p.samples)
+				my += float64(p.live)
+			}
+			mx, my = mx/float64(len(pts)), my/float64(len(pts))
+			var sxy, sxx float64
+			for _, p := range pts {
+				sxy += (float64(p.samples) - mx) * (float64(p.live) - my)
+				sxx += (float64(p.samples) - mx) * (float64(p.samples) - mx)
+			}
+			perSample := sxy / max(sxx, 1)
 			const thirtyMin = 50 * int64(30*time.Minute/(20*time.Millisecond))
-			extrapolated := float64(first.live) + perSample*float64(thirtyMin)
+			extrapolated := my + perSample*(float64(thirtyMin)-mx)
 			b.ReportMetric(perSample, "live-B/sample")
-			b.ReportMetric(float64(last.live)/(1<<20), "live-heap-MiB")
+			b.ReportMetric(float64(snaps[len(snaps)-1].live)/(1<<20), "live-heap-MiB")
 			b.ReportMetric(extrapolated/(1<<20), "live-heap-30min-MiB")
 			for _, sn := range snaps {
 				b.Logf("  at %7d samples: live heap %6.1f MiB, RSS %6.1f MiB", sn.samples, float64(sn.live)/(1<<20), float64(sn.rss)/1024)
 			}
-			b.Logf("live heap per sample %.1f B; 30 min of 50 probes @20ms (%d samples): %.0f MiB live", perSample, thirtyMin, extrapolated/(1<<20))
+			b.Logf("live heap per sample %.1f B (least squares); 30 min of 50 probes @20ms (%d samples): %.0f MiB live", perSample, thirtyMin, extrapolated/(1<<20))
 		}
 	}
 }
