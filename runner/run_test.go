@@ -16,6 +16,8 @@ import (
 	"testing/synctest"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
+
 	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/result"
@@ -585,6 +587,7 @@ func TestRunSamplesFile(t *testing.T) {
 				if fails < res.Probes[0].Failures || fails == 0 {
 					t.Errorf("%d failed lines, result counts %d failures after t0", fails, res.Probes[0].Failures)
 				}
+				checkAgainstRecorded(t, res, recs)
 			})
 		})
 	}
@@ -621,5 +624,36 @@ func TestRunRecordsWhenInjectionEnded(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// checkAgainstRecorded replays the recorded samples through the batch computation and compares
+// what does not depend on where observation ended (the service stays up after recovering, so
+// samples after the end add nothing but successes) with what the streaming runner reported.
+func checkAgainstRecorded(t *testing.T, res *result.Result, recs []SampleRecord) {
+	t.Helper()
+	t0Wall, err := time.Parse(result.T0Layout, res.T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := t0Wall.Sub(res.StartedAt)
+	var samples []measure.Sample
+	for _, r := range recs {
+		start := time.Duration(r.StartMs * float64(time.Millisecond))
+		samples = append(samples, measure.Sample{Start: start, End: start + time.Duration(r.LatencyMs*float64(time.Millisecond)), OK: r.OK, Err: r.Error})
+	}
+	rec := measure.ComputeRecovery(samples, t0, time.Hour)
+	p := res.Probes[0]
+	if !rec.Recovered || p.RecoveredMs == nil || p.DowntimeMs == nil || p.FirstFailureMs == nil {
+		t.Fatalf("batch %+v, streamed %+v: want both recovered", rec, p)
+	}
+	var down []result.Interval
+	for _, d := range rec.Down {
+		down = append(down, result.Interval{FromMs: result.Ms(d.From), ToMs: result.Ms(d.To)})
+	}
+	got := []any{p.Failures, *p.FirstFailureMs, *p.RecoveredMs, *p.DowntimeMs, p.Down}
+	want := []any{rec.Failures, result.Ms(rec.FirstFailure), result.Ms(rec.At), result.Ms(rec.Downtime), down}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("streamed result vs batch over the --samples records (-batch +streamed):\n%s", diff)
 	}
 }
