@@ -11,7 +11,7 @@ RELEASE_OS   ?= $(shell $(GO) env GOOS)
 RELEASE_ARCH ?= $(shell $(GO) env GOARCH)
 RELEASE_NAME := drill-$(VERSION)-$(RELEASE_OS)-$(RELEASE_ARCH)
 
-.PHONY: help build release deps moto etcd test lint demo demo-web accuracy scale clean
+.PHONY: help build release deps moto etcd test lint demo demo-web accuracy memory scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,8 +67,15 @@ demo: ## run a real drill: lose a follower of a local 3-member etcd cluster (no 
 demo-web: build ## a quicker real drill: SIGKILL a local web service, restart it, measure RTO
 	scripts/demo.sh
 
-accuracy: build ## 20 drills against a local server down for a known time: error of measured RTO
-	$(GO) test -count=1 -run '^$$' -bench BenchmarkAccuracy -benchtime 1x ./runner/
+ACCURACY_INTERVAL ?= 20ms
+MEMORY_DURATION   ?= 2m
+
+accuracy: build ## 20 drills against a local server down for a known time: error of measured RTO (ACCURACY_INTERVAL=1ms|5ms|20ms)
+	ACCURACY_INTERVAL=$(ACCURACY_INTERVAL) $(GO) test -count=1 -run '^$$' -bench BenchmarkAccuracy -benchtime 1x ./runner/
+
+memory: ## 50 http probes at 10ms for MEMORY_DURATION (2m): peak RSS, live heap per sample, 30-min extrapolation
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkSampleRetention -benchtime 1x ./runner/
+	MEMORY_DURATION=$(MEMORY_DURATION) $(GO) test -count=1 -timeout 0 -run '^$$' -bench BenchmarkMemory -benchtime 1x ./runner/
 
 scale: ## 1,000 http probes at 100ms: sampling-grid lateness and CPU (SCALE_FLAGS=-scale.server-nice=19)
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkHTTP1000Probes -benchtime 1x ./probes/ $(SCALE_FLAGS)

@@ -10,13 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -109,13 +110,14 @@ func (noopProbe) Check(context.Context) error { return nil }
 // runScale samples probes for the window, phased like the runner phases a scenario's probes.
 func runScale(b *testing.B, probes []runner.Probe) {
 	var (
-		lateness []time.Duration
+		lateness runner.LatenessHist
 		samples  int
 		failed   int
 		skipped  int
 		firstErr string
 		wall     time.Duration
 	)
+	var firstErrOnce sync.Once
 	load := loadAvg()
 	before := cpuTime(b)
 	b.ResetTimer()
@@ -126,6 +128,11 @@ func runScale(b *testing.B, probes []runner.Probe) {
 			samplers[i] = runner.NewSampler(clock, p, runner.SamplerConfig{
 				Interval: scaleInterval, Timeout: scaleTimeout,
 				Phase: runner.GridPhase(i, len(probes), scaleInterval),
+				OnSample: func(sm measure.Sample) {
+					if !sm.OK {
+						firstErrOnce.Do(func() { firstErr = sm.Err })
+					}
+				},
 			})
 		}
 		// Cancelling ctx stops every sampler's scheduling at once; Stop then only waits for
@@ -142,25 +149,19 @@ func runScale(b *testing.B, probes []runner.Probe) {
 			s.Stop()
 		}
 		for _, s := range samplers {
-			lateness = append(lateness, s.Lateness()...)
+			lateness.Merge(s.Lateness())
 			skipped += s.Skipped()
-			for _, sm := range s.Samples() {
-				samples++
-				if !sm.OK {
-					failed++
-					if firstErr == "" {
-						firstErr = sm.Err
-					}
-				}
-			}
+			n, f := s.Counts()
+			samples += n
+			failed += f
 		}
 	}
 	b.StopTimer()
 	cpu := cpuTime(b) - before
 
-	slices.Sort(lateness)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	p50, p99, pmax := ms(quantile(lateness, 0.50)), ms(quantile(lateness, 0.99)), ms(quantile(lateness, 1))
+	// Quantiles come from the sampler's histogram (within 1/32 of the value); the maximum is exact.
+	p50, p99, pmax := ms(lateness.Quantile(0.50)), ms(lateness.Quantile(0.99)), ms(lateness.Quantile(1))
 	rate := float64(samples) / wall.Seconds()
 	cpuPerWall := cpu.Seconds() / wall.Seconds()
 	b.ReportMetric(p50, "late-p50-ms")
@@ -177,15 +178,6 @@ func runScale(b *testing.B, probes []runner.Probe) {
 	if firstErr != "" {
 		b.Logf("first failure: %s", firstErr)
 	}
-}
-
-// quantile returns the q-quantile of sorted (nearest rank).
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(q*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
 // loadAvg returns the 1, 5 and 15 minute load averages ("?" where unavailable).

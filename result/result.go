@@ -259,13 +259,16 @@ type Data struct {
 
 // Fault is one injected fault.
 type Fault struct {
-	Name         string   `json:"name"`
-	Type         string   `json:"type"`
-	InjectedAtMs *int64   `json:"injectedAtMs"`
-	RevertedAtMs *int64   `json:"revertedAtMs"`
-	Targets      []string `json:"targets"`
-	Error        string   `json:"error"`
-	RevertError  string   `json:"revertError,omitempty"`
+	Name         string `json:"name"`
+	Type         string `json:"type"`
+	InjectedAtMs *int64 `json:"injectedAtMs"`
+	// InjectedUntilMs is when the fault's Inject call returned: a fault that takes time to act
+	// (a shell command, an API call) puts the real start of the outage somewhere in between.
+	InjectedUntilMs *int64   `json:"injectedUntilMs,omitempty"`
+	RevertedAtMs    *int64   `json:"revertedAtMs"`
+	Targets         []string `json:"targets"`
+	Error           string   `json:"error"`
+	RevertError     string   `json:"revertError,omitempty"`
 }
 
 // Step is one prepare, recovery or rollback step.

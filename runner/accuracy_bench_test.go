@@ -89,15 +89,18 @@ func (o *outage) Inject(ctx context.Context) (runner.Injection, error) {
 	return runner.Injection{Revert: func(context.Context) error { <-o.recovered; return o.upErr }}, nil
 }
 
-// BenchmarkAccuracy runs 20 drills at a 20 ms probe interval against a real HTTP server taken
-// down for a known time, and reports how far the measured RTO is from the true outage (from t0
-// to the instant the server listened again). Target: every trial within interval + 5 ms.
-// Run with: make accuracy
+// BenchmarkAccuracy runs 20 drills at a probe interval of ACCURACY_INTERVAL (default 20ms)
+// against a real HTTP server taken down for a known time, and reports how far the measured RTO is
+// from the true outage (from t0 to the instant the server listened again). Target: every trial
+// within interval + 3 ms. How long the fault's injection took (t0 to the return of Inject, which
+// the result records as injectedUntilMs) is reported separately: with a command fault it is the
+// shell's start-up, and the outage begins only at its end.
+// Run with: make accuracy ACCURACY_INTERVAL=5ms
 func BenchmarkAccuracy(b *testing.B) {
 	const trials = 20
-	const interval = 20 * time.Millisecond
+	interval := envDuration(b, "ACCURACY_INTERVAL", 20*time.Millisecond)
 	for range b.N {
-		var errs []time.Duration
+		var errs, injections []time.Duration
 		for i := range trials {
 			// Outages of 0.5 s to ~1.5 s, spaced so they land on different phases of the grid.
 			truth := 500*time.Millisecond + time.Duration(i)*53*time.Millisecond
@@ -127,9 +130,21 @@ func BenchmarkAccuracy(b *testing.B) {
 			// the server listened again, both read from the run's monotonic clock.
 			trueRTO := o.upAt - o.injectAt
 			errs = append(errs, measured-trueRTO)
-			b.Logf("trial %2d: outage %v, measured RTO %v, true %v, error %+v", i+1, truth, measured, trueRTO.Round(time.Microsecond), (measured - trueRTO).Round(time.Microsecond))
+			injection := o.downAt - o.injectAt
+			injections = append(injections, injection)
+			recorded := "?"
+			if u := res.Faults[0].InjectedUntilMs; u != nil {
+				recorded = fmt.Sprintf("%dms", *u)
+			}
+			b.Logf("trial %2d: outage %v, measured RTO %v, true %v, error %+v; injection took %v (injectedUntilMs %s)", i+1, truth, measured,
+				trueRTO.Round(time.Microsecond), (measured - trueRTO).Round(time.Microsecond), injection.Round(time.Microsecond), recorded)
 		}
 		report(b, errs, interval)
+		slices.Sort(injections)
+		inj := fmt.Sprintf("injection (t0 to outage begun): p50 %v max %v", injections[len(injections)/2].Round(time.Microsecond), injections[len(injections)-1].Round(time.Microsecond))
+		b.Log(inj)
+		fmt.Println(inj)
+		b.Logf("load average after: %s", loadAvg())
 	}
 }
 
@@ -138,14 +153,14 @@ func report(b *testing.B, errs []time.Duration, interval time.Duration) {
 	within := 0
 	for i, e := range errs {
 		abs[i] = max(e, -e)
-		if abs[i] <= interval+5*time.Millisecond {
+		if abs[i] <= interval+3*time.Millisecond {
 			within++
 		}
 	}
 	slices.Sort(abs)
 	slices.Sort(errs)
 	q := func(s []time.Duration, p float64) time.Duration { return s[int(p*float64(len(s)-1)+0.5)] }
-	summary := fmt.Sprintf("%d trials at interval %v: error (measured-true) min %+v p50 %+v max %+v; |error| p50 %v p95 %v max %v; within interval+5ms: %d/%d",
+	summary := fmt.Sprintf("%d trials at interval %v: error (measured-true) min %+v p50 %+v max %+v; |error| p50 %v p95 %v max %v; within interval+3ms: %d/%d",
 		len(errs), interval, errs[0].Round(time.Microsecond), q(errs, .5).Round(time.Microsecond), errs[len(errs)-1].Round(time.Microsecond),
 		q(abs, .5).Round(time.Microsecond), q(abs, .95).Round(time.Microsecond), abs[len(abs)-1].Round(time.Microsecond), within, len(errs))
 	b.Log(summary)
@@ -154,6 +169,6 @@ func report(b *testing.B, errs []time.Duration, interval time.Duration) {
 	b.ReportMetric(float64(abs[len(abs)-1].Microseconds())/1000, "max-abs-err-ms")
 	b.ReportMetric(float64(within), "trials-within-bound")
 	if within != len(errs) {
-		b.Errorf("%d of %d trials outside interval+5ms", len(errs)-within, len(errs))
+		b.Errorf("%d of %d trials outside interval+3ms", len(errs)-within, len(errs))
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sort"
@@ -40,6 +41,10 @@ type Options struct {
 	// Journal, when set, records every injection before it happens (see Fault). nil: a crash
 	// leaves no record, as for library callers that do not need recovery.
 	Journal Journal
+	// Samples, when set, receives every raw probe sample as a JSON line (SampleRecord), secrets
+	// redacted. The runner itself keeps no samples, so this is the raw evidence. A slow or
+	// failing writer never fails the drill: the timeline notes it once.
+	Samples io.Writer
 }
 
 // Run executes one drill and returns its result. It never returns without having attempted to
@@ -74,9 +79,10 @@ type run struct {
 	// cancel stops the drill (not rollback): a panicking probe uses it to end the run early.
 	cancel context.CancelCauseFunc
 
-	probes   []*probeRun
-	faults   []*faultRun
-	cleanups []namedCleanup
+	probes    []*probeRun
+	faults    []*faultRun
+	cleanups  []namedCleanup
+	sampleLog *sampleLog // nil without Options.Samples
 }
 
 type timedEvent struct {
@@ -292,7 +298,13 @@ func (r *run) execute(parent context.Context) {
 	r.startProbes(timeoutCtx, cancelDrill)
 
 	observeEnd := r.inject(timeoutCtx)
+	for _, sm := range r.samplers() {
+		sm.SetEnd(observeEnd) // samples that start later are outside the window: not kept
+	}
 	r.stopProbes()
+	if r.sampleLog != nil {
+		r.sampleLog.close() // every sample has completed: flush before measuring
+	}
 	r.measure(observeEnd)
 	r.rollback(parent)
 	r.dataCheck(parent)
@@ -506,6 +518,12 @@ func (r *run) probeByName(name string) *probeRun {
 }
 
 func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFunc) {
+	if r.opts.Samples != nil {
+		r.sampleLog = newSampleLog(r.opts.Samples, r.res.RunID, r.s.Secrets, func(msg string) {
+			r.log.Warn(msg)
+			r.event(result.EventNote, "%s", msg)
+		})
+	}
 	for i, pr := range r.probes {
 		pr.sampler = NewSampler(r.env.Clock, probeFunc(func(ctx context.Context) error { return r.checkProbe(ctx, pr) }), SamplerConfig{
 			Interval: pr.spec.Interval,
@@ -521,6 +539,9 @@ func (r *run) startProbes(ctx context.Context, cancelDrill context.CancelCauseFu
 }
 
 func (r *run) onSample(pr *probeRun, sm measure.Sample, cancelDrill context.CancelCauseFunc) {
+	if r.sampleLog != nil {
+		r.sampleLog.add(pr.spec.Name, sm)
+	}
 	pr.mu.Lock()
 	pr.samples++
 	if !sm.OK {
@@ -625,6 +646,7 @@ func (r *run) inject(ctx context.Context) time.Duration {
 		}
 		at := r.env.Clock.Now()
 		if i == 0 {
+			at = MarkT0(r.env.Clock, r.samplers())
 			r.mu.Lock()
 			r.t0, r.haveT0 = at, true
 			r.mu.Unlock()
@@ -638,11 +660,13 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			inj, err = f.fault.Inject(ictx)
 			return err
 		})
+		until := r.env.Clock.Now()
 		r.notePanic(err)
 		r.afterInject(ctx, f, scope, inj, err)
 		f.injection = inj
 		f.injected = err == nil || inj.Revert != nil
 		f.res.InjectedAtMs = result.Int64(result.Ms(at - r.t0))
+		f.res.InjectedUntilMs = result.Int64(result.Ms(until - r.t0))
 		if inj.Targets != nil {
 			f.res.Targets = inj.Targets
 			r.env.setFaultTargets(f.spec.Name, inj.Targets)
@@ -652,12 +676,15 @@ func (r *run) inject(ctx context.Context) time.Duration {
 			r.fail("inject %s: %v", f.spec.Name, ctxErr(ctx, err))
 			return r.env.Clock.Now()
 		}
-		// A fault that names no targets (a shell command) acted on whatever it ran: "targets:
-		// none" would read as if nothing had been hit.
+		// Stamped when Inject returned, and saying how long it took: the outage began somewhere
+		// between t0 and here, which bounds how exactly the RTO can be read. A fault that names
+		// no targets (a shell command) acted on whatever it ran: "targets: none" would read as if
+		// nothing had been hit.
+		took := (until - at).Round(time.Microsecond)
 		if len(inj.Targets) == 0 {
-			r.event(result.EventFault, "%s injected (%s)", f.spec.Name, f.spec.Type)
+			r.eventAt(until, result.EventFault, "%s injected (%s) in %v", f.spec.Name, f.spec.Type, took)
 		} else {
-			r.event(result.EventFault, "%s injected (%s); targets: %s", f.spec.Name, f.spec.Type, strings.Join(inj.Targets, ", "))
+			r.eventAt(until, result.EventFault, "%s injected (%s) in %v; targets: %s", f.spec.Name, f.spec.Type, took, strings.Join(inj.Targets, ", "))
 		}
 	}
 
@@ -722,6 +749,7 @@ func (r *run) observe(ctx context.Context, stepsDone <-chan struct{}, failedStep
 			}
 		case <-tick.C:
 		}
+		r.promiseWindow()
 		if !steps {
 			continue
 		}
@@ -752,17 +780,10 @@ func (r *run) recoveryHeld() (bool, time.Duration) {
 		if pr.spec.Role != scenarios.RoleAvailability {
 			continue
 		}
-		var after []measure.Sample
-		for _, sm := range pr.sampler.Samples() {
-			if sm.Start >= r.t0 {
-				after = append(after, sm)
-			}
-		}
-		healthy, ok := measure.HealthyFor(after, now)
+		healthy, newest, ok := pr.sampler.HealthyFor(now)
 		if !ok || healthy < r.s.Limits.Observe {
 			return false, 0
 		}
-		newest := after[len(after)-1].Start
 		// A slow sample that started before the newest answer could still fail and move the
 		// recovery: wait for it (it is bounded by the probe timeout) before declaring recovery.
 		if oldest, running := pr.sampler.OldestInFlight(); running && oldest < newest {
@@ -773,6 +794,49 @@ func (r *run) recoveryHeld() (bool, time.Duration) {
 		}
 	}
 	return true, end + 1
+}
+
+// promiseWindow tells every sampler how far the observation window is sure to reach, so each
+// can fold the samples before that point and keep memory flat. Observation ends either when
+// recoveryHeld judges, at one past the oldest of the availability probes' newest answers, which
+// only move forward, or when the drill is stopped, at the clock's current reading: both are at
+// or after the oldest newest answer now. It must run on the goroutine that judges (observe), so
+// no promise is made after the judgement it could overtake. With no availability probe the
+// window ends before it starts, and nothing is promised.
+func (r *run) promiseWindow() {
+	if !r.haveT0 {
+		return
+	}
+	bound, any := time.Duration(0), false
+	for _, pr := range r.probes {
+		if pr.spec.Role != scenarios.RoleAvailability {
+			continue
+		}
+		newest, ok := pr.sampler.Newest()
+		if !ok {
+			return // no answer since t0 yet: nothing to promise
+		}
+		if !any || newest < bound {
+			bound, any = newest, true
+		}
+	}
+	if !any {
+		return
+	}
+	for _, sm := range r.samplers() {
+		sm.Promise(bound)
+	}
+}
+
+// samplers lists the probes' samplers (all set once probes have started).
+func (r *run) samplers() []*Sampler {
+	out := make([]*Sampler, 0, len(r.probes))
+	for _, pr := range r.probes {
+		if pr.sampler != nil {
+			out = append(out, pr.sampler)
+		}
+	}
+	return out
 }
 
 // noteCtxEnd records why a phase ended early: interrupt, guard or timeout.
@@ -852,9 +916,8 @@ func (r *run) measure(end time.Duration) {
 			r.res.Probes = append(r.res.Probes, p)
 			continue
 		}
-		samples := pr.sampler.Samples()
-		p.Samples = len(samples)
-		rec := measure.ComputeRecovery(samples, r.t0, end)
+		p.Samples, _ = pr.sampler.Counts()
+		rec := pr.sampler.Recovery(end)
 		p.Failures = rec.Failures
 		p.LastError = rec.LastError
 		p.NoDisruption = rec.NoDisruption

@@ -1,10 +1,14 @@
 package runner
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -12,6 +16,10 @@ import (
 	"testing/synctest"
 	"time"
 
+	gocmp "github.com/google/go-cmp/cmp"
+
+	"fmt"
+	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/measure"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/scenarios"
@@ -53,6 +61,7 @@ type outageCfg struct {
 	FailInject bool
 	FailRevert bool
 	NoDisrupt  bool
+	Slow       time.Duration // Inject takes this long before the outage begins (a shell starting)
 }
 
 type outageFault struct {
@@ -77,6 +86,7 @@ func (f *outageFault) Inject(ctx context.Context) (Injection, error) {
 	if f.cfg.FailInject {
 		return Injection{Revert: revert}, errors.New("permission denied")
 	}
+	time.Sleep(f.cfg.Slow)
 	if !f.cfg.NoDisrupt {
 		f.svc.setDown(true)
 		if !f.cfg.Forever {
@@ -330,11 +340,14 @@ func TestRunHungProbeDoesNotStretchGrid(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		svc := &service{hang: true}
 		clock := NewClock()
-		sm := NewSampler(clock, serviceProbe{svc}, SamplerConfig{Interval: 10 * time.Millisecond, Timeout: 45 * time.Millisecond})
+		var mu sync.Mutex
+		var samples []measure.Sample
+		sm := NewSampler(clock, serviceProbe{svc}, SamplerConfig{Interval: 10 * time.Millisecond, Timeout: 45 * time.Millisecond,
+			OnSample: func(s measure.Sample) { mu.Lock(); samples = append(samples, s); mu.Unlock() }})
 		sm.Start(t.Context())
 		time.Sleep(time.Second)
 		sm.Stop()
-		samples := sm.Samples()
+		slices.SortFunc(samples, func(a, b measure.Sample) int { return cmp.Compare(a.Start, b.Start) })
 		// 100 grid points in 1s: a hung target must not reduce the sample count.
 		if len(samples) < 100 || len(samples) > 101 {
 			t.Fatalf("%d samples in 1s at 10ms, want 100", len(samples))
@@ -509,6 +522,141 @@ func TestRunAnnouncesTargetsBeforeInjecting(t *testing.T) {
 			t.Errorf("targets announced at event %d, inject phase at %d: want the announcement first; events %+v", announced, injected, res.Events)
 		}
 	})
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+func TestRunSamplesFile(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		w        func() io.Writer
+		wantNote string // a timeline note the run must carry
+	}{
+		{name: "every sample written", w: func() io.Writer { return &bytes.Buffer{} }},
+		{name: "a failing writer does not fail the drill", w: func() io.Writer { return &failingWriter{} }, wantNote: "--samples: writing samples failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				s := testScenario(outageCfg{For: 300 * time.Millisecond})
+				s.Secrets = redact.New("refused")
+				w := tt.w()
+				res := Run(t.Context(), s, Options{Registry: testRegistry(svc), Samples: w})
+				if res.Verdict != result.VerdictPass {
+					t.Fatalf("verdict %s (%s), want pass", res.Verdict, res.Reason)
+				}
+				if tt.wantNote != "" && !hasEvent(res, result.EventNote, tt.wantNote) {
+					t.Errorf("no note %q in the timeline", tt.wantNote)
+				}
+				buf, ok := w.(*bytes.Buffer)
+				if !ok {
+					return
+				}
+				var recs []SampleRecord
+				fails := 0
+				for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+					var rec SampleRecord
+					if err := json.Unmarshal([]byte(line), &rec); err != nil {
+						t.Fatalf("line %q: %v", line, err)
+					}
+					if rec.Run != res.RunID || rec.Probe != "health" {
+						t.Errorf("record %+v: want run %s, probe health", rec, res.RunID)
+					}
+					if !rec.OK {
+						fails++
+						if strings.Contains(rec.Error, "refused") {
+							t.Errorf("secret not redacted: %q", rec.Error)
+						}
+					}
+					recs = append(recs, rec)
+				}
+				if len(recs) != res.Probes[0].Samples {
+					t.Errorf("%d lines, want one per sample (%d)", len(recs), res.Probes[0].Samples)
+				}
+				if fails < res.Probes[0].Failures || fails == 0 {
+					t.Errorf("%d failed lines, result counts %d failures after t0", fails, res.Probes[0].Failures)
+				}
+				checkAgainstRecorded(t, res, recs)
+			})
+		})
+	}
+}
+
+func TestRunRecordsWhenInjectionEnded(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		slow      time.Duration
+		wantUntil int64
+		wantEvent string
+	}{
+		{name: "instant", wantUntil: 0, wantEvent: "down injected (outage) in 0s"},
+		{name: "a shell that takes 15ms", slow: 15 * time.Millisecond, wantUntil: 15, wantEvent: "down injected (outage) in 15ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				res := Run(t.Context(), testScenario(outageCfg{For: 200 * time.Millisecond, Slow: tt.slow}), Options{Registry: testRegistry(&service{})})
+				f := res.Faults[0]
+				if f.InjectedAtMs == nil || *f.InjectedAtMs != 0 || f.InjectedUntilMs == nil || *f.InjectedUntilMs != tt.wantUntil {
+					t.Errorf("injectedAtMs %v, injectedUntilMs %v; want 0, %d", f.InjectedAtMs, f.InjectedUntilMs, tt.wantUntil)
+				}
+				found := false
+				for _, ev := range res.Events {
+					if ev.Kind == result.EventFault && strings.HasPrefix(ev.Message, tt.wantEvent) {
+						found = ev.AtMs == tt.wantUntil
+					}
+				}
+				if !found {
+					t.Errorf("no fault event %q at +%dms in %+v", tt.wantEvent, tt.wantUntil, res.Events)
+				}
+			})
+		})
+	}
+}
+
+// checkAgainstRecorded replays the recorded samples through the batch computation and compares
+// what does not depend on where observation ended (the service stays up after recovering, so
+// samples after the end add nothing but successes) with what the streaming runner reported.
+func checkAgainstRecorded(t *testing.T, res *result.Result, recs []SampleRecord) {
+	t.Helper()
+	t0Wall, err := time.Parse(result.T0Layout, res.T0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := t0Wall.Sub(res.StartedAt)
+	var samples []measure.Sample
+	for _, r := range recs {
+		start := time.Duration(r.StartMs * float64(time.Millisecond))
+		samples = append(samples, measure.Sample{Start: start, End: start + time.Duration(r.LatencyMs*float64(time.Millisecond)), OK: r.OK, Err: r.Error})
+	}
+	rec := measure.ComputeRecovery(samples, t0, time.Hour)
+	p := res.Probes[0]
+	if !rec.Recovered || p.RecoveredMs == nil || p.DowntimeMs == nil || p.FirstFailureMs == nil {
+		t.Fatalf("batch %+v, streamed %+v: want both recovered", rec, p)
+	}
+	var down []result.Interval
+	for _, d := range rec.Down {
+		down = append(down, result.Interval{FromMs: result.Ms(d.From), ToMs: result.Ms(d.To)})
+	}
+	got := []any{p.Failures, *p.FirstFailureMs, *p.RecoveredMs, *p.DowntimeMs, p.Down}
+	want := []any{rec.Failures, result.Ms(rec.FirstFailure), result.Ms(rec.At), result.Ms(rec.Downtime), down}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("streamed result vs batch over the --samples records (-batch +streamed):\n%s", diff)
+	}
 }
 
 // TestRunRecordsWhatItCouldJudge: whatever stops a drill, the result carries the scenario's

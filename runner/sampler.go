@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
-	"sort"
 	"sync"
 	"time"
 
@@ -28,16 +27,19 @@ type SamplerConfig struct {
 }
 
 // TuneGC trades memory for timing precision. On a two-core machine each garbage-collection
-// cycle takes one of the two processors for its mark phase, and with the default GOGC=100 a
-// drill with many probes collects several times a second: that, not the scheduler, made
-// samples launch late. GOGC=400 with a 1 GiB soft limit collects far less often while memory
-// stays bounded. An explicit GOGC or GOMEMLIMIT in the environment wins.
+// cycle takes one of the two processors for its mark phase and stops every goroutine twice, and
+// each stop delays sample launches. Since samples are folded instead of kept, the live heap is a
+// few MiB and no longer grows, so the default GOGC=100 collects very often (55 cycles for the
+// 605,000 samples of 50 probes at 10 ms for 2 minutes, BenchmarkSampleRetention); GOGC=200 halves
+// that (23) while the drill's peak RSS stays near 75 MiB, where GOGC=400 (13 cycles) let it reach
+// 108 MiB (BenchmarkMemory; README, performance). The 512 MiB soft limit only matters if some probe
+// type holds far more than that. An explicit GOGC or GOMEMLIMIT in the environment wins.
 func TuneGC(getenv func(string) string) {
 	if getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(200)
 	}
 	if getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(1 << 30)
+		debug.SetMemoryLimit(512 << 20)
 	}
 }
 
@@ -66,18 +68,30 @@ type Sampler struct {
 	probe Probe
 	cfg   SamplerConfig
 
-	mu       sync.Mutex
-	samples  []measure.Sample
-	lateness []time.Duration
+	mu sync.Mutex
+	// stream measures recovery as samples complete; samples themselves are not kept, so memory
+	// follows the probe's state changes, not the length of the run.
+	stream   *measure.Stream
+	count    int // samples completed
+	fails    int
+	lateness LatenessHist
 	skipped  int // grid points missed because the scheduler itself ran late by over an interval
-	// running holds the start of every sample in flight, by launch number.
-	running  map[uint64]time.Duration
+	// running lists samples in flight in launch order, which is start order: the head is the
+	// oldest, whose start is the frontier below which the stream may fold.
+	running  []flight
+	inFlight int // entries of running not done
 	launched uint64
 
 	stop    chan struct{}
 	stopped chan struct{}
 	wg      sync.WaitGroup
 	once    sync.Once
+}
+
+type flight struct {
+	id    uint64
+	start time.Duration
+	done  bool
 }
 
 // NewSampler prepares a sampler; Start begins sampling.
@@ -91,7 +105,7 @@ func NewSampler(clock *Clock, p Probe, cfg SamplerConfig) *Sampler {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = int(min(cfg.Timeout/cfg.Interval, MaxInFlightCap-2)) + 2
 	}
-	return &Sampler{clock: clock, probe: p, cfg: cfg, running: map[uint64]time.Duration{}, stop: make(chan struct{}), stopped: make(chan struct{})}
+	return &Sampler{clock: clock, probe: p, cfg: cfg, stream: measure.NewStream(), stop: make(chan struct{}), stopped: make(chan struct{})}
 }
 
 // Start launches the scheduling loop; the first sample starts after Phase.
@@ -141,10 +155,10 @@ func (s *Sampler) loop(ctx context.Context) {
 
 func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 	s.mu.Lock()
-	s.lateness = append(s.lateness, start-due)
-	if len(s.running) >= s.cfg.MaxInFlight {
+	s.lateness.Add(start - due)
+	if s.inFlight >= s.cfg.MaxInFlight {
 		sm := measure.Sample{Start: start, End: start, Err: ErrInFlightLimit.Error()}
-		s.samples = append(s.samples, sm)
+		s.completeLocked(sm)
 		s.mu.Unlock()
 		if s.cfg.OnSample != nil {
 			s.cfg.OnSample(sm)
@@ -153,7 +167,8 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 	}
 	s.launched++
 	id := s.launched
-	s.running[id] = start
+	s.running = append(s.running, flight{id: id, start: start})
+	s.inFlight++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	go func() {
@@ -172,13 +187,50 @@ func (s *Sampler) launch(ctx context.Context, due, start time.Duration) {
 			sm.Err = err.Error()
 		}
 		s.mu.Lock()
-		delete(s.running, id)
-		s.samples = append(s.samples, sm)
+		s.finishLocked(id)
+		s.completeLocked(sm)
 		s.mu.Unlock()
 		if s.cfg.OnSample != nil {
 			s.cfg.OnSample(sm)
 		}
 	}()
+}
+
+// finishLocked marks a sample done and drops finished samples from the head of running.
+func (s *Sampler) finishLocked(id uint64) {
+	// Ids are consecutive in launch order, so the sample is found by offset from the head.
+	if len(s.running) > 0 {
+		if i := int(id - s.running[0].id); i >= 0 && i < len(s.running) {
+			s.running[i].done = true
+			s.inFlight--
+		}
+	}
+	n := 0
+	for n < len(s.running) && s.running[n].done {
+		n++
+	}
+	if n > 0 {
+		m := copy(s.running, s.running[n:])
+		s.running = s.running[:m]
+	}
+}
+
+// completeLocked hands a finished sample to the stream and folds what it can.
+func (s *Sampler) completeLocked(sm measure.Sample) {
+	s.count++
+	if !sm.OK {
+		s.fails++
+	}
+	s.stream.Add(sm)
+	s.settleLocked()
+}
+
+func (s *Sampler) settleLocked() {
+	if len(s.running) > 0 {
+		s.stream.Settle(s.running[0].start, true)
+	} else {
+		s.stream.Settle(0, false)
+	}
 }
 
 // Stop ends scheduling and waits for samples in flight (each bounded by the sample timeout).
@@ -188,33 +240,89 @@ func (s *Sampler) Stop() {
 	s.wg.Wait()
 }
 
-// Samples returns the completed samples in start order.
-func (s *Sampler) Samples() []measure.Sample {
+// MarkT0 reads t0 from clock while holding every sampler's lock and gives it to each: every
+// sample that completed before then started before t0, which is what measure.Stream.SetT0
+// requires, and every later one is judged against t0.
+func MarkT0(clock *Clock, samplers []*Sampler) time.Duration {
+	for _, s := range samplers {
+		s.mu.Lock()
+	}
+	t0 := clock.Now()
+	for _, s := range samplers {
+		s.stream.SetT0(t0)
+		s.mu.Unlock()
+	}
+	return t0
+}
+
+// Promise tells the sampler that the observation window will not end before at, so samples
+// that started earlier can be folded once nothing before them is still running.
+func (s *Sampler) Promise(at time.Duration) {
 	s.mu.Lock()
-	out := append([]measure.Sample(nil), s.samples...)
-	s.mu.Unlock()
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Start < out[j].Start })
-	return out
+	defer s.mu.Unlock()
+	s.stream.Promise(at)
+	s.settleLocked()
+}
+
+// SetEnd fixes the end of the observation window: later samples are not kept.
+func (s *Sampler) SetEnd(end time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stream.SetEnd(end)
+	s.settleLocked()
+}
+
+// Recovery is measure.ComputeRecovery over every sample completed so far, for [t0, end).
+func (s *Sampler) Recovery(end time.Duration) measure.Recovery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Recovery(end)
+}
+
+// HealthyFor is measure.HealthyFor over the samples completed since t0, with the start of the
+// newest of them.
+func (s *Sampler) HealthyFor(now time.Duration) (healthy, newest time.Duration, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.HealthyFor(now)
+}
+
+// Newest is the start of the newest sample completed since t0, if any.
+func (s *Sampler) Newest() (time.Duration, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Newest()
+}
+
+// Held is how many completed samples wait to be folded (for tests and benchmarks).
+func (s *Sampler) Held() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stream.Held()
+}
+
+// Counts returns how many samples completed and how many of them failed.
+func (s *Sampler) Counts() (samples, failures int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.count, s.fails
 }
 
 // OldestInFlight returns the start of the oldest sample still running, if any.
 func (s *Sampler) OldestInFlight() (time.Duration, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	oldest, ok := time.Duration(0), false
-	for _, st := range s.running {
-		if !ok || st < oldest {
-			oldest, ok = st, true
-		}
+	if len(s.running) == 0 {
+		return 0, false
 	}
-	return oldest, ok
+	return s.running[0].start, true
 }
 
-// Lateness returns, per launched grid point, how late the launch was against the grid.
-func (s *Sampler) Lateness() []time.Duration {
+// Lateness returns how late each grid point was launched against the grid.
+func (s *Sampler) Lateness() LatenessHist {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.lateness...)
+	return s.lateness.clone()
 }
 
 // Skipped counts grid points the scheduler missed entirely.

@@ -40,6 +40,7 @@ type runFlags struct {
 	environment  string
 	participants []string
 	ticket       string
+	samples   string // --samples FILE: raw samples as JSON lines
 }
 
 func newRunCmd(a *app) *cobra.Command {
@@ -107,6 +108,7 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.StringVar(&f.environment, "environment", "", "environment `LABEL` recorded in the result, e.g. production or staging")
 	fl.StringArrayVar(&f.participants, "participant", nil, "a `NAME` present at the drill (repeat for each)")
 	fl.StringVar(&f.ticket, "ticket", "", "change `TICKET` that authorises the drill, e.g. CHG-1042")
+	fl.StringVar(&f.samples, "samples", "", "stream every raw probe sample to `FILE` as JSON lines (mode 0600; a write error only warns)")
 	fl.BoolVar(&f.dueOnly, "due-only", false, "with --suite: run only drills that are overdue or never passed (for cron/CI schedules)")
 	return cmd
 }
@@ -173,6 +175,17 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// store while a long drill runs.
 		sink = history.FileSink(p)
 	}
+	samples, err := openSamples(f.samples)
+	if err != nil {
+		return err
+	}
+	if samples != nil {
+		defer func() {
+			if err := samples.Close(); err != nil {
+				fmt.Fprintf(a.stderr, "drill: warning: --samples %s: %v\n", f.samples, err)
+			}
+		}()
+	}
 	var guard *systemGuard
 	if !f.dryRun {
 		if guard, err = guardSystems(cmd.Context(), a, f, ss); err != nil {
@@ -194,6 +207,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			ToolVersion: toolVersion(),
 			Provenance:  provenance(a, f),
 			Interrupts:  a.interrupts,
+			Samples:     samplesWriter(samples),
 		}
 		var jw *journal.Writer
 		if guard != nil {
@@ -271,6 +285,32 @@ func checkOutputPaths(f runFlags) error {
 		os.Remove(tmp.Name())
 	}
 	return nil
+}
+
+// openSamples creates the --samples file before anything runs (a path that cannot be written is
+// an input error, not a drill error). Samples reveal the targets' behaviour in detail, so the
+// file is private to the user even when it existed before with a wider mode.
+func openSamples(path string) (*os.File, error) {
+	if path == "" {
+		return nil, nil
+	}
+	fh, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, usageErrorf("--samples %s cannot be written: %v; nothing was run", path, err)
+	}
+	if err := fh.Chmod(0o600); err != nil {
+		fh.Close()
+		return nil, usageErrorf("--samples %s: %v; nothing was run", path, err)
+	}
+	return fh, nil
+}
+
+// samplesWriter keeps a nil *os.File from becoming a non-nil io.Writer.
+func samplesWriter(f *os.File) io.Writer {
+	if f == nil {
+		return nil
+	}
+	return f
 }
 
 func writeReports(f runFlags, results []*result.Result) error {

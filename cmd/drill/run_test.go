@@ -120,6 +120,68 @@ func TestRunAppendsToHistory(t *testing.T) {
 	}
 }
 
+func TestRunSamplesFlag(t *testing.T) {
+	t.Parallel()
+	sc := fileOutageScenario(t, "quick", "5s", "0.3")
+	out := t.TempDir()
+	jsonPath, samplesPath := filepath.Join(out, "r.json"), filepath.Join(out, "samples.jsonl")
+	// A file that existed with a wider mode must end up private.
+	if err := os.WriteFile(samplesPath, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "run", "-q", "--json", jsonPath, "--samples", samplesPath, sc)
+	if code != result.ExitPass {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	fi, err := os.Stat(samplesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("--samples mode %v, want 0600", fi.Mode().Perm())
+	}
+	var res result.Result
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &res); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := os.ReadFile(samplesPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for line := range strings.SplitSeq(strings.TrimSpace(string(lines)), "\n") {
+		var rec struct {
+			Run     string   `json:"run"`
+			Probe   string   `json:"probe"`
+			StartMs *float64 `json:"startMs"`
+			OK      *bool    `json:"ok"`
+		}
+		if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.StartMs == nil || rec.OK == nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if rec.Run != res.RunID || rec.Probe != "up" {
+			t.Errorf("line %q: want run %s probe up", line, res.RunID)
+		}
+		n++
+	}
+	if n != res.Probes[0].Samples {
+		t.Errorf("%d sample lines, result counts %d samples", n, res.Probes[0].Samples)
+	}
+}
+
+func TestRunSamplesUnwritableRunsNothing(t *testing.T) {
+	t.Parallel()
+	sc := fileOutageScenario(t, "quick", "5s", "0.3")
+	code, _, stderr := runCLI(t, "run", "-q", "--no-history", "--samples", filepath.Join(t.TempDir(), "missing", "s.jsonl"), sc)
+	if code != result.ExitUsage || !strings.Contains(stderr, "nothing was run") {
+		t.Errorf("exit %d, stderr %q; want usage error, nothing run", code, stderr)
+	}
+}
+
 func TestRunRecordsWhoAndWhere(t *testing.T) {
 	t.Parallel()
 	scn := fileOutageScenario(t, "witnessed", "5s", "0.1")
