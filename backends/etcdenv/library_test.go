@@ -189,8 +189,10 @@ func evidence(t *testing.T, res *result.Result) restoreEvidence {
 	return ev
 }
 
-// newestBackupBefore returns the newest periodic snapshot taken before t. Periodic snapshots
-// need quorum, so none is taken between quorum loss and the restore.
+// newestBackupBefore returns the newest periodic snapshot taken before t. A periodic snapshot
+// needs quorum to begin, but its time is read when its first bytes arrive, which on a busy
+// machine can be after quorum was lost (the member cut the data earlier): so the restore's
+// candidates are the snapshots taken before the restore step started, not before quorum loss.
 func newestBackupBefore(t *testing.T, labDir string, at time.Time) etcdlab.SnapshotInfo {
 	t.Helper()
 	snaps, err := etcdlab.ListSnapshots(filepath.Join(labDir, "snapshots"))
@@ -209,6 +211,18 @@ func newestBackupBefore(t *testing.T, labDir string, at time.Time) etcdlab.Snaps
 	return last
 }
 
+// recoveryStart is when the recovery step of the given name started.
+func recoveryStart(t *testing.T, res *result.Result, t0 time.Time, name string) time.Time {
+	t.Helper()
+	for _, st := range res.Steps {
+		if st.Phase == "recovery" && st.Name == name && st.StartedAtMs != nil {
+			return t0.Add(time.Duration(*st.StartedAtMs) * time.Millisecond)
+		}
+	}
+	t.Fatalf("no recovery step %s in %+v", name, res.Steps)
+	return time.Time{}
+}
+
 // TestQuorumLossRestoreDrill runs the shipped quorum-loss drill and checks its RPO against the
 // evidence on its timeline. The restore uses the newest periodic snapshot, which is the last one
 // taken before quorum was lost: not necessarily before t0, since t0 is when the kill-quorum
@@ -222,10 +236,11 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	t.Parallel()
 	res, labDir := runKeepingLab(t, "quorum-loss-restore.yaml")
 	ev := evidence(t, res)
-	want := newestBackupBefore(t, labDir, ev.quorumLost)
+	start := recoveryStart(t, res, ev.t0, "restore-latest")
+	want := newestBackupBefore(t, labDir, start)
 	if ev.snapshot != filepath.Base(want.Path) || !ev.taken.Equal(want.TakenAt) || ev.source != "periodic backup" {
-		t.Fatalf("restored %s (%s, taken %v), want the newest periodic snapshot before quorum loss at %v: %s",
-			ev.snapshot, ev.source, ev.taken, ev.quorumLost, filepath.Base(want.Path))
+		t.Fatalf("restored %s (%s, taken %v), want the newest periodic snapshot before the restore started at %v: %s",
+			ev.snapshot, ev.source, ev.taken, start, filepath.Base(want.Path))
 	}
 	rpo := res.Objectives.RPO
 	if rpo.MeasuredMs == nil {
@@ -245,7 +260,8 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 	// data, or earlier if acknowledgements paused) to the last lost one (before quorum loss;
 	// at t0 already if the leader died first, since no write commits while a new one is
 	// elected). So it is at least the part of the window before t0, and at most the window
-	// plus a pause in acknowledgements before the snapshot.
+	// plus a pause in acknowledgements before the snapshot. (The window may be negative: a
+	// snapshot's time is read when its first bytes arrive, after the member cut the data.)
 	if measured < beforeT0-150*time.Millisecond || measured > window+500*time.Millisecond {
 		t.Errorf("measured RPO %v is outside the loss window: from the snapshot to t0 %v, to quorum loss %v",
 			measured, beforeT0.Round(time.Millisecond), window.Round(time.Millisecond))
@@ -271,8 +287,9 @@ func TestQuorumLossSurvivorDrill(t *testing.T) {
 	// survivors' snapshots this restore took) must hold no higher revision; backups taken after
 	// the restore are not candidates.
 	restoredFound := false
+	start := recoveryStart(t, res, ev.t0, "restore-newest")
 	for _, si := range snaps {
-		if si.Kind == etcdlab.KindPeriodic && !si.TakenAt.Before(ev.quorumLost) {
+		if si.Kind == etcdlab.KindPeriodic && !si.TakenAt.Before(start) {
 			continue
 		}
 		rev, err := etcdlab.SnapshotRevision(context.Background(), si.Path)
@@ -292,7 +309,7 @@ func TestQuorumLossSurvivorDrill(t *testing.T) {
 	if !restoredFound {
 		t.Fatalf("restored snapshot %s is not in %v", ev.snapshot, snaps)
 	}
-	backup := newestBackupBefore(t, labDir, ev.quorumLost)
+	backup := newestBackupBefore(t, labDir, start)
 	rpo := res.Objectives.RPO
 	if rpo.MeasuredMs == nil || rpo.AcknowledgedTotal == 0 {
 		t.Fatalf("RPO %+v: not measured", rpo)
