@@ -257,12 +257,15 @@ func TestQuorumLossRestoreDrill(t *testing.T) {
 		t.Fatalf("RPO %+v: restoring a snapshot taken %v before t0 must lose writes", rpo, beforeT0)
 	}
 	// The RPO runs from the last surviving acknowledgement (just before the snapshot cut its
-	// data, or earlier if acknowledgements paused) to the last lost one (before quorum loss;
-	// at t0 already if the leader died first, since no write commits while a new one is
-	// elected). So it is at least the part of the window before t0, and at most the window
-	// plus a pause in acknowledgements before the snapshot. (The window may be negative: a
-	// snapshot's time is read when its first bytes arrive, after the member cut the data.)
-	if measured < beforeT0-150*time.Millisecond || measured > window+500*time.Millisecond {
+	// data) to the last lost one (just before quorum loss; at t0 already if the leader died
+	// first, since no write commits while a new one is elected). So it is about the part of the
+	// window before t0 at least, and the window at most. A pause in acknowledgements widens it
+	// when it falls just before the snapshot and narrows it when it falls just before the kill:
+	// on a machine with load 25 on 2 cores pauses of 350 ms were seen, hence 500 ms either way.
+	// (The window may be negative: a snapshot's time is read when its first bytes arrive,
+	// after the member cut the data.)
+	const ackPause = 500 * time.Millisecond
+	if measured < beforeT0-ackPause || measured > window+ackPause {
 		t.Errorf("measured RPO %v is outside the loss window: from the snapshot to t0 %v, to quorum loss %v",
 			measured, beforeT0.Round(time.Millisecond), window.Round(time.Millisecond))
 	}
