@@ -398,6 +398,10 @@ func freePorts(n int) ([]int, error) {
 // Dir is the lab directory.
 func (l *Lab) Dir() string { return l.dir }
 
+// Now reads the clock the lab names snapshots by (Options.Now), so that times compared with
+// snapshot times come from the same clock.
+func (l *Lab) Now() time.Time { return l.now() }
+
 // SnapshotDir is where periodic and saved snapshots go.
 func (l *Lab) SnapshotDir() string { return filepath.Join(l.dir, "snapshots") }
 

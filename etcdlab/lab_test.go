@@ -3,6 +3,7 @@ package etcdlab
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -425,5 +426,58 @@ func TestUpTakesTheFirstPeriodicSnapshot(t *testing.T) {
 	}
 	if len(all) != 1 || all[0].Kind != KindPeriodic || !all[0].TakenAt.Equal(runClock) {
 		t.Fatalf("snapshots right after Up: %+v; want one periodic snapshot taken at %v", all, runClock)
+	}
+}
+
+// TestSnapshotRevision: the revision read from a snapshot file is the store revision the member
+// reported when it was taken, so revisions order snapshots by the data they hold. A snapshot of
+// a survivor taken after quorum loss holds what that member applied, which SnapshotMember reads.
+func TestSnapshotRevision(t *testing.T) {
+	t.Parallel()
+	l := startLab(t, Options{Members: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := l.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var revs []int64
+	for i := range 3 {
+		resp, err := c.Put(ctx, fmt.Sprintf("k%d", i), "v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := l.SnapshotMember(ctx, "m1", "", KindSurvivor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := SnapshotRevision(ctx, info.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != resp.Header.Revision {
+			t.Errorf("snapshot after put %d: revision %d, want %d", i, got, resp.Header.Revision)
+		}
+		revs = append(revs, got)
+	}
+	// A delete is a revision too: a tombstone key.
+	if _, err := c.Delete(ctx, "k0"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := l.SnapshotMember(ctx, "m1", "", KindSurvivor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := SnapshotRevision(ctx, info.Path); err != nil || got != revs[2]+1 {
+		t.Errorf("after a delete: revision %d, %v; want %d", got, err, revs[2]+1)
+	}
+	if _, err := SnapshotRevision(ctx, filepath.Join(t.TempDir(), "missing.db")); err == nil {
+		t.Errorf("revision of a missing file: no error")
+	}
+	if err := l.Kill(ctx, "m1", syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.SnapshotMember(ctx, "m1", "", KindSurvivor); err == nil {
+		t.Errorf("snapshot of a dead member: no error")
 	}
 }

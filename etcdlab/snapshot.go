@@ -2,6 +2,7 @@ package etcdlab
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +13,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
-// Snapshot file kinds: periodic ones are pruned to Options.SnapshotKeep, saved ones are kept.
+// Snapshot file kinds: periodic ones are pruned to Options.SnapshotKeep, the others are kept.
+// Survivor snapshots are the ones a restore takes from members still alive after quorum loss to
+// compare their data with the backups (etcd-restore-cluster from: newest-revision).
 const (
 	KindPeriodic = "periodic"
 	KindSaved    = "saved"
+	KindSurvivor = "survivor"
 )
 
 const snapTimeFormat = "20060102T150405.000000000Z"
@@ -160,6 +166,65 @@ func (l *Lab) SaveSnapshot(ctx context.Context, dir string) (string, error) {
 		return "", errors.New("save snapshot: no member is running")
 	}
 	return "", fmt.Errorf("save snapshot: no member could serve one: %w", errors.Join(errs...))
+}
+
+// SnapshotMember saves a snapshot from the named member (which must be running) into dir
+// ("" = the lab's snapshot dir), named by kind. It works without quorum: it is how a restore
+// reads what a survivor holds.
+func (l *Lab) SnapshotMember(ctx context.Context, name, dir, kind string) (SnapshotInfo, error) {
+	if dir == "" {
+		dir = l.SnapshotDir()
+	}
+	m, ok := l.Member(name)
+	if !ok {
+		return SnapshotInfo{}, fmt.Errorf("snapshot member: no lab member %q", name)
+	}
+	if st := l.ProcessState(name); st != ProcRunning {
+		return SnapshotInfo{}, fmt.Errorf("snapshot member %s: process is %v", name, st)
+	}
+	info, err := SaveSnapshot(ctx, m.ClientURL, dir, kind, l.now)
+	if err != nil {
+		return SnapshotInfo{}, fmt.Errorf("snapshot member %s: %w", name, err)
+	}
+	return info, nil
+}
+
+// SnapshotRevision returns the store revision a snapshot file holds, as `etcdutl snapshot
+// status` reports it: the highest revision in its key bucket, or the scheduled compaction
+// revision if that is higher. Revisions order snapshots of one cluster by the data they hold,
+// which their times do not when they come from different members. A snapshot file is a bbolt
+// database followed by a SHA-256 trailer; bbolt reads it in place. ctx is checked first only:
+// the read is local and short.
+func SnapshotRevision(ctx context.Context, path string) (rev int64, err error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("snapshot revision %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o400, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		return 0, fmt.Errorf("snapshot revision %s: %w", path, err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		// Bucket and key names are etcd's (server/storage/schema).
+		kb := tx.Bucket([]byte("key"))
+		if kb == nil {
+			return errors.New("no key bucket: not an etcd snapshot")
+		}
+		if k, _ := kb.Cursor().Last(); len(k) >= 8 {
+			// Keys are revisions: 8 bytes main revision (big endian), '_', 8 bytes sub revision.
+			rev = int64(binary.BigEndian.Uint64(k[:8]))
+		}
+		if mb := tx.Bucket([]byte("meta")); mb != nil {
+			if v := mb.Get([]byte("scheduledCompactRev")); len(v) >= 8 {
+				rev = max(rev, int64(binary.BigEndian.Uint64(v[:8])))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("snapshot revision %s: %w", path, err)
+	}
+	return rev, nil
 }
 
 // snapshotter takes periodic snapshots the way an operator's backup job does: only from a

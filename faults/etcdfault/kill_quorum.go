@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
+	"time"
 
 	"github.com/drillhq/drill/backends/etcdenv"
 	"github.com/drillhq/drill/etcdlab"
@@ -31,13 +33,14 @@ func KillQuorumType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &killQuorum{cfg: *c, lab: lab}, nil
+			return &killQuorum{cfg: *c, lab: lab, env: env}, nil
 		})
 }
 
 type killQuorum struct {
 	cfg KillQuorumConfig
 	lab *etcdlab.Lab
+	env *runner.Env
 }
 
 // majority picks floor(n/2)+1 running members at random.
@@ -77,5 +80,25 @@ func (f *killQuorum) Inject(ctx context.Context) (runner.Injection, error) {
 	if err := signalMembers(ctx, f.lab, names, signals[f.cfg.Signal], f.cfg.Wipe); err != nil {
 		return inj, fmt.Errorf("%s members %v: %w", f.cfg.Signal, names, err)
 	}
+	f.noteQuorumLost(names)
 	return inj, nil
+}
+
+// QuorumLostLayout is the time layout of the "quorum lost at" note.
+const QuorumLostLayout = time.RFC3339Nano
+
+// noteQuorumLost puts on the timeline when the cluster stopped committing: when the last of the
+// majority was gone (signalMembers returns once each process has exited or stopped). That, not
+// t0, ends what a restore can lose: t0 is when the injection started, and the cluster keeps
+// committing until the last of the majority is gone, which on a busy machine can be hundreds
+// of milliseconds later (a periodic backup may even be taken in between). The time is read
+// from the clock the lab names snapshots by, so the two compare.
+func (f *killQuorum) noteQuorumLost(names []string) {
+	at := f.lab.Now()
+	msg := fmt.Sprintf("quorum lost at %s: %s %s (%d of %d members)", at.UTC().Format(QuorumLostLayout),
+		f.cfg.Signal, strings.Join(names, ", "), len(names), len(f.lab.Names()))
+	if t0, ok := f.env.T0(); ok {
+		msg += fmt.Sprintf(", %v after t0", at.Sub(t0).Round(time.Millisecond))
+	}
+	f.env.Note("%s", msg)
 }
