@@ -40,7 +40,7 @@ type runFlags struct {
 	environment  string
 	participants []string
 	ticket       string
-	samples   string // --samples FILE: raw samples as JSON lines
+	samples      string // --samples FILE: raw samples as JSON lines
 }
 
 func newRunCmd(a *app) *cobra.Command {

@@ -30,7 +30,6 @@ func registerEtcd(r *runner.Registry, o etcdOptions) {
 	r.AddStep(etcdfault.RestoreClusterType())
 
 	r.AddProbe(etcdprobe.HealthType())
-	// Declared here until etcdprobe.WritesType passes runner.AsDataProbe() itself.
-	r.AddProbe(etcdprobe.WritesType().With(runner.AsDataProbe()))
+	r.AddProbe(etcdprobe.WritesType())
 	r.AddProbe(etcdprobe.ConsistencyType())
 }

@@ -53,7 +53,7 @@ func RestoreClusterType() runner.StepType {
 				return nil, err
 			}
 			return &restoreCluster{from: c.From, lab: lab, env: env}, nil
-		})
+		}, runner.AsRestorePoint())
 }
 
 type restoreCluster struct {
@@ -223,9 +223,9 @@ func (s *restoreCluster) Run(ctx context.Context) error {
 	return nil
 }
 
-// restored is the one place a successful restore's point is known: the engine's restore-point
-// API (RPO = t0 − recovery point, for drills without a data probe) is to be fed from here.
-// Until then the point is in the note, and logged.
+// restored is the one place a successful restore's point is known: it feeds the engine's
+// restore-point RPO (t0 − recovery point) for drills without a data probe.
 func (s *restoreCluster) restored(p RestorePoint) {
 	s.env.Log.Info("etcd cluster restored", "point", p.Point, "source", p.Source, "revision", p.Revision, "snapshot", p.Path)
+	s.env.RecoveryPoint(p.Point, fmt.Sprintf("etcd snapshot %s (%s, revision %d)", filepath.Base(p.Path), p.Source, p.Revision))
 }

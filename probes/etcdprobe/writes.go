@@ -66,7 +66,7 @@ func WritesType() runner.ProbeType {
 			}
 			run := fmt.Sprintf("%s-%08x", env.Scenario.Name, rand.Uint32())
 			return newWrites(client, env.Clock, c.Prefix+run+"/seq/", c.ValueSize), nil
-		})
+		}, runner.AsDataProbe())
 }
 
 // Writes is the etcd-writes probe; it implements runner.DataProbe and runner.Closer.
