@@ -35,7 +35,8 @@ func FindBinDir(ctx context.Context, explicit string) (string, error) {
 	}
 	if d := os.Getenv(EnvBinDir); d != "" {
 		if err := hasServer(d); err != nil {
-			return "", fmt.Errorf("$%s: %w", EnvBinDir, err)
+			// Set but wrong: searching elsewhere would hide the mistake, so say how to fix it.
+			return "", fmt.Errorf("%w in $%s=%s (%w): point it at the directory holding initdb, pg_basebackup and postgres, or unset it to search pg_config, /usr/lib/postgresql and PATH (`make deps` installs them)", ErrNoBinaries, EnvBinDir, d, err)
 		}
 		return filepath.Abs(d)
 	}

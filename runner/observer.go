@@ -11,8 +11,23 @@ import (
 type Observer interface {
 	// Event is called for every timeline event, in order.
 	Event(scenario string, e result.Event)
-	// Status is called about every 250ms while probes run, and on every probe up/down change.
+	// Status is called every StatusEvery while probes run, and on every probe up/down change.
 	Status(s Status)
+}
+
+// StatusEvery is how often the runner reports a Status while probes run. A terminal redraws
+// its status line from these, so it must be short enough (10 Hz) that a one-second outage is
+// seen as one; state changes are reported at once in addition.
+const StatusEvery = 100 * time.Millisecond
+
+// T0Observer is an Observer that is told the moment t0 is fixed (the first fault is injected).
+// Event times are relative to the run's start until then and relative to t0 after, while the
+// result rebases every event on t0 at the end; t0 cannot be predicted (steady-state checks and
+// prepare steps take as long as they take), so an observer that shows times must know which
+// base an event uses. T0 is called before the first event relative to t0.
+type T0Observer interface {
+	Observer
+	T0(scenario string)
 }
 
 // Status is a snapshot of a running drill.

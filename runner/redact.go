@@ -44,6 +44,13 @@ func (o redactingObserver) Event(scenario string, e result.Event) {
 	o.next.Event(o.secrets.Apply(scenario), e)
 }
 
+// T0 forwards the moment t0 is fixed to an observer that wants it.
+func (o redactingObserver) T0(scenario string) {
+	if t, ok := o.next.(T0Observer); ok {
+		t.T0(o.secrets.Apply(scenario))
+	}
+}
+
 func (o redactingObserver) Status(st Status) {
 	st.Scenario = o.secrets.Apply(st.Scenario)
 	st.Phase = o.secrets.Apply(st.Phase)

@@ -63,6 +63,11 @@ type run struct {
 	log  *slog.Logger
 	res  *result.Result
 
+	// deliver keeps the observer's view in order with t0: an event computed relative to the
+	// run's start must reach the observer before T0 does, and one relative to t0 after it.
+	// Taken before mu, never while holding it.
+	deliver sync.Mutex
+
 	mu         sync.Mutex
 	events     []timedEvent
 	t0         time.Duration
@@ -179,6 +184,8 @@ func (r *run) event(kind, format string, args ...any) {
 // eventAt records an event that happened at a given offset (a probe sample's start).
 func (r *run) eventAt(at time.Duration, kind, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
+	r.deliver.Lock()
+	defer r.deliver.Unlock()
 	r.mu.Lock()
 	ev := result.Event{AtMs: result.Ms(at - r.relOrigin()), Kind: kind, Message: msg}
 	r.events = append(r.events, timedEvent{at: at, ev: ev})
@@ -574,7 +581,7 @@ func (r *run) statusLoop(ctx context.Context) {
 	if r.opts.Observer == nil {
 		return
 	}
-	t := time.NewTicker(250 * time.Millisecond)
+	t := time.NewTicker(StatusEvery)
 	defer t.Stop()
 	for {
 		select {
@@ -646,10 +653,17 @@ func (r *run) inject(ctx context.Context) time.Duration {
 		}
 		at := r.env.Clock.Now()
 		if i == 0 {
+			// MarkT0 takes every sampler's lock; deliver is taken only after it, never around it,
+			// so a sampler reporting an event while holding its own lock cannot deadlock with us.
 			at = MarkT0(r.env.Clock, r.samplers())
+			r.deliver.Lock()
 			r.mu.Lock()
 			r.t0, r.haveT0 = at, true
 			r.mu.Unlock()
+			if o, ok := r.opts.Observer.(T0Observer); ok {
+				o.T0(r.s.Name)
+			}
+			r.deliver.Unlock()
 			wall := r.env.Clock.Wall(at)
 			r.res.T0 = wall.UTC().Format(result.T0Layout)
 			r.env.setT0(wall)

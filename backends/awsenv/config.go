@@ -2,7 +2,10 @@ package awsenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"time"
 
@@ -46,6 +49,8 @@ type ConfigOptions struct {
 	APIOptions []func(*middleware.Stack) error
 	// HTTPClient sends the requests; nil is the SDK's default.
 	HTTPClient aws.HTTPClient
+	// Log receives the SDK's own log lines (see sdkLogger); nil discards them.
+	Log *slog.Logger
 }
 
 // LoadConfig builds an aws.Config. Against an emulator it never consults instance metadata
@@ -75,6 +80,11 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 			})
 		}),
 	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	opts = append(opts, config.WithLogger(sdkLogger(log)))
 	if len(o.APIOptions) > 0 {
 		opts = append(opts, config.WithAPIOptions(o.APIOptions))
 	}
@@ -91,6 +101,11 @@ func LoadConfig(ctx context.Context, o ConfigOptions) (aws.Config, error) {
 		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	var noProfile config.SharedConfigProfileNotExistError
+	if errors.As(err, &noProfile) {
+		// The credentials the user meant are missing: say which profile and how to add it.
+		err = &CredentialsError{Err: err}
+	}
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load aws config: %w", err)
 	}

@@ -2,7 +2,9 @@ package awsenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"time"
@@ -52,7 +54,7 @@ func (c *Connector) Wants(s *scenarios.Scenario) bool { return Of(s) != nil }
 // Connect resolves the endpoint, builds the clients, checks the caller's account with STS and
 // stores the clients in env.
 func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.Context) error, error) {
-	clients, err := c.clients(ctx, Of(env.Scenario))
+	clients, err := c.clients(ctx, Of(env.Scenario), env.Log)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +70,7 @@ func (c *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 // clients builds the clients for an environment.aws block and applies the safety rule: unless
 // every client calls an emulator (see judgeEndpoints), the run is real AWS, and the STS caller
 // account must be in allowAccounts, or Yes given.
-func (c *Connector) clients(ctx context.Context, a *Env) (*Clients, error) {
+func (c *Connector) clients(ctx context.Context, a *Env, log *slog.Logger) (*Clients, error) {
 	if a == nil {
 		return nil, errNoAWS
 	}
@@ -82,7 +84,7 @@ func (c *Connector) clients(ctx context.Context, a *Env) (*Clients, error) {
 		return nil, fmt.Errorf("no AWS region: set environment.aws.region or AWS_REGION")
 	}
 	endpoint := ResolveEndpoint(a.Endpoint, c.o.Getenv)
-	cfg, err := LoadConfig(ctx, ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions, HTTPClient: c.o.HTTPClient})
+	cfg, err := LoadConfig(ctx, ConfigOptions{Region: region, Endpoint: endpoint, APIOptions: c.o.APIOptions, HTTPClient: c.o.HTTPClient, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +107,18 @@ func (c *Connector) clients(ctx context.Context, a *Env) (*Clients, error) {
 	if c.o.PollInterval > 0 {
 		clients.PollInterval = c.o.PollInterval
 	}
+	if err := CheckCredentials(ctx, cfg, log); err != nil {
+		return nil, err
+	}
 	account, err := callerAccount(ctx, cfg)
 	if err != nil {
+		err = Classify(err, endpoint)
+		var unreachable *UnreachableError
+		if errors.As(err, &unreachable) {
+			return nil, err // says what to do; "identify the account" would only bury it
+		}
 		if emulator {
-			return nil, fmt.Errorf("cannot reach the AWS emulator at %s (is it running? `drill lab up --aws` starts one): %w", endpoint, err)
+			return nil, fmt.Errorf("the AWS emulator at %s answered sts get-caller-identity with an error (is it the one `drill lab up --aws` starts?): %w", endpoint, err)
 		}
 		return nil, fmt.Errorf("identify the AWS account (sts get-caller-identity): %w", err)
 	}

@@ -100,7 +100,7 @@ func TestIgnoredEndpointMeansRealAWS(t *testing.T) {
 				endpoint, hits := emulator(t)
 				tr := &trap{}
 				c := NewConnector(ConnectorOptions{Getenv: func(string) string { return "" }, HTTPClient: tr.client()})
-				_, err := c.clients(context.Background(), &Env{Region: "us-east-1", Endpoint: endpoint, Emulator: declared})
+				_, err := c.clients(context.Background(), &Env{Region: "us-east-1", Endpoint: endpoint, Emulator: declared}, nil)
 				if err == nil || !strings.Contains(err.Error(), "refusing to run against real AWS") {
 					t.Errorf("connect = %v; want a refusal to run against real AWS", err)
 				}

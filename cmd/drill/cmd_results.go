@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
 
@@ -48,11 +50,16 @@ func (o dynamoOptions) resolve(a *app) (dynamoOptions, error) {
 // client builds the DynamoDB client. Few retries: an unreachable table should be spooled to
 // quickly, not waited on at the end of a drill.
 func (o dynamoOptions) client(ctx context.Context) (*dynamodb.Client, error) {
-	cfg, err := awsenv.LoadConfig(ctx, awsenv.ConfigOptions{Region: o.region, Endpoint: o.endpoint, MaxAttempts: 3, MaxBackoff: 2 * time.Second})
+	cfg, err := o.config(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	return dynamodb.NewFromConfig(cfg), nil
+}
+
+// config is the SDK configuration of the results table; log receives the SDK's own log lines.
+func (o dynamoOptions) config(ctx context.Context, log *slog.Logger) (aws.Config, error) {
+	return awsenv.LoadConfig(ctx, awsenv.ConfigOptions{Region: o.region, Endpoint: o.endpoint, MaxAttempts: 3, MaxBackoff: 2 * time.Second, Log: log})
 }
 
 func (o dynamoOptions) store(ctx context.Context) (*resultstore.Store, *dynamodb.Client, error) {
@@ -135,13 +142,17 @@ The spool directory is $DRILL_SPOOL, else $XDG_STATE_HOME/drill/spool, else
 			}
 			ctx, cancel := interruptible(cmd.Context(), a)
 			defer cancel()
-			api, err := o.client(ctx)
+			cfg, err := o.config(ctx, a.log)
 			if err != nil {
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
-			created, err := resultstore.CreateTable(ctx, api, o.table)
-			if err != nil {
+			// Missing credentials are said as what to set, not as CreateTable's credential chain.
+			if err := awsenv.CheckCredentials(ctx, cfg, a.log); err != nil {
 				return &exitError{code: result.ExitError, msg: err.Error()}
+			}
+			created, err := resultstore.CreateTable(ctx, dynamodb.NewFromConfig(cfg), o.table)
+			if err != nil {
+				return &exitError{code: result.ExitError, msg: awsenv.Classify(err, o.endpoint).Error()}
 			}
 			if created {
 				fmt.Fprintf(a.stdout, "created DynamoDB table %s in %s\n", o.table, o.region)

@@ -154,7 +154,8 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	var obs runner.Observer
 	var progress *reporters.Progress
 	if !f.quiet {
-		progress = reporters.NewProgress(a.stderr, isTerminal(a.stderr))
+		// Colour only where a person reads it, and never against NO_COLOR (no-color.org).
+		progress = reporters.NewProgress(a.stderr, isTerminal(a.stderr), reporters.WithColor(a.getenv("NO_COLOR") == ""))
 		obs = progress
 	}
 	// Everything a result is saved to is checked before anything is injected: found after the
