@@ -29,6 +29,7 @@ type labFlags struct {
 	etcdBinary string
 	fsync      bool
 	aws        bool
+	emulator   string
 }
 
 func newLabCmd(a *app) *cobra.Command {
@@ -51,12 +52,15 @@ or PATH. The lab directory defaults to $DRILL_LAB_DIR, else ./.lab.
 
 With --aws the verbs manage the AWS lab instead: a moto server ('make moto') on a free
 loopback port, seeded with the two-region DR topology of localstack/fixture/dr-topology.yaml,
-kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS drills locally.`,
+kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS drills locally.
+--emulator localstack runs LocalStack's community runtime on the host instead ('make
+localstack'); it seeds what that runtime serves and notes on stderr what it skips.`,
 		Example: `  drill lab up --members 3
   drill lab status
   ETCDCTL_ENDPOINTS=$(drill lab up --dir /tmp/lab -q) etcdctl endpoint status
   drill lab down
-  drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed`,
+  drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed
+  drill lab up --aws --emulator localstack -q`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.dir, "dir", "", "lab `DIR` (default $DRILL_LAB_DIR, else ./.lab)")
@@ -70,7 +74,7 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
-				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), quiet)
+				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), f.emulator, quiet)
 			}
 			if f.members < 1 || f.members > 9 {
 				return usageErrorf("--members must be between 1 and 9, got %d", f.members)
@@ -102,6 +106,7 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 			return nil
 		},
 	}
+	up.Flags().StringVar(&f.emulator, "emulator", localstack.EmulatorMoto, "with --aws: the AWS emulator, moto or localstack (LocalStack's community runtime on the host)")
 	up.Flags().IntVar(&f.members, "members", etcdlab.DefaultMembers, "number of etcd members")
 	up.Flags().StringVar(&f.etcdBinary, "etcd-binary", "", "etcd server `PATH` (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	up.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the comma-separated client endpoints")
@@ -163,7 +168,7 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
-				if err := localstack.LabDown(awsLabDir(a, f)); err != nil {
+				if err := localstack.LabDown(context.WithoutCancel(cmd.Context()), awsLabDir(a, f)); err != nil {
 					return &exitError{code: result.ExitError, msg: "lab down --aws: " + err.Error()}
 				}
 				fmt.Fprintf(a.stdout, "AWS lab in %s is down\n", awsLabDir(a, f))
@@ -198,18 +203,23 @@ func labDir(a *app, f labFlags) string {
 // directory, which would strand a running emulator.
 func awsLabDir(a *app, f labFlags) string { return labDir(a, f) + "-aws" }
 
-func awsLabUp(ctx context.Context, a *app, dir string, quiet bool) error {
+func awsLabUp(ctx context.Context, a *app, dir, emulator string, quiet bool) error {
 	ctx, cancel := interruptible(ctx, a)
 	defer cancel()
-	endpoint, err := localstack.LabUp(ctx, dir, createResultsTable)
+	st, err := localstack.LabUp(ctx, dir, localstack.LabOptions{Emulator: emulator, CreateTable: createResultsTable})
 	if err != nil {
 		return &exitError{code: result.ExitError, msg: "lab up --aws: " + err.Error()}
 	}
+	if st.Topology != nil {
+		for _, s := range st.Topology.Skipped {
+			fmt.Fprintf(a.stderr, "note: %s not seeded: %s\n", st.EmulatorName(), s)
+		}
+	}
 	if quiet {
-		fmt.Fprintln(a.stdout, endpoint)
+		fmt.Fprintln(a.stdout, st.Endpoint)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "AWS lab (moto) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", dir, endpoint)
+	fmt.Fprintf(a.stdout, "AWS lab (%s) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", st.EmulatorName(), dir, st.Endpoint)
 	return nil
 }
 
@@ -225,11 +235,15 @@ func awsLabStatus(ctx context.Context, a *app, dir string) error {
 	if err != nil {
 		return &exitError{code: result.ExitError, msg: "lab status --aws: " + err.Error()}
 	}
+	if st == nil {
+		fmt.Fprintf(a.stdout, "AWS lab in %s: not up\n", dir)
+		return nil
+	}
 	state := "not answering"
 	if running {
 		state = "running"
 	}
-	fmt.Fprintf(a.stdout, "AWS lab in %s: %s at %s\n", dir, state, st.Endpoint)
+	fmt.Fprintf(a.stdout, "AWS lab in %s: %s %s at %s\n", dir, st.EmulatorName(), state, st.Endpoint)
 	return nil
 }
 

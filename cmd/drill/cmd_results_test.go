@@ -19,11 +19,9 @@ import (
 // nothing.
 func TestResultsVerbs(t *testing.T) {
 	ctx := context.Background()
-	emu, err := lstest.StartMoto(ctx)
-	if err != nil {
-		t.Skipf("no moto server could start: %v", err)
-	}
-	t.Cleanup(func() { _ = emu.Stop() })
+	lstest.SkipUnserved(t, "dynamodb")
+	emu := lstest.ForTest(t, lstest.StartOwn)
+	emu.Require(t, "dynamodb")
 	spool := t.TempDir()
 	env := map[string]string{"DRILL_SPOOL": spool, "AWS_REGION": "us-east-1"}
 	newApp := func(endpoint string) (*app, *bytes.Buffer, *bytes.Buffer) {
