@@ -77,8 +77,8 @@ type LocalStackOptions struct {
 	Log io.Writer
 	// Detach starts the runtime in its own session so it outlives this process (the lab).
 	Detach bool
-	// ReadyTimeout bounds the wait until it answers (default 90s: it imports more Python than
-	// moto does, slowly on a busy 2-core machine).
+	// ReadyTimeout bounds the wait until it answers (default 3 minutes: it imports far more
+	// Python than moto; on a 2-core machine under a load of 25 it took over 90 s).
 	ReadyTimeout time.Duration
 }
 
@@ -132,7 +132,7 @@ func StartLocalStack(ctx context.Context, o LocalStackOptions) (*Server, error) 
 	}()
 	timeout := o.ReadyTimeout
 	if timeout <= 0 {
-		timeout = 90 * time.Second
+		timeout = 3 * time.Minute
 	}
 	if err := s.waitReady(ctx, timeout); err != nil {
 		_ = s.Stop()

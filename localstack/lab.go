@@ -77,8 +77,8 @@ func LabUp(ctx context.Context, dir string, o LabOptions) (*LabState, error) {
 		} else {
 			srv, err = StartMoto(ctx, MotoOptions{Log: logFile, Detach: true})
 		}
-		if err == nil || errors.Is(err, ErrNoMoto) || errors.Is(err, ErrNoLocalStack) || ctx.Err() != nil {
-			break
+		if err == nil || !errors.Is(err, ErrExitedEarly) || ctx.Err() != nil {
+			break // only a lost port race is worth another start
 		}
 	}
 	if err != nil {

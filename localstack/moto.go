@@ -22,6 +22,10 @@ const EnvMotoServer = "DRILL_MOTO_SERVER"
 // ErrNoMoto means no moto_server executable was found.
 var ErrNoMoto = errors.New("moto_server not found: run localstack/install-moto.sh (creates .venv) or set " + EnvMotoServer)
 
+// ErrExitedEarly means the emulator exited before it answered: most often its port was taken
+// between choosing and binding it, so a start on another port may succeed.
+var ErrExitedEarly = errors.New("exited before it was ready")
+
 // FindMotoServer locates the moto_server executable.
 func FindMotoServer(getenv func(string) string) (string, error) {
 	if getenv == nil {
@@ -136,7 +140,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("%s on port %d exited before it was ready: %v", s.Name, s.Port, s.waitErr)
+			return fmt.Errorf("%s on port %d: %w: %v", s.Name, s.Port, ErrExitedEarly, s.waitErr)
 		default:
 		}
 		if Ready(ctx, s.Endpoint) == nil {

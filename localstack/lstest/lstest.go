@@ -121,8 +121,8 @@ func StartLocalStackHost(ctx context.Context) (*Emulator, error) {
 			}
 			return &Emulator{Endpoint: s.Endpoint, Kind: KindLocalStackHost, server: s, served: served}, nil
 		}
-		if errors.Is(err, localstack.ErrNoLocalStack) || ctx.Err() != nil {
-			return nil, err
+		if !errors.Is(err, localstack.ErrExitedEarly) || ctx.Err() != nil {
+			return nil, err // only a lost port race is worth another slow start
 		}
 		last = err
 	}
@@ -332,7 +332,7 @@ func DockerAvailable(ctx context.Context) error {
 // (a CI run against that emulator must not pass by skipping), and skips it otherwise.
 func ForTest(t testing.TB, start func(context.Context) (*Emulator, error)) *Emulator {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	e, err := start(ctx)
 	if err != nil {
@@ -360,7 +360,7 @@ type Shared struct {
 func (s *Shared) Get(t testing.TB) *Emulator {
 	t.Helper()
 	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		s.emu, s.err = Start(ctx)
 	})
