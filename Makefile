@@ -4,7 +4,7 @@ BIN     := bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build deps moto etcd test lint demo demo-web accuracy scale clean
+.PHONY: help build deps moto localstack etcd test test-localstack lint demo demo-web accuracy scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -26,8 +26,19 @@ bin/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go tools/etcd/etcd
 moto: ## install the moto AWS emulator into .venv (the AWS integration tests start it)
 	bash localstack/install-moto.sh
 
+localstack: ## install LocalStack's community runtime into .venv-localstack (no Docker; needs Python >= 3.12)
+	bash localstack/install-localstack.sh
+
 test: build etcd moto ## run every test (installs what the integration tests need first)
 	$(GO) test -count=1 ./...
+
+# The packages whose tests start an AWS emulator; in cmd/drill only its AWS tests.
+AWS_PKGS  := ./localstack/... ./faults/awsfault/ ./probes/awsprobe/ ./resultstore/
+AWS_CMD_TESTS := ^(TestRunAWSDrillThroughCLI|TestLibraryAgainstEmulator|TestResultsVerbs)$$
+
+test-localstack: build localstack ## run the AWS integration tests against LocalStack's community runtime on the host
+	DRILL_TEST_EMULATOR=localstack AWS_EC2_METADATA_DISABLED=true $(GO) test -count=1 $(AWS_PKGS)
+	DRILL_TEST_EMULATOR=localstack AWS_EC2_METADATA_DISABLED=true $(GO) test -count=1 -run '$(AWS_CMD_TESTS)' ./cmd/drill/
 
 lint: ## gofmt and go vet
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

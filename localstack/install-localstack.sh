@@ -63,7 +63,13 @@ rm -rf "$venv"
 # uv (itself a PyPI package) fetches and installs the runtime's ~110 dependencies in parallel:
 # pip took 7 minutes on a busy 2-core machine, uv under one.
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-"$venv/bin/uv" pip install --quiet --python "$venv/bin/python" \
-	-c "$constraints" "localstack-core[runtime]==$LOCALSTACK_VERSION"
+# UV_NATIVE_TLS: trust the system's certificate store as pip does, not only uv's bundled roots
+# (a machine behind a TLS-inspecting proxy has its CA there).
+if ! UV_NATIVE_TLS=1 "$venv/bin/uv" pip install --quiet --python "$venv/bin/python" \
+	-c "$constraints" "localstack-core[runtime]==$LOCALSTACK_VERSION"; then
+	echo "uv could not install it; trying pip (slower)" >&2
+	"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+		-c "$constraints" "localstack-core[runtime]==$LOCALSTACK_VERSION"
+fi
 "$venv/bin/python" -c 'import localstack.runtime.main' >/dev/null
 echo "localstack-core $LOCALSTACK_VERSION installed in $venv (python: $python)"

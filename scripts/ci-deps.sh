@@ -2,9 +2,14 @@
 # Installs what the full test suite needs beyond Go modules, on a fresh machine:
 #   - Debian's chromium, for the HTML compliance report check (report tests skip without it)
 #   - mariadb-server and postgresql, for the SQL probe tests (internal/dbtest; they fail under CI=true without them)
+#   - LocalStack's community runtime in .venv-localstack (`make localstack`), for `make test-localstack`
 # Idempotent; run as root (CI is). `make deps` calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# LocalStack's install is mostly downloads: run it beside apt-get's.
+bash localstack/install-localstack.sh &
+localstack_install=$!
 
 if ! command -v chromium >/dev/null 2>&1 || ! [[ -x /usr/sbin/mariadbd ]] || ! compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
@@ -14,4 +19,9 @@ if ! command -v chromium >/dev/null 2>&1 || ! [[ -x /usr/sbin/mariadbd ]] || ! c
   else
     echo "chromium, mariadb-server or postgresql missing and not root: the tests needing them will skip" >&2
   fi
+fi
+
+if ! wait "$localstack_install"; then
+  echo "installing LocalStack's community runtime failed (see above)" >&2
+  exit 1
 fi
