@@ -11,7 +11,7 @@ RELEASE_OS   ?= $(shell $(GO) env GOOS)
 RELEASE_ARCH ?= $(shell $(GO) env GOARCH)
 RELEASE_NAME := drill-$(VERSION)-$(RELEASE_OS)-$(RELEASE_ARCH)
 
-.PHONY: help build release deps moto etcd test lint demo demo-web accuracy memory scale clean
+.PHONY: help build release deps moto localstack etcd test test-localstack lint demo demo-web accuracy memory scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ bin/etcd: tools/etcd/go.mod tools/etcd/go.sum tools/etcd/main.go tools/etcd/etcd
 moto: ## install the moto AWS emulator into .venv (the AWS integration tests start it)
 	bash localstack/install-moto.sh
 
+localstack: ## install LocalStack's community runtime into .venv-localstack (no Docker; needs Python >= 3.12)
+	bash localstack/install-localstack.sh
+
 # Tests that need a tool that is missing (chromium, an emulator, a database) fail under CI=true
 # and skip otherwise, recording themselves in DRILL_SKIP_LOG; the line after the run names them.
 test: build etcd moto ## run every test (installs what the integration tests need first)
@@ -50,6 +53,14 @@ test: build etcd moto ## run every test (installs what the integration tests nee
 		echo "SKIPPED tests that need: $$(sort -u "$$log" | awk -F'\t' '{ printf "%s%s (%s)", (NR > 1 ? "; " : ""), $$1, $$2 }')"; \
 	fi; \
 	rm -f "$$log"; exit $$rc
+
+# The packages whose tests start an AWS emulator; in cmd/drill only its AWS tests.
+AWS_PKGS  := ./localstack/... ./faults/awsfault/ ./probes/awsprobe/ ./resultstore/
+AWS_CMD_TESTS := ^(TestRunAWSDrillThroughCLI|TestLibraryAgainstEmulator|TestResultsVerbs)$$
+
+test-localstack: build localstack ## run the AWS integration tests against LocalStack's community runtime on the host
+	DRILL_TEST_EMULATOR=localstack AWS_EC2_METADATA_DISABLED=true $(GO) test -count=1 $(AWS_PKGS)
+	DRILL_TEST_EMULATOR=localstack AWS_EC2_METADATA_DISABLED=true $(GO) test -count=1 -run '$(AWS_CMD_TESTS)' ./cmd/drill/
 
 lint: ## gofmt and go vet
 	@out="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -6,12 +6,14 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -20,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/route53"
 	r53types "github.com/aws/aws-sdk-go-v2/service/route53/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -165,6 +168,9 @@ type Topology struct {
 	Snapshots    map[string][]string `json:"snapshots,omitempty"`    // group name -> snapshot ids
 	Topics       map[string]string   `json:"topics,omitempty"`       // name -> ARN
 	Databases    map[string]string   `json:"databases,omitempty"`    // id -> ARN
+	// Skipped says which parts were not seeded because the emulator does not serve their
+	// service (LocalStack's community runtime has no Auto Scaling or RDS, for one).
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // CreateTable creates one results table in the region of cfg. The caller passes the results
@@ -179,14 +185,41 @@ func Seed(ctx context.Context, cfg aws.Config, f *Fixture, createTable CreateTab
 		HealthChecks: map[string]string{}, Instances: map[string][]string{}, Volumes: map[string][]string{},
 		Snapshots: map[string][]string{}, Topics: map[string]string{}, Databases: map[string]string{},
 	}, nonce: strconv.FormatInt(time.Now().UnixNano(), 36)}
-	for _, step := range []func(context.Context, *Fixture) error{
-		s.launchTemplates, s.groups, s.instances, s.databases, s.route53, s.topics, s.tables,
-	} {
-		if err := step(ctx, f); err != nil {
+	steps := []struct {
+		what string
+		run  func(context.Context, *Fixture) error
+	}{
+		{"launch templates", s.launchTemplates}, {"auto-scaling groups", s.groups}, {"instances", s.instances},
+		{"databases", s.databases}, {"Route 53", s.route53}, {"SNS topics", s.topics}, {"results tables", s.tables},
+	}
+	for _, step := range steps {
+		err := step.run(ctx, f)
+		if svc, ok := Unserved(err); ok {
+			// An emulator that lacks a service still serves the rest of the topology; the
+			// drills and tests that need the missing part skip on their own.
+			s.top.Skipped = append(s.top.Skipped, fmt.Sprintf("%s: the emulator does not serve %s", step.what, svc))
+			continue
+		}
+		if err != nil {
 			return s.top, err
 		}
 	}
 	return s.top, nil
+}
+
+// Unserved reports whether err is an emulator's answer that it does not serve the service
+// called (HTTP 501 Not Implemented, as LocalStack answers for a service it lacks or was not
+// asked to serve), and names the service.
+func Unserved(err error) (service string, ok bool) {
+	var re *awshttp.ResponseError
+	if err == nil || !errors.As(err, &re) || re.HTTPStatusCode() != http.StatusNotImplemented {
+		return "", false
+	}
+	var op *smithy.OperationError
+	if errors.As(err, &op) {
+		return op.Service(), true
+	}
+	return "this service", true
 }
 
 type seeder struct {

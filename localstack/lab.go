@@ -20,6 +20,7 @@ const LabRegion = "us-east-1"
 
 // LabState is the content of the state file.
 type LabState struct {
+	Emulator  string    `json:"emulator,omitempty"` // EmulatorMoto when empty (older state files)
 	PID       int       `json:"pid"`
 	Port      int       `json:"port"`
 	Endpoint  string    `json:"endpoint"`
@@ -28,53 +29,85 @@ type LabState struct {
 	Topology  *Topology `json:"topology,omitempty"`
 }
 
-// LabUp starts a moto server that outlives this process, seeds the two-region DR topology
-// into it (results tables made with createTable) and records it in dir/aws-lab.json. If the
-// recorded server still answers, it is reused and nothing is seeded again. The returned
-// endpoint is what AWS_ENDPOINT_URL (or environment.aws.endpoint) should be set to.
-func LabUp(ctx context.Context, dir string, createTable CreateTable) (endpoint string, err error) {
+// LabOptions configure LabUp.
+type LabOptions struct {
+	// Emulator is EmulatorMoto (the default) or EmulatorLocalStack.
+	Emulator string
+	// CreateTable makes the fixture's results tables with the results store's schema.
+	CreateTable CreateTable
+}
+
+// LabUp starts an emulator that outlives this process, seeds the two-region DR topology into
+// it and records it in dir/aws-lab.json. Parts of the topology the emulator does not serve are
+// skipped and listed in the state's Topology.Skipped. If the recorded emulator still answers,
+// it is reused and nothing is seeded again. The state's Endpoint is what AWS_ENDPOINT_URL (or
+// environment.aws.endpoint) should be set to.
+func LabUp(ctx context.Context, dir string, o LabOptions) (*LabState, error) {
+	emulator := o.Emulator
+	if emulator == "" {
+		emulator = EmulatorMoto
+	}
+	if emulator != EmulatorMoto && emulator != EmulatorLocalStack {
+		return nil, fmt.Errorf("lab up: unknown emulator %q (want %s or %s)", emulator, EmulatorMoto, EmulatorLocalStack)
+	}
 	if st, ok, _ := LabStatus(ctx, dir); ok {
-		return st.Endpoint, nil
+		if st.EmulatorName() != emulator {
+			return nil, fmt.Errorf("lab up: %s already runs in %s at %s; take it down first ('drill lab down --aws')", st.EmulatorName(), dir, st.Endpoint)
+		}
+		return st, nil
 	}
 	f, err := DefaultFixture()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("create lab directory: %w", err)
+		return nil, fmt.Errorf("create lab directory: %w", err)
 	}
-	logPath := filepath.Join(dir, "aws-moto.log")
+	logPath := filepath.Join(dir, "aws-"+emulator+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return "", fmt.Errorf("open %s: %w", logPath, err)
+		return nil, fmt.Errorf("open %s: %w", logPath, err)
 	}
 	defer logFile.Close()
 	var srv *Server
 	for range 3 { // the free port may be taken between choosing and binding it
-		srv, err = StartMoto(ctx, MotoOptions{Log: logFile, Detach: true})
-		if err == nil || errors.Is(err, ErrNoMoto) {
-			break
+		if emulator == EmulatorLocalStack {
+			// Its files live in the lab directory, so lab down leaves nothing elsewhere.
+			srv, err = StartLocalStack(ctx, LocalStackOptions{Log: logFile, Detach: true, Dir: filepath.Join(dir, "localstack")})
+		} else {
+			srv, err = StartMoto(ctx, MotoOptions{Log: logFile, Detach: true})
+		}
+		if err == nil || !errors.Is(err, ErrExitedEarly) || ctx.Err() != nil {
+			break // only a lost port race is worth another start
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("start the AWS emulator: %w", err)
+		return nil, fmt.Errorf("start the AWS emulator (%s, log: %s): %w", emulator, logPath, err)
 	}
 	cfg, err := ClientConfig(ctx, LabRegion, srv.Endpoint)
 	if err != nil {
 		_ = srv.Stop()
-		return "", err
+		return nil, err
 	}
-	top, err := Seed(ctx, cfg, f, createTable)
+	top, err := Seed(ctx, cfg, f, o.CreateTable)
 	if err != nil {
 		_ = srv.Stop()
-		return "", fmt.Errorf("seed the DR topology (moto log: %s): %w", logPath, err)
+		return nil, fmt.Errorf("seed the DR topology (%s log: %s): %w", emulator, logPath, err)
 	}
-	st := LabState{PID: srv.PID(), Port: srv.Port, Endpoint: srv.Endpoint, StartedAt: time.Now().UTC(), Log: logPath, Topology: top}
+	st := LabState{Emulator: emulator, PID: srv.PID(), Port: srv.Port, Endpoint: srv.Endpoint, StartedAt: time.Now().UTC(), Log: logPath, Topology: top}
 	if err := writeLabState(dir, st); err != nil {
 		_ = srv.Stop()
-		return "", err
+		return nil, err
 	}
-	return srv.Endpoint, nil
+	return &st, nil
+}
+
+// EmulatorName is the emulator the state records (moto for state files older than the field).
+func (st *LabState) EmulatorName() string {
+	if st.Emulator == "" {
+		return EmulatorMoto
+	}
+	return st.Emulator
 }
 
 // LabStatus reads the state file and reports whether its emulator is running and answering.
@@ -91,37 +124,50 @@ func LabStatus(ctx context.Context, dir string) (*LabState, bool, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, false, fmt.Errorf("lab state %s is corrupt: %w", filepath.Join(dir, LabStateFile), err)
 	}
-	return &st, isMoto(st.PID) && Ready(ctx, st.Endpoint) == nil, nil
+	return &st, isEmulator(st.PID) && Ready(ctx, st.Endpoint) == nil, nil
 }
 
-// LabDown stops the lab's emulator (its state is lost: moto keeps it in memory) and removes
-// the state file. Without a state file there is nothing to do.
-func LabDown(dir string) error {
+// LabDown stops the lab's emulator and everything it started (its state is lost: both keep it
+// in memory), and removes the state file and LocalStack's files. Without a state file there is
+// nothing to do.
+func LabDown(ctx context.Context, dir string) error {
 	path := filepath.Join(dir, LabStateFile)
-	st, _, err := LabStatus(context.Background(), dir)
+	st, _, err := LabStatus(ctx, dir)
 	if err != nil || st == nil {
 		return err
 	}
-	if isMoto(st.PID) {
-		// The server leads its own session: signal the whole group so worker processes go too.
+	if isEmulator(st.PID) {
+		// The server leads its own session: signal the whole group so worker processes (and
+		// any Java a LocalStack service started) go too.
 		_ = syscall.Kill(-st.PID, syscall.SIGTERM)
-		deadline := time.Now().Add(10 * time.Second)
-		for isMoto(st.PID) && time.Now().Before(deadline) {
+		grace := 10 * time.Second
+		if st.EmulatorName() == EmulatorLocalStack {
+			grace = 2 * time.Second // its SIGTERM shutdown hangs; see Server.Stop
+		}
+		deadline := time.Now().Add(grace)
+		for isEmulator(st.PID) && time.Now().Before(deadline) && ctx.Err() == nil {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if isMoto(st.PID) {
-			_ = syscall.Kill(-st.PID, syscall.SIGKILL)
+		_ = syscall.Kill(-st.PID, syscall.SIGKILL) // stragglers of the group; ESRCH when none
+		// A killed process holding much memory takes a moment to go; return once it has.
+		for deadline := time.Now().Add(5 * time.Second); isEmulator(st.PID) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove lab state: %w", err)
 	}
+	if st.EmulatorName() == EmulatorLocalStack {
+		if err := os.RemoveAll(filepath.Join(dir, "localstack")); err != nil {
+			return fmt.Errorf("remove LocalStack's files: %w", err)
+		}
+	}
 	return nil
 }
 
-// isMoto reports whether pid is alive and is a moto server, so a stale state file whose pid
-// was reused by another process never gets that process killed.
-func isMoto(pid int) bool {
+// isEmulator reports whether pid is alive and is an emulator this package starts, so a stale
+// state file whose pid was reused by another process never gets that process killed.
+func isEmulator(pid int) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -135,7 +181,7 @@ func isMoto(pid int) bool {
 			return false
 		}
 	}
-	return strings.Contains(string(b), "moto_server")
+	return isEmulatorCmdline(string(b))
 }
 
 func writeLabState(dir string, st LabState) error {

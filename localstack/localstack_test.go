@@ -90,6 +90,20 @@ func TestSeedDRTopology(t *testing.T) {
 
 	west := cfg.Copy()
 	west.Region = "us-west-2"
+	// Each service is its own subtest so an emulator lacking one still checks the others.
+	t.Run("autoscaling", func(t *testing.T) {
+		e.Require(t, "autoscaling")
+		checkGroups(t, ctx, cfg, west)
+	})
+	t.Run("ec2", func(t *testing.T) { checkInstances(t, ctx, cfg, west, top) })
+	t.Run("rds", func(t *testing.T) {
+		e.Require(t, "rds")
+		checkReplica(t, ctx, west, top)
+	})
+	t.Run("route53", func(t *testing.T) { checkRecords(t, ctx, cfg, top) })
+}
+
+func checkGroups(t *testing.T, ctx context.Context, cfg, west aws.Config) {
 	groups := map[string]int{}
 	for _, c := range []aws.Config{cfg, west} {
 		out, err := autoscaling.NewFromConfig(c).DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
@@ -104,30 +118,38 @@ func TestSeedDRTopology(t *testing.T) {
 		t.Errorf("auto-scaling groups (name -> instances) (-want +got):\n%s", diff)
 	}
 
-	countByTag := func(c aws.Config, tier, state string) int {
-		out, err := ec2.NewFromConfig(c).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
-			{Name: aws.String("tag:tier"), Values: []string{tier}},
-			{Name: aws.String("instance-state-name"), Values: []string{state}},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for _, r := range out.Reservations {
-			n += len(r.Instances)
-		}
-		return n
-	}
-	if n := countByTag(cfg, "web", "running"); n != 2 {
+	// Group tags propagate to the group's instances.
+	if n := countByTag(t, ctx, cfg, "web", "running"); n != 2 {
 		t.Errorf("running primary web instances tagged tier=web: %d, want 2 (group tags must propagate)", n)
 	}
-	if n := countByTag(west, "web-pilot", "stopped"); n != 2 {
+}
+
+func checkInstances(t *testing.T, ctx context.Context, cfg, west aws.Config, top *localstack.Topology) {
+	if n := countByTag(t, ctx, west, "web-pilot", "stopped"); n != 2 {
 		t.Errorf("stopped pilot-light instances: %d, want 2", n)
 	}
 	if len(top.Snapshots["orders-db-host"]) != 1 {
 		t.Errorf("snapshots of the db host volume: %v, want 1", top.Snapshots)
 	}
+}
 
+func countByTag(t *testing.T, ctx context.Context, c aws.Config, tier, state string) int {
+	t.Helper()
+	out, err := ec2.NewFromConfig(c).DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{
+		{Name: aws.String("tag:tier"), Values: []string{tier}},
+		{Name: aws.String("instance-state-name"), Values: []string{state}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range out.Reservations {
+		n += len(r.Instances)
+	}
+	return n
+}
+
+func checkReplica(t *testing.T, ctx context.Context, west aws.Config, top *localstack.Topology) {
 	replica, err := rds.NewFromConfig(west).DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("orders-db-dr")})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +157,9 @@ func TestSeedDRTopology(t *testing.T) {
 	if src := aws.ToString(replica.DBInstances[0].ReadReplicaSourceDBInstanceIdentifier); src != top.Databases["orders-db"] {
 		t.Errorf("DR replica source = %q, want %q", src, top.Databases["orders-db"])
 	}
+}
 
+func checkRecords(t *testing.T, ctx context.Context, cfg aws.Config, top *localstack.Topology) {
 	recs, err := route53.NewFromConfig(cfg).ListResourceRecordSets(ctx, &route53.ListResourceRecordSetsInput{HostedZoneId: aws.String(top.ZoneID)})
 	if err != nil {
 		t.Fatal(err)
@@ -155,20 +179,29 @@ func TestSeedDRTopology(t *testing.T) {
 	}
 }
 
-// TestLabUpDown starts the lab's own detached moto, checks it is reused by a second LabUp and
-// gone after LabDown.
+// TestLabUpDown starts the lab's own detached emulator (DRILL_TEST_EMULATOR's, moto by
+// default), checks it is reused by a second LabUp and gone after LabDown.
 func TestLabUpDown(t *testing.T) {
-	if _, err := localstack.FindMotoServer(nil); err != nil {
+	emulator, err := lstest.Chosen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if emulator == localstack.EmulatorLocalStack {
+		if _, err := localstack.FindLocalStackPython(nil); err != nil {
+			t.Fatalf("%s=%s: %v", lstest.EnvEmulator, emulator, err)
+		}
+	} else if _, err := localstack.FindMotoServer(nil); err != nil {
 		t.Skipf("moto not installed: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	ep, err := localstack.LabUp(ctx, dir, createTable)
+	up, err := localstack.LabUp(ctx, dir, localstack.LabOptions{Emulator: emulator, CreateTable: createTable})
 	if err != nil {
 		t.Fatalf("LabUp: %v", err)
 	}
-	t.Cleanup(func() { _ = localstack.LabDown(dir) })
+	ep := up.Endpoint
+	t.Cleanup(func() { _ = localstack.LabDown(context.Background(), dir) })
 	st, running, err := localstack.LabStatus(ctx, dir)
 	if err != nil || !running {
 		t.Fatalf("LabStatus after LabUp: running=%v err=%v", running, err)
@@ -176,11 +209,14 @@ func TestLabUpDown(t *testing.T) {
 	if st.Endpoint != ep || st.Topology == nil || st.Topology.ZoneID == "" {
 		t.Errorf("state = %+v, want endpoint %s and a seeded topology", st, ep)
 	}
-	again, err := localstack.LabUp(ctx, dir, createTable)
-	if err != nil || again != ep {
-		t.Errorf("second LabUp = %q, %v; want the running lab %q", again, err, ep)
+	if emulator == localstack.EmulatorLocalStack && len(st.Topology.Skipped) == 0 {
+		t.Errorf("LocalStack's community runtime seeded everything; want Auto Scaling and RDS noted as skipped")
 	}
-	if err := localstack.LabDown(dir); err != nil {
+	again, err := localstack.LabUp(ctx, dir, localstack.LabOptions{Emulator: emulator, CreateTable: createTable})
+	if err != nil || again.Endpoint != ep {
+		t.Errorf("second LabUp = %+v, %v; want the running lab %q", again, err, ep)
+	}
+	if err := localstack.LabDown(ctx, dir); err != nil {
 		t.Fatalf("LabDown: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, localstack.LabStateFile)); !os.IsNotExist(err) {

@@ -22,6 +22,10 @@ const EnvMotoServer = "DRILL_MOTO_SERVER"
 // ErrNoMoto means no moto_server executable was found.
 var ErrNoMoto = errors.New("moto_server not found: run localstack/install-moto.sh (creates .venv) or set " + EnvMotoServer)
 
+// ErrExitedEarly means the emulator exited before it answered: most often its port was taken
+// between choosing and binding it, so a start on another port may succeed.
+var ErrExitedEarly = errors.New("exited before it was ready")
+
 // FindMotoServer locates the moto_server executable.
 func FindMotoServer(getenv func(string) string) (string, error) {
 	if getenv == nil {
@@ -72,13 +76,15 @@ type MotoOptions struct {
 	ReadyTimeout time.Duration
 }
 
-// Server is a running moto server.
+// Server is a running emulator: a moto server or LocalStack's host runtime.
 type Server struct {
 	Endpoint string
 	Port     int
+	Name     string // EmulatorMoto or EmulatorLocalStack
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	waitErr  error
+	tmpDir   string // removed by Stop
 }
 
 // StartMoto starts moto_server on 127.0.0.1 and waits until it answers.
@@ -109,7 +115,7 @@ func StartMoto(ctx context.Context, o MotoOptions) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", path, err)
 	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, cmd: cmd, exited: make(chan struct{})}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Name: EmulatorMoto, cmd: cmd, exited: make(chan struct{})}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
@@ -134,7 +140,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 	for {
 		select {
 		case <-s.exited:
-			return fmt.Errorf("moto_server on port %d exited before it was ready: %v", s.Port, s.waitErr)
+			return fmt.Errorf("%s on port %d: %w: %v", s.Name, s.Port, ErrExitedEarly, s.waitErr)
 		default:
 		}
 		if Ready(ctx, s.Endpoint) == nil {
@@ -142,7 +148,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("moto_server on port %d not ready after %v", s.Port, timeout)
+			return fmt.Errorf("%s on port %d not ready after %v", s.Name, s.Port, timeout)
 		case <-s.exited:
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -168,6 +174,9 @@ func Ready(ctx context.Context, endpoint string) error {
 
 // Stop terminates the server and waits for it, killing it if SIGTERM is not enough.
 func (s *Server) Stop() error {
+	if s.tmpDir != "" {
+		defer os.RemoveAll(s.tmpDir)
+	}
 	select {
 	case <-s.exited:
 		return nil
@@ -175,17 +184,23 @@ func (s *Server) Stop() error {
 	}
 	pid := s.cmd.Process.Pid
 	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	grace := 5 * time.Second
+	if s.Name == EmulatorLocalStack {
+		// LocalStack's runtime answers SIGTERM with a shutdown that hangs at "Stopping all
+		// services" (seen for minutes); it keeps nothing worth a clean exit.
+		grace = 2 * time.Second
+	}
 	select {
 	case <-s.exited:
 		return nil
-	case <-time.After(5 * time.Second):
+	case <-time.After(grace):
 	}
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	select {
 	case <-s.exited:
 		return nil
 	case <-time.After(5 * time.Second):
-		return fmt.Errorf("moto_server pid %d did not exit", pid)
+		return fmt.Errorf("%s pid %d did not exit", s.Name, pid)
 	}
 }
 

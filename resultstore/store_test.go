@@ -105,7 +105,9 @@ func TestLargeResultIsCompressed(t *testing.T) {
 // TestConditionalPutNeverDuplicates writes the same run many times, concurrently: exactly one
 // write creates the item and the history query returns it once.
 func TestConditionalPutNeverDuplicates(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	e := emu.Get(t)
+	e.Require(t, "dynamodb")
 	ctx := context.Background()
 	api := dynamo(t, e.Endpoint, 3)
 	if created, err := resultstore.CreateTable(ctx, api, "ResultsDup"); err != nil || !created {
@@ -153,7 +155,9 @@ func TestConditionalPutNeverDuplicates(t *testing.T) {
 }
 
 func TestHistoryQueries(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	e := emu.Get(t)
+	e.Require(t, "dynamodb")
 	ctx := context.Background()
 	api := dynamo(t, e.Endpoint, 3)
 	if _, err := resultstore.CreateTable(ctx, api, "ResultsHistory"); err != nil {
@@ -199,7 +203,9 @@ func TestHistoryQueries(t *testing.T) {
 // emulator comes back (empty, as moto keeps state in memory), the table is created again,
 // flush writes the item, and it is there exactly once however often flush runs.
 func TestSpoolWhenUnreachableThenFlush(t *testing.T) {
-	emu.Get(t) // skip, with the reason, when no emulator can start at all
+	// Skip, with the reason, when no emulator can start at all or it lacks DynamoDB.
+	lstest.SkipUnserved(t, "dynamodb")
+	emu.Get(t).Require(t, "dynamodb")
 	ctx := context.Background()
 	own, err := lstest.StartMoto(ctx)
 	if err != nil {

@@ -35,6 +35,7 @@ type labFlags struct {
 	postgres    bool
 	standbys    int
 	synchronous bool
+	emulator    string
 }
 
 func newLabCmd(a *app) *cobra.Command {
@@ -62,13 +63,17 @@ kept in <lab dir>-aws. Export the AWS_ENDPOINT_URL it prints to run the AWS dril
 With --postgres the verbs manage a PostgreSQL replication lab instead: a primary and
 --standbys streaming standbys from the machine's PostgreSQL binaries ('make deps'), on
 loopback ports, in --dir or else <lab dir>-postgres. As root the servers run as the postgres
-user. It prints a multi-host DSN that follows a promotion (target_session_attrs=read-write).`,
+user. It prints a multi-host DSN that follows a promotion (target_session_attrs=read-write).
+
+--emulator localstack runs LocalStack's community runtime on the host instead ('make
+localstack'); it seeds what that runtime serves and notes on stderr what it skips.`,
 		Example: `  drill lab up --members 3
   drill lab status
   ETCDCTL_ENDPOINTS=$(drill lab up --dir /tmp/lab -q) etcdctl endpoint status
   drill lab down
   drill lab up --aws && export AWS_ENDPOINT_URL=...   # as printed
-  drill lab up --postgres --standbys 2 --synchronous && drill lab down --postgres`,
+  drill lab up --postgres --standbys 2 --synchronous && drill lab down --postgres
+  drill lab up --aws --emulator localstack -q`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.dir, "dir", "", "lab `DIR` (default $DRILL_LAB_DIR, else ./.lab)")
@@ -84,7 +89,7 @@ user. It prints a multi-host DSN that follows a promotion (target_session_attrs=
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
-				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), quiet)
+				return awsLabUp(cmd.Context(), a, awsLabDir(a, f), f.emulator, quiet)
 			}
 			if f.postgres {
 				return pgLabUp(cmd.Context(), a, f, quiet)
@@ -119,6 +124,7 @@ user. It prints a multi-host DSN that follows a promotion (target_session_attrs=
 			return nil
 		},
 	}
+	up.Flags().StringVar(&f.emulator, "emulator", localstack.EmulatorMoto, "with --aws: the AWS emulator, moto or localstack (LocalStack's community runtime on the host)")
 	up.Flags().IntVar(&f.members, "members", etcdlab.DefaultMembers, "number of etcd members")
 	up.Flags().StringVar(&f.etcdBinary, "etcd-binary", "", "etcd server `PATH` (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	up.Flags().BoolVarP(&quiet, "quiet", "q", false, "print only the comma-separated client endpoints (--postgres: the DSN)")
@@ -185,7 +191,7 @@ user. It prints a multi-host DSN that follows a promotion (target_session_attrs=
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
-				if err := localstack.LabDown(awsLabDir(a, f)); err != nil {
+				if err := localstack.LabDown(context.WithoutCancel(cmd.Context()), awsLabDir(a, f)); err != nil {
 					return &exitError{code: result.ExitError, msg: "lab down --aws: " + err.Error()}
 				}
 				fmt.Fprintf(a.stdout, "AWS lab in %s is down\n", awsLabDir(a, f))
@@ -229,18 +235,23 @@ func labDir(a *app, f labFlags) string {
 // directory, which would strand a running emulator.
 func awsLabDir(a *app, f labFlags) string { return labDir(a, f) + "-aws" }
 
-func awsLabUp(ctx context.Context, a *app, dir string, quiet bool) error {
+func awsLabUp(ctx context.Context, a *app, dir, emulator string, quiet bool) error {
 	ctx, cancel := interruptible(ctx, a)
 	defer cancel()
-	endpoint, err := localstack.LabUp(ctx, dir, createResultsTable)
+	st, err := localstack.LabUp(ctx, dir, localstack.LabOptions{Emulator: emulator, CreateTable: createResultsTable})
 	if err != nil {
 		return &exitError{code: result.ExitError, msg: "lab up --aws: " + err.Error()}
 	}
+	if st.Topology != nil {
+		for _, s := range st.Topology.Skipped {
+			fmt.Fprintf(a.stderr, "note: %s not seeded: %s\n", st.EmulatorName(), s)
+		}
+	}
 	if quiet {
-		fmt.Fprintln(a.stdout, endpoint)
+		fmt.Fprintln(a.stdout, st.Endpoint)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "AWS lab (moto) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", dir, endpoint)
+	fmt.Fprintf(a.stdout, "AWS lab (%s) up in %s, seeded with the DR topology\nexport AWS_ENDPOINT_URL=%s\n", st.EmulatorName(), dir, st.Endpoint)
 	return nil
 }
 
@@ -256,11 +267,15 @@ func awsLabStatus(ctx context.Context, a *app, dir string) error {
 	if err != nil {
 		return &exitError{code: result.ExitError, msg: "lab status --aws: " + err.Error()}
 	}
+	if st == nil {
+		fmt.Fprintf(a.stdout, "AWS lab in %s: not up\n", dir)
+		return nil
+	}
 	state := "not answering"
 	if running {
 		state = "running"
 	}
-	fmt.Fprintf(a.stdout, "AWS lab in %s: %s at %s\n", dir, state, st.Endpoint)
+	fmt.Fprintf(a.stdout, "AWS lab in %s: %s %s at %s\n", dir, st.EmulatorName(), state, st.Endpoint)
 	return nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/backends/awsenv"
-	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/result"
@@ -20,11 +19,9 @@ import (
 // nothing.
 func TestResultsVerbs(t *testing.T) {
 	ctx := context.Background()
-	emu, err := lstest.StartMoto(ctx)
-	if err != nil {
-		testenv.Need(t, "AWS emulator (moto)", "make moto", err.Error())
-	}
-	t.Cleanup(func() { _ = emu.Stop() })
+	lstest.SkipUnserved(t, "dynamodb")
+	emu := lstest.ForTest(t, lstest.StartOwn)
+	emu.Require(t, "dynamodb")
 	spool := t.TempDir()
 	env := map[string]string{"DRILL_SPOOL": spool, "AWS_REGION": "us-east-1"}
 	newApp := func(endpoint string) (*app, *bytes.Buffer, *bytes.Buffer) {

@@ -104,6 +104,7 @@ func wantDown(t *testing.T, what string, p runner.Probe, contains string) {
 // recovery and its undoing against the emulator: each must go down and come back for the right
 // reason. The world is changed with plain SDK calls, as the outage and the runbook would.
 func TestWarmStandbyProbes(t *testing.T) {
+	emu.Get(t).Require(t, "autoscaling", "route53")
 	env, c, _ := labEnv(t)
 	ctx := context.Background()
 	primaryRecord := awsenv.RecordRef{Zone: "orders.example.com", Name: "app.orders.example.com", SetIdentifier: "primary"}
@@ -191,6 +192,7 @@ func scaleDR(t *testing.T, c *awsenv.Clients, n int32, wait bool) {
 }
 
 func TestRDSInstanceProbe(t *testing.T) {
+	emu.Get(t).Require(t, "rds")
 	env, c, _ := labEnv(t)
 	p := newProbe(t, RDSInstanceType(), &RDSInstanceConfig{Instance: "orders-db", Status: "available"}, env)
 	wantHealthy(t, "primary db", p)
