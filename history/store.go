@@ -12,6 +12,7 @@
 //	by-system/<s>   timeKey(startedAt) + runId -> nil
 //	by-scenario/<n> timeKey(startedAt) + runId -> nil
 //	meta            "layout" -> "1"
+//	summary         scenario -> newest run, newest proven pass (summary.go)
 //
 // Sign-offs, findings and the hash chain over every record are described in evidence.go.
 //
@@ -245,7 +246,10 @@ func initBuckets(tx *bolt.Tx) error {
 	case !bytes.Equal(v, layoutVersion):
 		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
 	}
-	return startChain(tx, time.Now())
+	if err := startChain(tx, time.Now()); err != nil {
+		return err
+	}
+	return ensureSummary(tx)
 }
 
 func checkLayout(tx *bolt.Tx) error {
@@ -333,6 +337,9 @@ func appendTx(tx *bolt.Tx, r *result.Result, doc []byte, now time.Time) (added b
 		return false, err
 	}
 	if err := recordFindings(tx, r); err != nil {
+		return false, err
+	}
+	if err := summarise(tx, r); err != nil {
 		return false, err
 	}
 	return true, nil
