@@ -249,6 +249,9 @@ func initBuckets(tx *bolt.Tx) error {
 	if err := startChain(tx, time.Now()); err != nil {
 		return err
 	}
+	if err := ensurePending(tx); err != nil {
+		return err
+	}
 	return ensureSummary(tx)
 }
 
