@@ -38,8 +38,12 @@ import (
 var (
 	bucketSignOffs = []byte("signoffs")
 	bucketFindings = []byte("findings")
-	bucketChain    = []byte("chain")
-	chainSinceKey  = []byte("chain-since")
+	// findings-pending: scenario NUL findingId -> nil for findings open and not yet retested.
+	// Not chained: it is derived from the findings and rebuilt when missing.
+	bucketPending = []byte("findings-pending")
+	pendingSeqKey = []byte("findings-pending-seq") // in meta: the findings sequence it covers
+	bucketChain   = []byte("chain")
+	chainSinceKey = []byte("chain-since")
 )
 
 // Record kinds in the chain.
@@ -201,32 +205,88 @@ func recordFindings(tx *bolt.Tx, r *result.Result) error {
 		}
 		f := Finding{ID: fmt.Sprintf("F-%04d", seq), System: r.System, Scenario: r.Scenario, RunID: r.RunID,
 			Verdict: r.Verdict, What: what, OpenedAt: at.UTC(), Status: FindingOpen}
+		if err := tx.Bucket(bucketPending).Put(append(pendingPrefix(f.Scenario), f.ID...), nil); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMeta).Put(pendingSeqKey, binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+			return err
+		}
 		return putFinding(tx, f)
 	}
 	if r.IsUnproven() {
 		return nil // a pass that disturbed nothing retests nothing
 	}
-	var retested []Finding
-	err := b.ForEach(func(_, v []byte) error {
+	// Only findings still awaiting a retest are read, through the pending index: scanning
+	// every finding made each passing run cost O(findings), and importing years of CI runs
+	// quadratic (50k runs: most of an hour).
+	pend := tx.Bucket(bucketPending)
+	prefix := pendingPrefix(r.Scenario)
+	var done [][]byte
+	c := pend.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		v := b.Get(k[len(prefix):])
+		if v == nil {
+			done = append(done, k)
+			continue
+		}
 		var f Finding
 		if err := json.Unmarshal(v, &f); err != nil {
 			return err
 		}
-		if f.Status == FindingOpen && f.Retest == nil && f.Scenario == r.Scenario && f.OpenedAt.Before(r.StartedAt.Add(time.Nanosecond)) {
-			f.Retest = &Retest{RunID: r.RunID, At: r.StartedAt.UTC(), Result: "passed"}
-			retested = append(retested, f)
+		if f.Status != FindingOpen || f.Retest != nil {
+			done = append(done, k) // closed or retested since: no longer pending
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	for _, f := range retested {
+		if !f.OpenedAt.Before(r.StartedAt.Add(time.Nanosecond)) {
+			continue // opened after this run (an import out of order): still pending
+		}
+		f.Retest = &Retest{RunID: r.RunID, At: r.StartedAt.UTC(), Result: "passed"}
 		if err := putFinding(tx, f); err != nil {
+			return err
+		}
+		done = append(done, k)
+	}
+	for _, k := range done {
+		if err := pend.Delete(k); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pendingPrefix keys the pending index: scenario, NUL, finding id.
+func pendingPrefix(scenario string) []byte { return append([]byte(scenario), 0) }
+
+// ensurePending builds the pending index for a store written before it existed, or whose
+// findings an older drill added without it (the findings' sequence moved on without it).
+func ensurePending(tx *bolt.Tx) error {
+	meta, findings := tx.Bucket(bucketMeta), tx.Bucket(bucketFindings)
+	seq := binary.BigEndian.AppendUint64(nil, findings.Sequence())
+	if tx.Bucket(bucketPending) != nil && bytes.Equal(meta.Get(pendingSeqKey), seq) {
+		return nil
+	}
+	if tx.Bucket(bucketPending) != nil {
+		if err := tx.DeleteBucket(bucketPending); err != nil {
+			return fmt.Errorf("rebuild bucket %s: %w", bucketPending, err)
+		}
+	}
+	if err := meta.Put(pendingSeqKey, seq); err != nil {
+		return err
+	}
+	pend, err := tx.CreateBucket(bucketPending)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketPending, err)
+	}
+	return findings.ForEach(func(k, v []byte) error {
+		var f Finding
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("index finding %s: %w", k, err)
+		}
+		if f.Status != FindingOpen || f.Retest != nil {
+			return nil
+		}
+		return pend.Put(append(pendingPrefix(f.Scenario), k...), nil)
+	})
 }
 
 func putFinding(tx *bolt.Tx, f Finding) error {

@@ -12,6 +12,7 @@
 //	by-system/<s>   timeKey(startedAt) + runId -> nil
 //	by-scenario/<n> timeKey(startedAt) + runId -> nil
 //	meta            "layout" -> "1"
+//	summary         scenario -> newest run, newest proven pass (summary.go)
 //
 // Sign-offs, findings and the hash chain over every record are described in evidence.go.
 //
@@ -245,7 +246,13 @@ func initBuckets(tx *bolt.Tx) error {
 	case !bytes.Equal(v, layoutVersion):
 		return fmt.Errorf("store layout %q is not supported by this drill (want %q)", v, layoutVersion)
 	}
-	return startChain(tx, time.Now())
+	if err := startChain(tx, time.Now()); err != nil {
+		return err
+	}
+	if err := ensurePending(tx); err != nil {
+		return err
+	}
+	return ensureSummary(tx)
 }
 
 func checkLayout(tx *bolt.Tx) error {
@@ -294,37 +301,51 @@ func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 		return fmt.Errorf("append run %s to history: encode: %w", r.RunID, err)
 	}
 	defer recoverCorrupt("append run "+r.RunID+" to history", s.path, &err)
-	id := []byte(r.RunID)
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bucketRuns)
-		if old := runs.Get(id); old != nil {
-			if bytes.Equal(old, doc) {
-				return nil
-			}
-			return ErrConflict
-		}
-		if err := runs.Put(id, doc); err != nil {
-			return err
-		}
-		key := indexKey(r.StartedAt, r.RunID)
-		if err := tx.Bucket(bucketTime).Put(key, nil); err != nil {
-			return err
-		}
-		if err := putIndex(tx.Bucket(bucketSystem), r.System, key); err != nil {
-			return err
-		}
-		if err := putIndex(tx.Bucket(bucketScenario), r.Scenario, key); err != nil {
-			return err
-		}
-		if err := link(tx, KindRun, r.RunID, doc, false, time.Now()); err != nil {
-			return err
-		}
-		return recordFindings(tx, r)
+		_, err := appendTx(tx, r, doc, time.Now())
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("append run %s to history %s: %w", r.RunID, s.path, err)
 	}
 	return nil
+}
+
+// appendTx stores r (encoded as doc) in tx: the record, its indexes, its chain link, its
+// findings and the per-scenario summary, so they are all committed together or not at all.
+// added is false when the identical document is already stored.
+func appendTx(tx *bolt.Tx, r *result.Result, doc []byte, now time.Time) (added bool, err error) {
+	id := []byte(r.RunID)
+	runs := tx.Bucket(bucketRuns)
+	if old := runs.Get(id); old != nil {
+		if bytes.Equal(old, doc) {
+			return false, nil
+		}
+		return false, ErrConflict
+	}
+	if err := runs.Put(id, doc); err != nil {
+		return false, err
+	}
+	key := indexKey(r.StartedAt, r.RunID)
+	if err := tx.Bucket(bucketTime).Put(key, nil); err != nil {
+		return false, err
+	}
+	if err := putIndex(tx.Bucket(bucketSystem), r.System, key); err != nil {
+		return false, err
+	}
+	if err := putIndex(tx.Bucket(bucketScenario), r.Scenario, key); err != nil {
+		return false, err
+	}
+	if err := link(tx, KindRun, r.RunID, doc, false, now); err != nil {
+		return false, err
+	}
+	if err := recordFindings(tx, r); err != nil {
+		return false, err
+	}
+	if err := summarise(tx, r); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func putIndex(parent *bolt.Bucket, name string, key []byte) error {

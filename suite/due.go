@@ -145,8 +145,18 @@ func SortByUrgency(items []Item) {
 	})
 }
 
-// DueFromHistory computes Due with the runs of each entry's scenario read from src.
+// DueFromHistory computes Due with the runs of each entry's scenario read from src. A src that
+// keeps a per-scenario summary (history.Summarizer) answers from it without decoding every run.
 func DueFromHistory(ctx context.Context, now time.Time, entries []Entry, src history.Lister) ([]Item, error) {
+	if sum, ok := src.(history.Summarizer); ok {
+		runs, ok, err := sum.Summary(ctx, now)
+		if err != nil {
+			return nil, fmt.Errorf("due drills: %w", err)
+		}
+		if ok {
+			return Due(now, entries, runs), nil
+		}
+	}
 	var runs []*result.Result
 	for _, e := range entries {
 		rs, err := src.List(ctx, history.Filter{Scenario: e.Name, Until: now.Add(time.Nanosecond)})

@@ -125,7 +125,7 @@ history is a Query per system or per scenario (never a table Scan), so name one 
 	fl.IntVar(&f.Limit, "limit", 0, "show at most `N` runs, newest first (0: all)")
 	fl.BoolVar(&asJSON, "json", false, "print the full drill.result/v1 documents as a JSON array")
 	fl.StringVar(&path, "history", "", "history store `PATH` (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
-	cmd.AddCommand(newHistoryVerifyCmd(a))
+	cmd.AddCommand(newHistoryVerifyCmd(a), newHistoryImportCmd(a))
 	return cmd
 }
 
