@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/result"
 )
 
@@ -204,5 +205,74 @@ func TestBinarySIGKILLThenRecover(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(state, "journal", "*.jsonl")); len(left) != 0 {
 		t.Errorf("journals left after recover: %v", left)
+	}
+}
+
+// TestBinarySIGKILLEtcdLabThenRecover SIGKILLs the binary after etcd-kill-member journaled, and
+// checks what the etcd lab record promises: `drill recover` leaves no member process and no lab
+// dir, and a second recover has nothing to do.
+func TestBinarySIGKILLEtcdLabThenRecover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	etcdBin, err := etcdlab.FindEtcd("")
+	if errors.Is(err, etcdlab.ErrNoBinary) {
+		t.Skip("no etcd binary (make etcd)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Parallel()
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp") // the connector makes its lab dir here
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	scen := filepath.Join(dir, "etcd.yaml")
+	if err := os.WriteFile(scen, []byte(`version: 1
+name: etcd-killed
+system: etcd-killed
+objectives: { rto: 10s }
+environment:
+  etcd:
+    lab: { members: 3 }
+probes:
+  - { name: health, type: etcd-health, interval: 50ms, timeout: 500ms }
+steadyState: [health]
+faults:
+  - name: mark
+    type: etcd-kill-member
+    with: { member: follower, signal: SIGKILL }
+limits: { timeout: 2m, observe: 1m }
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "state")
+	d := drillBin{t: t, bin: filepath.Join(bin, "drill"), env: append(os.Environ(),
+		"DRILL_HISTORY="+filepath.Join(state, "history.db"), "TMPDIR="+tmp, etcdlab.EnvEtcdBinary+"="+etcdBin)}
+
+	first, log := d.startUntilInjected("-q=false", scen)
+	sigkill(t, first)
+	labs, _ := filepath.Glob(filepath.Join(tmp, "drill-lab-*"))
+	if len(labs) != 1 {
+		t.Fatalf("lab dirs after SIGKILL: %v, want the drill's one\n%s", labs, log)
+	}
+	code, stdout, stderr := d.run("recover")
+	if code != 0 {
+		t.Fatalf("recover: exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	if left := etcdlab.MembersUnder(labs[0]); len(left) > 0 {
+		t.Errorf("etcd members still running after recover: %v", left)
+	}
+	if exists(labs[0]) {
+		t.Errorf("lab dir %s still there after recover\nstdout:\n%s\nstderr:\n%s", labs[0], stdout, stderr)
+	}
+	code, stdout, _ = d.run("recover")
+	if code != 0 || !strings.Contains(stdout, "nothing to recover") {
+		t.Errorf("second recover: exit %d, want 0 and nothing to do\n%s", code, stdout)
 	}
 }

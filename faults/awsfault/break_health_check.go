@@ -3,6 +3,7 @@ package awsfault
 import (
 	"context"
 	"fmt"
+	"reflect"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -47,14 +48,34 @@ func BreakHealthCheckType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &breakHealthCheckFault{cfg: *cfg, clients: c}, nil
-		})
+			return &breakHealthCheckFault{cfg: *cfg, clients: c, env: env}, nil
+		},
+		runner.WithRecover(recoverBreakHealthCheck))
+}
+
+// breakHealthCheckRecord is what the fault journals before inverting: the health check and its
+// whole configuration as found, which is what the revert writes back.
+type breakHealthCheckRecord struct {
+	awsenv.Where
+	HealthCheckID string                     `json:"healthCheckId"`
+	Previous      r53types.HealthCheckConfig `json:"previous"`
+}
+
+// recoverBreakHealthCheck writes back the journaled configuration, unless the check already
+// has it (then it makes no call that would bump the check's version).
+func recoverBreakHealthCheck(ctx context.Context, _ *runner.Env, rec *breakHealthCheckRecord) error {
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	return restoreHealthCheck(ctx, c.Route53(), rec.HealthCheckID, rec.Previous)
 }
 
 // breakHealthCheckFault is the fault.
 type breakHealthCheckFault struct {
 	cfg     BreakHealthCheckConfig
 	clients *awsenv.Clients
+	env     *runner.Env
 }
 
 // healthCheckID resolves the configured health check id.
@@ -89,6 +110,10 @@ func (f *breakHealthCheckFault) Inject(ctx context.Context) (runner.Injection, e
 	if aws.ToBool(prev.Inverted) {
 		return runner.Injection{}, notSteady("health check "+id, "it is already inverted")
 	}
+	rec := breakHealthCheckRecord{Where: f.clients.WhereOf(""), HealthCheckID: id, Previous: prev}
+	if err := f.env.Journal(ctx, []string{id}, rec); err != nil {
+		return runner.Injection{}, err
+	}
 	// The revert is in place before the update: an update AWS applied whose answer was lost
 	// (timeout, Ctrl-C) must still be undone.
 	inj := runner.Injection{Targets: []string{id}, Revert: func(ctx context.Context) error { return restoreHealthCheck(ctx, api, id, prev) }}
@@ -115,6 +140,10 @@ func restoreHealthCheck(ctx context.Context, api *route53.Client, id string, pre
 		return err
 	}
 	cur := now.HealthCheckConfig
+	if reflect.DeepEqual(*cur, prev) {
+		// Already as found (reverted by the drill, or by a recover that ran before): nothing to do.
+		return nil
+	}
 	in := &route53.UpdateHealthCheckInput{
 		HealthCheckId:                &id,
 		HealthCheckVersion:           now.HealthCheckVersion,

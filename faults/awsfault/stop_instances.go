@@ -2,6 +2,7 @@ package awsfault
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/runner"
@@ -28,10 +29,31 @@ func StopInstancesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &stopInstancesFault{cfg: *cfg, clients: c}
+			f := &stopInstancesFault{cfg: *cfg, clients: c, env: env}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		})
+		},
+		runner.WithRecover(recoverStopInstances))
+}
+
+// stopInstancesRecord is what the fault journals before stopping: where, and every instance it
+// chose. All of them were running, so starting those found stopped is the state before.
+type stopInstancesRecord struct {
+	awsenv.Where
+	Instances []string `json:"instances"`
+}
+
+// recoverStopInstances starts the journaled instances that are stopped or stopping; running
+// ones are left alone, so recovering twice, or after the drill's own revert, is a no-op.
+func recoverStopInstances(ctx context.Context, _ *runner.Env, rec *stopInstancesRecord) error {
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	if _, err := startInstances(ctx, c.EC2(rec.Region), rec.Instances, c); err != nil {
+		return fmt.Errorf("recover stopped instances: %w", err)
+	}
+	return nil
 }
 
 // StopInstancesStepType is aws:ec2:stop-instances as a step, for rollback of a runbook that
@@ -55,6 +77,7 @@ func StopInstancesStepType() runner.StepType {
 type stopInstancesFault struct {
 	cfg     StopInstancesConfig
 	clients *awsenv.Clients
+	env     *runner.Env // nil for the step, which journals nothing
 	step    bool
 }
 
@@ -71,6 +94,10 @@ func (f *stopInstancesFault) Inject(ctx context.Context) (runner.Injection, erro
 		return runner.Injection{}, err
 	}
 	api := f.clients.EC2(f.cfg.Region)
+	rec := stopInstancesRecord{Where: f.clients.WhereOf(f.cfg.Region), Instances: chosen}
+	if err := f.env.Journal(ctx, chosen, rec); err != nil {
+		return runner.Injection{}, err
+	}
 	// The revert is in place before the first stop: a batch AWS stopped whose answer was lost
 	// (timeout, Ctrl-C) must still be started again. Every chosen instance was running, and
 	// startInstances starts only those it finds stopped, so covering all of them restores the

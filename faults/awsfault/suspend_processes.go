@@ -42,14 +42,43 @@ func SuspendProcessesType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &suspendProcessesFault{cfg: *cfg, clients: c}, nil
-		})
+			return &suspendProcessesFault{cfg: *cfg, clients: c, env: env}, nil
+		},
+		runner.WithRecover(recoverSuspendProcesses))
+}
+
+// suspendProcessesRecord is what the fault journals before suspending: the group and the
+// processes this drill suspends. None of them was suspended before (Inject refuses otherwise),
+// so resuming exactly these is the state found, and a process the team keeps suspended is
+// never in the list.
+type suspendProcessesRecord struct {
+	awsenv.Where
+	Group     string   `json:"group"`
+	Processes []string `json:"processes"`
+}
+
+// recoverSuspendProcesses resumes the journaled processes. ResumeProcesses of a process that is
+// not suspended is a no-op in AWS, so recovering twice is harmless.
+func recoverSuspendProcesses(ctx context.Context, _ *runner.Env, rec *suspendProcessesRecord) error {
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	return resumeProcesses(ctx, c.AutoScaling(rec.Region), rec.Group, rec.Processes)
+}
+
+func resumeProcesses(ctx context.Context, api *autoscaling.Client, group string, processes []string) error {
+	if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &group, ScalingProcesses: processes}); err != nil {
+		return fmt.Errorf("resume processes %v of %s: %w", processes, group, err)
+	}
+	return nil
 }
 
 // suspendProcessesFault is the fault.
 type suspendProcessesFault struct {
 	cfg     SuspendProcessesConfig
 	clients *awsenv.Clients
+	env     *runner.Env
 }
 
 // allScalingProcesses is what SuspendProcesses without a list suspends.
@@ -93,14 +122,15 @@ func (f *suspendProcessesFault) Inject(ctx context.Context) (runner.Injection, e
 		return runner.Injection{}, notSteady("auto-scaling group "+f.cfg.Group, fmt.Sprintf("processes %v are suspended already", leftover))
 	}
 	api := f.clients.AutoScaling(f.cfg.Region)
+	rec := suspendProcessesRecord{Where: f.clients.WhereOf(f.cfg.Region), Group: f.cfg.Group, Processes: want}
+	if err := f.env.Journal(ctx, []string{f.cfg.Group}, rec); err != nil {
+		return runner.Injection{}, err
+	}
 	// The revert is in place before the call: a suspension AWS applied whose answer was lost
 	// must still be undone. None of want was suspended, so resuming all of it is the state
 	// found before.
 	inj := runner.Injection{Targets: []string{f.cfg.Group}, Revert: func(ctx context.Context) error {
-		if _, err := api.ResumeProcesses(ctx, &autoscaling.ResumeProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
-			return fmt.Errorf("resume processes %v of %s: %w", want, f.cfg.Group, err)
-		}
-		return nil
+		return resumeProcesses(ctx, api, f.cfg.Group, want)
 	}}
 	if _, err := api.SuspendProcesses(ctx, &autoscaling.SuspendProcessesInput{AutoScalingGroupName: &f.cfg.Group, ScalingProcesses: want}); err != nil {
 		if refused(err) {

@@ -19,7 +19,20 @@ func KillPrimaryType() runner.FaultType {
 		nil,
 		func(_ *struct{}, env *runner.Env) (runner.Fault, error) {
 			return newKillPrimary(env)
-		})
+		},
+		runner.WithRecover(recoverKillPrimary))
+}
+
+// killPrimaryRecord is what postgres-kill-primary journals before the kill (see labRecord).
+type killPrimaryRecord struct {
+	labRecord
+	Primary string `json:"primary"`
+}
+
+func recoverKillPrimary(ctx context.Context, env *runner.Env, rec *killPrimaryRecord) error {
+	return recoverLab(ctx, env, rec.labRecord, func(ctx context.Context, lab *pglab.Lab) error {
+		return restartPrimary(ctx, env, lab, rec.Primary)
+	})
 }
 
 func newKillPrimary(env *runner.Env) (*killPrimary, error) {
@@ -42,6 +55,9 @@ func (f *killPrimary) Plan(context.Context) ([]string, error) {
 
 func (f *killPrimary) Inject(ctx context.Context) (runner.Injection, error) {
 	name := f.lab.Primary().Name
+	if err := f.env.Journal(ctx, []string{name}, killPrimaryRecord{labRecord: labRecordOf(f.lab), Primary: name}); err != nil {
+		return runner.Injection{}, err
+	}
 	inj := runner.Injection{Targets: []string{name}, Revert: func(ctx context.Context) error { return f.revert(ctx, name) }}
 	res, err := f.lab.KillPrimary(ctx)
 	if err != nil {
@@ -55,11 +71,15 @@ func (f *killPrimary) Inject(ctx context.Context) (runner.Injection, error) {
 
 // revert is idempotent: a primary already running (restarted by a recovery step) is left alone.
 func (f *killPrimary) revert(ctx context.Context, name string) error {
-	if p := f.lab.Primary().Name; p != name {
-		f.env.Log.Info("postgres primary not restarted: a standby was promoted in its place", "killed", name, "primary", p)
+	return restartPrimary(ctx, f.env, f.lab, name)
+}
+
+func restartPrimary(ctx context.Context, env *runner.Env, lab *pglab.Lab, name string) error {
+	if p := lab.Primary().Name; p != name {
+		env.Log.Info("postgres primary not restarted: a standby was promoted in its place", "killed", name, "primary", p)
 		return nil
 	}
-	if _, err := f.lab.RestartPrimary(ctx); err != nil {
+	if _, err := lab.RestartPrimary(ctx); err != nil {
 		return fmt.Errorf("restart primary %s: %w", name, err)
 	}
 	return nil

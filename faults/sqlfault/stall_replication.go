@@ -22,11 +22,32 @@ func StallReplicationType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &stallReplication{lab: lab}, nil
-		})
+			return &stallReplication{lab: lab, env: env}, nil
+		},
+		runner.WithRecover(recoverStallReplication))
 }
 
-type stallReplication struct{ lab *pglab.Lab }
+// stallReplicationRecord is what postgres-stall-replication journals before freezing the WAL
+// senders (see labRecord).
+type stallReplicationRecord struct {
+	labRecord
+}
+
+func recoverStallReplication(ctx context.Context, env *runner.Env, rec *stallReplicationRecord) error {
+	return recoverLab(ctx, env, rec.labRecord, resumeReplication)
+}
+
+func resumeReplication(ctx context.Context, lab *pglab.Lab) error {
+	if err := lab.ResumeReplication(ctx); err != nil {
+		return fmt.Errorf("resume replication: %w", err)
+	}
+	return nil
+}
+
+type stallReplication struct {
+	lab *pglab.Lab
+	env *runner.Env
+}
 
 // Plan implements runner.Planner: the running standbys, whose streams the fault would stall.
 func (f *stallReplication) Plan(context.Context) ([]string, error) {
@@ -43,12 +64,10 @@ func (f *stallReplication) Plan(context.Context) ([]string, error) {
 }
 
 func (f *stallReplication) Inject(ctx context.Context) (runner.Injection, error) {
-	inj := runner.Injection{Revert: func(ctx context.Context) error {
-		if err := f.lab.ResumeReplication(ctx); err != nil {
-			return fmt.Errorf("resume replication: %w", err)
-		}
-		return nil
-	}}
+	if err := f.env.Journal(ctx, nil, stallReplicationRecord{labRecordOf(f.lab)}); err != nil {
+		return runner.Injection{}, err
+	}
+	inj := runner.Injection{Revert: func(ctx context.Context) error { return resumeReplication(ctx, f.lab) }}
 	standbys, err := f.lab.StallReplication(ctx)
 	inj.Targets = standbys
 	if err != nil {
