@@ -19,7 +19,7 @@ func TestValidateRPOSources(t *testing.T) {
 		want       []string // empty: valid
 	}{
 		{"no source", head + fault, []string{
-			"t.yaml:6:8: objectives.rpo: nothing measures it: add a probe with role: data (dynamodb-writes, etcd-writes, s3-writes, sql-writes) or a recovery step that restores from a backup (aws:ec2:restore-volume, aws:rds:restore-db-instance-to-point-in-time)"}},
+			"t.yaml:6:8: objectives.rpo: nothing measures it: add a probe with role: data (dynamodb-writes, etcd-writes, s3-writes, sql-writes) or a recovery step that restores from a backup (aws:ec2:restore-volume, aws:rds:restore-db-instance-to-point-in-time, etcd-restore-cluster)"}},
 		{"role data on an availability-only type", head + "  - {name: c, type: command, role: data, with: {run: 'true'}}\n" + fault, []string{
 			`t.yaml:11:36: probes[1].role: probe type "command" cannot be a data probe (types that can: dynamodb-writes, etcd-writes, s3-writes, sql-writes)`}},
 		{"dynamodb-writes", head + "  - {name: w, type: dynamodb-writes, role: data, with: {table: orders}}\n" + fault, nil},
