@@ -3,6 +3,7 @@ package resultstore_test
 import (
 	"context"
 	"errors"
+	"github.com/drillhq/drill/localstack/lstest"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 )
 
 func TestLeaseOneHolderPerSystem(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	e := emu.Get(t)
 	ctx := context.Background()
 	api := dynamo(t, e.Endpoint, 3)
@@ -51,6 +53,7 @@ func TestLeaseOneHolderPerSystem(t *testing.T) {
 
 // The holder renews its lease, so a live drill longer than ttl keeps it.
 func TestLeaseRenewedWhileHeld(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	e := emu.Get(t)
 	ctx := context.Background()
 	api := dynamo(t, e.Endpoint, 3)

@@ -3,6 +3,7 @@ package awsfault
 import (
 	"context"
 	"errors"
+	"github.com/drillhq/drill/localstack/lstest"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 // rollback step deletes only what a restore of this scenario created. moto ignores the restore
 // time (it copies the instance as it is), so this checks the calls and the bookkeeping.
 func TestRestoreDBInstanceToPointInTime(t *testing.T) {
+	lstest.SkipUnserved(t, "rds")
 	t.Parallel()
 	env, c := connect(t, "pitr", nil, 0)
 	ctx := context.Background()

@@ -3,6 +3,7 @@ package awsprobe
 import (
 	"context"
 	"errors"
+	"github.com/drillhq/drill/localstack/lstest"
 	"testing"
 	"time"
 
@@ -40,6 +41,7 @@ func classify(t *testing.T, p runner.DataProbe) measure.DataLoss {
 }
 
 func TestDynamoDBWrites(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	env, c, _ := labEnv(t)
 	ctx := context.Background()
 	if !DynamoDBWritesType().Data {
@@ -110,6 +112,7 @@ func TestDynamoDBWrites(t *testing.T) {
 
 // Without createTable a missing table is a refused write: not acknowledged, so not lost.
 func TestDynamoDBWritesMissingTable(t *testing.T) {
+	lstest.SkipUnserved(t, "dynamodb")
 	env, _, _ := labEnv(t)
 	p := newProbe(t, DynamoDBWritesType(), &DynamoDBWritesConfig{Table: "no-such-table", PartitionKey: "pk"}, env).(*DynamoDBWrites)
 	if err := check(t, p); err == nil {
