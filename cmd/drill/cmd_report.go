@@ -100,8 +100,8 @@ Without --suite the report covers every scenario found in history.`,
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			sm := rep.Summary
-			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %d systems, %d compliant, %d overdue, %d failing, %d never drilled, %d unproven; %d runs in period\n",
-				out, p.Label, sm.Systems, sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Unproven, sm.Runs)
+			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %s, %d compliant, %d overdue, %d failing, %d never drilled, %d unproven; %s in period\n",
+				out, p.Label, plural(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Unproven, plural(sm.Runs, "run", "runs"))
 			return nil
 		},
 	}
