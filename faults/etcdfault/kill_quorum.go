@@ -34,7 +34,23 @@ func KillQuorumType() runner.FaultType {
 				return nil, err
 			}
 			return &killQuorum{cfg: *c, lab: lab, env: env}, nil
-		})
+		},
+		runner.WithRecover(recoverKillQuorum))
+}
+
+// killQuorumRecord is what etcd-kill-quorum journals before signalling: the lab and the
+// majority. It has the shape of killMemberRecord with the members listed; see there for why
+// recover removes a drill-owned lab and revives the members of a kept one.
+type killQuorumRecord struct {
+	LabDir   string   `json:"labDir"`
+	OwnerPID int      `json:"ownerPid,omitempty"`
+	Members  []string `json:"members"`
+}
+
+// recoverKillQuorum removes the drill's lab (or revives the majority of a kept lab). A lab
+// already gone is a no-op, so recovering twice is harmless.
+func recoverKillQuorum(ctx context.Context, env *runner.Env, rec *killQuorumRecord) error {
+	return recoverLab(ctx, env, rec.LabDir, rec.OwnerPID, rec.Members)
 }
 
 type killQuorum struct {
@@ -66,6 +82,10 @@ func (f *killQuorum) Plan(context.Context) ([]string, error) { return f.majority
 func (f *killQuorum) Inject(ctx context.Context) (runner.Injection, error) {
 	names, err := f.majority()
 	if err != nil {
+		return runner.Injection{}, err
+	}
+	rec := killQuorumRecord{LabDir: f.lab.Dir(), OwnerPID: f.lab.State().OwnerPID, Members: names}
+	if err := f.env.Journal(ctx, names, rec); err != nil {
 		return runner.Injection{}, err
 	}
 	inj := runner.Injection{
