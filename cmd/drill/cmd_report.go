@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/resultstore"
 	"github.com/drillhq/drill/suite"
 )
 
@@ -20,6 +23,9 @@ func newReportCmd(a *app) *cobra.Command {
 	var (
 		suitePath, period, since, until string
 		format, out, path, browser      string
+		source                          string
+		systems                         []string
+		dyn                             dynamoOptions
 	)
 	cmd := &cobra.Command{
 		Use:   "report",
@@ -36,11 +42,17 @@ network) that prints cleanly to PDF; md suits pull requests and wikis; json feed
 other tools; pdf is the HTML page printed by headless Chromium (/usr/bin/chromium,
 or --browser PATH). The period is a year (2026), quarter (2026-Q3), half (2026-H2) or month
 (2026-11), or --since/--until dates; the default is the current quarter.
-Without --suite the report covers every scenario found in history.`,
+Without --suite the report covers every scenario found in history.
+
+--source dynamodb builds the report from the results table 'drill run --dynamodb-table'
+wrote (e.g. by many CI runners) instead of the local history. It reads one Query per
+system, never a table Scan, so it needs the systems: those of --suite FILE and/or each
+--system S. Sign-offs and findings are kept in the local history only and are not shown.`,
 		Example: `  drill report --suite drills/production.yaml --period 2026-Q3 --format html --out q3-dr-report.html
   drill report --period 2026-11 --format md --out dr-november.md
   drill report --since 2026-07-01 --until 2026-09-30 --format json --out report.json
-  drill report --period 2026-Q3 --out q3-dr-report.pdf        # printed by headless Chromium`,
+  drill report --period 2026-Q3 --out q3-dr-report.pdf        # printed by headless Chromium
+  drill report --source dynamodb --table DRTestResults --suite drills/production.yaml --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			now := time.Now().UTC()
@@ -65,25 +77,44 @@ Without --suite the report covers every scenario found in history.`,
 					return err
 				}
 			}
-			store, err := openHistoryReadOnly(a, path)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
+			in := compliance.Input{Period: p, Now: now, ToolVersion: toolVersion()}
 			// Runs before the period are read too: they hold each drill's last passing run.
-			runs, err := store.List(cmd.Context(), history.Filter{Until: p.Until})
-			if err != nil {
-				return &exitError{code: result.ExitError, msg: err.Error()}
-			}
-			in := compliance.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
-			if in.SignOffs, err = store.SignOffs(cmd.Context()); err != nil {
-				return &exitError{code: result.ExitError, msg: err.Error()}
-			}
-			if in.Findings, err = store.Findings(cmd.Context()); err != nil {
-				return &exitError{code: result.ExitError, msg: err.Error()}
+			filter := history.Filter{Until: p.Until}
+			switch source {
+			case "local":
+				if len(systems) > 0 {
+					return usageErrorf("--system is for --source dynamodb; with local history use --suite")
+				}
+				store, err := openHistoryReadOnly(a, path)
+				if err != nil {
+					return err
+				}
+				defer store.Close()
+				if in.Runs, err = store.List(cmd.Context(), filter); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
+				if in.SignOffs, err = store.SignOffs(cmd.Context()); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
+				if in.Findings, err = store.Findings(cmd.Context()); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
+			case "dynamodb":
+				if path != "" {
+					return usageErrorf("--history reads the local store; it does not apply to --source dynamodb")
+				}
+				if in.Runs, err = dynamoReportRuns(cmd.Context(), a, dyn, reportSystems(s, systems), filter); err != nil {
+					return err
+				}
+			default:
+				return usageErrorf("--source must be local or dynamodb, not %q", source)
 			}
 			if s != nil {
 				in.Entries, in.SuiteFile, in.SuiteName = s.Entries, s.File, s.Name
+				if source == "dynamodb" {
+					// A --system the suite does not list is reported from its runs, as without a suite.
+					in.Entries = append(in.Entries, entriesOutside(s, in.Runs)...)
+				}
 			}
 			rep := compliance.Build(in)
 			write := func(w io.Writer) error { return compliance.Write(w, format, rep) }
@@ -114,7 +145,85 @@ Without --suite the report covers every scenario found in history.`,
 	fl.StringVar(&browser, "browser", "", "Chromium `PATH` for --format pdf (default /usr/bin/chromium, else chromium on PATH)")
 	fl.StringVar(&out, "out", "", "write to `FILE` (default: stdout)")
 	fl.StringVar(&path, "history", "", "history store `PATH` (default $DRILL_HISTORY or ~/.local/state/drill/history.db)")
+	fl.StringVar(&source, "source", "local", "where to read runs: `local` (the history store) or dynamodb")
+	fl.StringArrayVar(&systems, "system", nil, "with --source dynamodb: query this `SYSTEM` (repeatable; added to the systems of --suite)")
+	addDynamoFlags(cmd, &dyn)
 	return cmd
+}
+
+// reportSystems is the systems a DynamoDB report queries: those of the suite, then each
+// --system, sorted and without duplicates.
+func reportSystems(s *suite.Suite, flags []string) []string {
+	seen := map[string]bool{}
+	if s != nil {
+		for _, e := range s.Entries {
+			if e.System != "" {
+				seen[e.System] = true
+			}
+		}
+	}
+	for _, sys := range flags {
+		if sys != "" {
+			seen[sys] = true
+		}
+	}
+	return sortedSet(seen)
+}
+
+// entriesOutside is the history-built entries of the runs whose system the suite does not list.
+func entriesOutside(s *suite.Suite, runs []*result.Result) []suite.Entry {
+	listed := map[string]bool{}
+	for _, e := range s.Entries {
+		listed[e.System] = true
+	}
+	var extra []*result.Result
+	for _, r := range runs {
+		if !listed[r.System] {
+			extra = append(extra, r)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	return suite.EntriesFromHistory(extra)
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// dynamoReportRuns reads the runs of each system from the DynamoDB results table, one Query
+// per system (the read path of 'drill history --source dynamodb'), keeping those f matches.
+func dynamoReportRuns(ctx context.Context, a *app, o dynamoOptions, systems []string, f history.Filter) ([]*result.Result, error) {
+	if len(systems) == 0 {
+		return nil, usageErrorf("--source dynamodb needs --suite FILE or --system S: the report reads a Query per system, never a table Scan, so it must know which systems to read")
+	}
+	o, err := o.resolve(a)
+	if err != nil {
+		return nil, err
+	}
+	api, err := o.client(ctx)
+	if err != nil {
+		return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("DynamoDB client: %v", err)}
+	}
+	var runs []*result.Result
+	for _, sys := range systems {
+		got, err := resultstore.BySystem(ctx, api, o.table, sys, 0)
+		if err != nil {
+			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("read system %s: %v", sys, err)}
+		}
+		for _, r := range got {
+			if f.Match(r) {
+				runs = append(runs, r)
+			}
+		}
+	}
+	return runs, nil
 }
 
 func reportPeriod(period, since, until string, now time.Time) (compliance.Period, error) {
