@@ -165,21 +165,31 @@ type SaveReport struct {
 	Cause     error  // why it was spooled
 }
 
-// Save writes the result, or spools it when the write fails. It returns an error only when
-// the result could be neither written nor spooled.
+// Save writes the result write-ahead: it spools the result first (fsync'd, 0600), then puts
+// it, and removes it from the spool only once DynamoDB has it (written now, or already there by
+// the conditional check). A crash or a cancelled ctx at any moment therefore leaves the result
+// either in the table or in the spool, and Flush writes it exactly once. It returns an error
+// only when the result could be neither written nor spooled.
 func (s *Store) Save(ctx context.Context, r *result.Result) (SaveReport, error) {
-	written, err := s.Put(ctx, r)
-	if err == nil {
-		if written {
-			return SaveReport{Outcome: Written}, nil
-		}
-		return SaveReport{Outcome: AlreadyPresent}, nil
-	}
 	file, serr := s.spool(r)
-	if serr != nil {
-		return SaveReport{Cause: err}, fmt.Errorf("%w; and spooling it failed too: %v", err, serr)
+	written, err := s.Put(ctx, r)
+	if err != nil {
+		if serr != nil {
+			return SaveReport{Cause: err}, fmt.Errorf("%w; and spooling it failed too: %w", err, serr)
+		}
+		return SaveReport{Outcome: Spooled, SpoolFile: file, Cause: err}, nil
 	}
-	return SaveReport{Outcome: Spooled, SpoolFile: file, Cause: err}, nil
+	rep := SaveReport{Outcome: AlreadyPresent}
+	if written {
+		rep.Outcome = Written
+	}
+	if serr == nil {
+		if rerr := os.Remove(file); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			// Harmless: DynamoDB has the run, so a flush finds it already present.
+			rep.SpoolFile, rep.Cause = file, fmt.Errorf("remove saved result from spool: %w", rerr)
+		}
+	}
+	return rep, nil
 }
 
 func (s *Store) spool(r *result.Result) (string, error) {

@@ -160,3 +160,16 @@ func loopbackOnly(stack *middleware.Stack) error {
 			return next.HandleFinalize(ctx, in)
 		}), middleware.After)
 }
+
+// EmulatorEndpoint is the block's endpoint when it names an emulator (on loopback, or declared
+// with emulator: true), else "": what drill's own writes, such as results, may send there.
+func (e *Env) EmulatorEndpoint() string {
+	if e == nil || e.Endpoint == "" {
+		return ""
+	}
+	u, err := url.Parse(e.Endpoint)
+	if err != nil || (!e.Emulator && !isLoopback(u.Hostname())) {
+		return ""
+	}
+	return e.Endpoint
+}

@@ -105,6 +105,32 @@ func saveResultsToDynamo(ctx context.Context, a *app, o dynamoOptions, results [
 	return firstErr
 }
 
+// dynamoGrace is how long the result writes may go on after a signal before they are cancelled.
+const dynamoGrace = 5 * time.Second
+
+// afterGrace returns ctx cancelled grace after the first signal on a.interrupts (the verb must
+// have claimed them), or at once on a second one.
+func afterGrace(ctx context.Context, a *app, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-a.interrupts:
+		case <-ctx.Done():
+			return
+		}
+		fmt.Fprintf(a.stderr, "drill: interrupted: finishing the DynamoDB write for up to %s; what is not written stays spooled for 'drill results flush'\n", grace)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-a.interrupts:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, cancel
+}
+
 func addDynamoFlags(cmd *cobra.Command, o *dynamoOptions) {
 	fl := cmd.Flags()
 	fl.StringVar(&o.table, "table", resultstore.DefaultTable, "DynamoDB table `NAME`")

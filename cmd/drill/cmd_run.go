@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/history"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/reporters"
@@ -32,6 +33,7 @@ type runFlags struct {
 	force     bool
 	yes       bool
 	dynamo    string // --dynamodb-table; "" = not configured
+	dynamoURL string // --dynamodb-endpoint; "" = the scenario's emulator, else $AWS_ENDPOINT_URL
 	keepLab   bool
 	etcdBin   string
 	labFsync  bool
@@ -100,6 +102,7 @@ Exit code: 0 all passed, 1 an objective was missed, 2 invalid input (nothing ran
 	fl.StringVar(&f.suite, "suite", "", "run the scenarios a suite `FILE` lists, in order, with one combined JSON/JUnit output")
 	fl.BoolVar(&f.yes, "yes", false, "allow running against a real AWS account that environment.aws.allowAccounts does not list")
 	fl.StringVar(&f.dynamo, "dynamodb-table", "", "also write each result to this DynamoDB `TABLE` (e.g. DRTestResults); spooled locally if unreachable")
+	fl.StringVar(&f.dynamoURL, "dynamodb-endpoint", "", "DynamoDB endpoint `URL` for --dynamodb-table (default the scenario's emulator endpoint, else $AWS_ENDPOINT_URL, else real AWS)")
 	fl.BoolVar(&f.keepLab, "keep-lab", false, "leave a scenario's etcd or postgres lab running afterwards (for inspection; 'drill lab down [--postgres] --dir DIR' removes it)")
 	fl.StringVar(&f.etcdBin, "etcd-binary", "", "etcd server `PATH` for lab clusters (default $DRILL_ETCD_BINARY, ./bin/etcd, PATH)")
 	fl.BoolVar(&f.labFsync, "lab-fsync", false, "lab members fsync like production (off by default: lab faults are process failures)")
@@ -253,10 +256,19 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	if f.dynamo != "" && !f.dryRun {
 		// Never loses a result: what cannot be written is spooled for `drill results flush`.
-		if err := saveResultsToDynamo(context.WithoutCancel(cmd.Context()), a, dynamoOptions{table: f.dynamo}, results); err != nil {
-			fmt.Fprintf(a.stderr, "drill: %v\n", err)
-			code = max(code, result.ExitError)
+		// A signal cancels the writes after a grace; what is not written stays spooled.
+		ctx, cancel := afterGrace(context.WithoutCancel(cmd.Context()), a, dynamoGrace)
+		for i, res := range results {
+			o := dynamoOptions{table: f.dynamo, endpoint: f.dynamoURL}
+			if o.endpoint == "" {
+				o.endpoint = awsenv.Of(ss[i]).EmulatorEndpoint()
+			}
+			if err := saveResultsToDynamo(ctx, a, o, []*result.Result{res}); err != nil {
+				fmt.Fprintf(a.stderr, "drill: %v\n", err)
+				code = max(code, result.ExitError)
+			}
 		}
+		cancel()
 	}
 	if code != 0 {
 		return &exitError{code: code}

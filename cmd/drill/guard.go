@@ -110,7 +110,7 @@ func (g *systemGuard) end(w *journal.Writer, res *result.Result) {
 // lease held by a live drill refuses the run; a table that cannot be reached only warns, as the
 // results themselves are spooled then: the local lock still holds on this host.
 func (g *systemGuard) lease(ctx context.Context, f runFlags, names map[string][]string) error {
-	o, err := dynamoOptions{table: f.dynamo}.resolve(g.a)
+	o, err := dynamoOptions{table: f.dynamo, endpoint: f.dynamoURL}.resolve(g.a)
 	if err != nil {
 		return err
 	}
