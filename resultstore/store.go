@@ -1,9 +1,10 @@
 // Package resultstore keeps drill results in DynamoDB (docs/DESIGN.md §5): one item per run,
 // keyed so that history per system and per scenario in time order is a Query, never a Scan,
-// with the full drill.result/v1 JSON inside. A result that cannot be written (DynamoDB
-// unreachable, throttled, table missing) is spooled to a local directory and written later by
-// Flush, so no result is lost; the put is conditional on the run id, so a retry or a second
-// flush never duplicates an item.
+// with the full drill.result/v1 JSON inside. Writes are write-ahead: each result is spooled to a
+// local directory (fsync'd) before the put and removed from the spool only once DynamoDB has it,
+// so a result DynamoDB cannot take now (unreachable, throttled, table missing), or one whose
+// writer was killed mid-put, is written later by Flush and never lost; the put is conditional
+// on the item key, so a retry or a second flush never duplicates an item.
 package resultstore
 
 import (
