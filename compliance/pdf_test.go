@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/drillhq/drill/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,10 +18,10 @@ func TestPDFHasTheKeyNumbers(t *testing.T) {
 	t.Parallel()
 	browser, err := FindBrowser("")
 	if err != nil {
-		t.Skip("no Chromium: ", err)
+		testenv.Need(t, "chromium", "make deps, or apt-get install chromium", err.Error())
 	}
 	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext not installed (scripts/ci-deps.sh installs poppler-utils)")
+		testenv.Need(t, "pdftotext", "make deps, or apt-get install poppler-utils", "")
 	}
 	var pdf bytes.Buffer
 	if err := WritePDF(context.Background(), &pdf, fixtureReport(t), browser); err != nil {
