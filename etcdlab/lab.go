@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drillhq/drill/internal/labdir"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -292,20 +293,16 @@ func ReadState(dir string) (State, error) {
 // process has died without cleaning up (killed with SIGKILL, say): their members died with it,
 // their directories remain. It returns the directories removed.
 func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
-	if root == "" {
-		root = os.TempDir()
-	}
-	dirs, err := filepath.Glob(filepath.Join(root, "drill-lab-*"))
+	dirs, err := labdir.Orphans(root, "drill-lab-*", func(d string) (int, error) {
+		st, err := ReadState(d)
+		return st.OwnerPID, err
+	})
 	if err != nil {
 		return nil, err
 	}
 	var reaped []string
 	var errs []error
 	for _, d := range dirs {
-		st, err := ReadState(d)
-		if err != nil || st.OwnerPID == 0 || st.OwnerPID == os.Getpid() || processExists(st.OwnerPID) {
-			continue
-		}
 		l, err := Open(d, log)
 		if err != nil {
 			continue
@@ -317,11 +314,6 @@ func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, 
 		reaped = append(reaped, d)
 	}
 	return reaped, errors.Join(errs...)
-}
-
-func processExists(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithParent bool) *Lab {

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/drillhq/drill/internal/labdir"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -289,20 +290,16 @@ func ReadState(dir string) (State, error) {
 // ReapOrphans removes the labs in root (directories named drill-pglab-*) whose owning drill
 // process died without cleaning up: their servers died with it, their directories remain.
 func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
-	if root == "" {
-		root = os.TempDir()
-	}
-	dirs, err := filepath.Glob(filepath.Join(root, "drill-pglab-*"))
+	dirs, err := labdir.Orphans(root, "drill-pglab-*", func(d string) (int, error) {
+		st, err := ReadState(d)
+		return st.OwnerPID, err
+	})
 	if err != nil {
 		return nil, err
 	}
 	var reaped []string
 	var errs []error
 	for _, d := range dirs {
-		st, err := ReadState(d)
-		if err != nil || st.OwnerPID == 0 || st.OwnerPID == os.Getpid() || processExists(st.OwnerPID) {
-			continue
-		}
 		l, err := Open(d, log)
 		if err != nil {
 			continue
@@ -314,11 +311,6 @@ func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, 
 		reaped = append(reaped, d)
 	}
 	return reaped, errors.Join(errs...)
-}
-
-func processExists(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // makeDir creates the lab directory, refusing one that already holds a lab or other files.
