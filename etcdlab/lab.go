@@ -17,9 +17,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/drillhq/drill/internal/labdir"
+	"github.com/drillhq/drill/internal/labproc"
 	"io/fs"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -112,13 +112,13 @@ type Lab struct {
 	log          *slog.Logger
 	startTimeout time.Duration
 	now          func() time.Time
-	spawn        *spawner // nil when members must outlive this process
+	spawn        *labproc.Spawner // nil when members must outlive this process
 
 	ops sync.Mutex // serialises member operations (kill, start, replace, restore, down)
 
 	mu     sync.Mutex // guards the fields below
 	state  State
-	procs  map[string]*proc
+	procs  map[string]*labproc.Proc
 	client *clientv3.Client
 	snaps  *snapshotter
 	closed bool
@@ -180,7 +180,7 @@ func up(ctx context.Context, opts Options) (lab *Lab, err error) {
 	if opts.DieWithParent {
 		l.state.OwnerPID = os.Getpid()
 	}
-	ports, err := freePorts(2 * opts.Members)
+	ports, err := labproc.FreePorts(2 * opts.Members)
 	if err != nil {
 		return nil, err
 	}
@@ -273,118 +273,49 @@ func (e *NoLabError) Unwrap() error { return fs.ErrNotExist }
 // ReadState reads dir/lab.json; without one it returns a *NoLabError.
 func ReadState(dir string) (State, error) {
 	var st State
-	b, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	found, err := labproc.ReadState(filepath.Join(dir, StateFile), stateVersion, &st)
+	if !found {
 		return st, &NoLabError{Dir: dir}
 	}
-	if err != nil {
-		return st, fmt.Errorf("read lab state: %w", err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("read lab state %s: %w", filepath.Join(dir, StateFile), err)
-	}
-	if st.Version != stateVersion {
-		return st, fmt.Errorf("lab state %s has version %d, this drill understands %d", filepath.Join(dir, StateFile), st.Version, stateVersion)
-	}
-	return st, nil
+	return st, err
 }
 
 // ReapOrphans takes down the labs in root (directories named drill-lab-*) whose owning drill
 // process has died without cleaning up (killed with SIGKILL, say): their members died with it,
 // their directories remain. It returns the directories removed.
 func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
-	dirs, err := labdir.Orphans(root, "drill-lab-*", func(d string) (int, error) {
+	return labdir.Reap(ctx, root, "drill-lab-*", "lab", func(d string) (int, error) {
 		st, err := ReadState(d)
 		return st.OwnerPID, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var reaped []string
-	var errs []error
-	for _, d := range dirs {
+	}, func(d string) (func(context.Context) error, error) {
 		l, err := Open(d, log)
 		if err != nil {
-			continue
+			return nil, err
 		}
-		if err := l.Down(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("remove orphaned lab %s: %w", d, err))
-			continue
-		}
-		reaped = append(reaped, d)
-	}
-	return reaped, errors.Join(errs...)
+		return l.Down, nil
+	})
 }
 
 func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithParent bool) *Lab {
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout
 	}
-	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, now: time.Now, procs: map[string]*proc{}}
+	l := &Lab{dir: dir, log: log, startTimeout: startTimeout, now: time.Now, procs: map[string]*labproc.Proc{}}
 	if dieWithParent {
-		l.spawn = newSpawner()
+		l.spawn = labproc.NewSpawner()
 	}
 	return l
 }
 
 // makeDir creates the lab directory, refusing one that already holds a lab or other files.
 func makeDir(dir string) (abs string, created bool, err error) {
-	if dir == "" {
-		d, err := os.MkdirTemp("", "drill-lab-")
-		if err != nil {
-			return "", false, fmt.Errorf("create lab dir: %w", err)
-		}
-		return d, true, nil
-	}
-	abs, err = filepath.Abs(dir)
-	if err != nil {
-		return "", false, err
-	}
-	entries, err := os.ReadDir(abs)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return "", false, fmt.Errorf("create lab dir: %w", err)
-		}
-		return abs, true, nil
-	case err != nil:
-		return "", false, fmt.Errorf("lab dir: %w", err)
-	}
-	for _, e := range entries {
-		if e.Name() == StateFile {
-			return "", false, fmt.Errorf("a lab already exists in %s (take it down first: drill lab down --dir %s)", abs, abs)
-		}
-	}
-	if len(entries) > 0 {
-		return "", false, fmt.Errorf("lab dir %s is not empty; use a new or empty directory", abs)
-	}
-	return abs, false, nil
+	return labdir.Make(dir, "drill-lab-", StateFile, func(abs string) error {
+		return fmt.Errorf("a lab already exists in %s (take it down first: drill lab down --dir %s)", abs, abs)
+	})
 }
 
 func newToken(base string) string {
 	return fmt.Sprintf("drill-%s-%d", base, time.Now().UnixNano())
-}
-
-// freePorts reserves n distinct loopback ports by listening on them all at once, then releases
-// them for etcd to bind. Another process could grab one in between; etcd then fails to start
-// and Up reports it.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("reserve a loopback port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // Dir is the lab directory.
@@ -453,7 +384,7 @@ func (l *Lab) ProcessState(name string) ProcState {
 	case i < 0:
 		return ProcExited
 	case p != nil:
-		return ownState(p)
+		return p.State()
 	default:
 		return inspect(m.PID, l.DataDir(name))
 	}
@@ -574,7 +505,7 @@ func (l *Lab) Down(ctx context.Context) error {
 		}
 	}
 	if l.spawn != nil {
-		l.spawn.stop()
+		l.spawn.Stop()
 	}
 	if len(errs) > 0 {
 		// Keep the directory and state file so a later `drill lab down` can retry.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/internal/labproc"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
@@ -369,7 +370,7 @@ func TestReapOrphansRemovesLabsOfDeadDrills(t *testing.T) {
 
 func TestStatusFailsFastOnADeadEndpoint(t *testing.T) {
 	t.Parallel()
-	ports, err := freePorts(1)
+	ports, err := labproc.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,14 +399,14 @@ func TestWaitGoneStopsWhenCtxEnds(t *testing.T) {
 		t.Skipf("no sleep binary: %v", err)
 	}
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		_ = syscall.Kill(p.Pid(), syscall.SIGKILL)
+		<-p.Done()
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	// The grace is far longer than the ctx: the ctx must win.
-	err = waitGone(ctx, p, p.cmd.Process.Pid, "", time.Minute)
+	err = waitGone(ctx, p, p.Pid(), "", time.Minute)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("waitGone on a live process = %v, want the ctx's deadline", err)
 	}

@@ -1,7 +1,6 @@
 package etcdlab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drillhq/drill/internal/labproc"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -221,8 +221,8 @@ func (l *Lab) spawnLocked(m Member) error {
 	l.mu.Lock()
 	l.procs[m.Name] = p
 	l.mu.Unlock()
-	l.log.Debug("etcd member started", "member", m.Name, "pid", p.cmd.Process.Pid)
-	return l.update(m.Name, func(mm *Member) { mm.PID = p.cmd.Process.Pid })
+	l.log.Debug("etcd member started", "member", m.Name, "pid", p.Pid())
+	return l.update(m.Name, func(mm *Member) { mm.PID = p.Pid() })
 }
 
 // waitReady polls until every named member answers Status and reports a leader.
@@ -243,7 +243,7 @@ func (l *Lab) waitReady(ctx context.Context, names []string) error {
 		for _, name := range pending {
 			m, _ := l.Member(name)
 			if l.ProcessState(name) == ProcExited {
-				return fmt.Errorf("member %s exited while starting (%s):\n%s", name, l.exitStatus(name), tail(l.LogFile(name), 15))
+				return fmt.Errorf("member %s exited while starting (%s):\n%s", name, l.exitStatus(name), labproc.Tail(l.LogFile(name), 15))
 			}
 			cctx, ccancel := context.WithTimeout(ctx, time.Second)
 			resp, err := Status(cctx, c, m.ClientURL)
@@ -277,13 +277,13 @@ func (l *Lab) exitStatus(name string) string {
 		return "not started by this drill"
 	}
 	select {
-	case <-p.done:
-		if p.err == nil {
+	case <-p.Done():
+		if p.Err() == nil {
 			return "exit status 0"
 		}
-		return p.err.Error()
+		return p.Err().Error()
 	default:
-		return fmt.Sprintf("pid %d no longer looks like this member", p.cmd.Process.Pid)
+		return fmt.Sprintf("pid %d no longer looks like this member", p.Pid())
 	}
 }
 
@@ -468,7 +468,7 @@ func (l *Lab) Restore(ctx context.Context, snapshot string) error {
 			"--initial-advertise-peer-urls", m.PeerURL,
 		)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("restore cluster: etcdutl snapshot restore for %s: %w\n%s", m.Name, err, lastLines(out, 15))
+			return fmt.Errorf("restore cluster: etcdutl snapshot restore for %s: %w\n%s", m.Name, err, labproc.LastLines(out, 15))
 		}
 		if err := l.update(m.Name, func(mm *Member) {
 			mm.ID, mm.Wiped = "", false
@@ -553,21 +553,4 @@ func (l *Lab) Leader(ctx context.Context) (string, error) {
 		}
 	}
 	return "", errors.New("find leader: the leader did not answer")
-}
-
-// tail returns the last n lines of a file, for errors about members that died.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	return lastLines(b, n)
-}
-
-func lastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }

@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/drillhq/drill/internal/labdir"
+	"github.com/drillhq/drill/internal/labproc"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -116,13 +117,13 @@ type Options struct {
 type Lab struct {
 	dir   string
 	log   *slog.Logger
-	spawn *spawner // nil when servers must outlive this process
+	spawn *labproc.Spawner // nil when servers must outlive this process
 
 	ops sync.Mutex // serialises server operations
 
 	mu      sync.Mutex // guards the fields below
 	state   State
-	procs   map[string]*proc
+	procs   map[string]*labproc.Proc
 	removed bool
 }
 
@@ -167,9 +168,9 @@ func start(ctx context.Context, opts Options, as RunAs) (_ *Lab, err error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{dir: dir, log: opts.Log, procs: map[string]*proc{}}
+	l := &Lab{dir: dir, log: opts.Log, procs: map[string]*labproc.Proc{}}
 	if opts.DieWithParent {
-		l.spawn = newSpawner()
+		l.spawn = labproc.NewSpawner()
 	}
 	defer func() {
 		if err != nil {
@@ -189,7 +190,7 @@ func start(ctx context.Context, opts Options, as RunAs) (_ *Lab, err error) {
 	if opts.DieWithParent {
 		l.state.OwnerPID = os.Getpid()
 	}
-	ports, err := freePorts(opts.Standbys + 1)
+	ports, err := labproc.FreePorts(opts.Standbys + 1)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +263,7 @@ func Open(dir string, log *slog.Logger) (*Lab, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Lab{dir: abs, log: log, state: st, procs: map[string]*proc{}}, nil
+	return &Lab{dir: abs, log: log, state: st, procs: map[string]*labproc.Proc{}}, nil
 }
 
 // ErrNoLab is wrapped by ReadState and Open when dir holds no lab.
@@ -271,100 +272,33 @@ var ErrNoLab = errors.New("no postgres lab")
 // ReadState reads dir/pglab.json.
 func ReadState(dir string) (State, error) {
 	var st State
-	b, err := os.ReadFile(filepath.Join(dir, StateFile))
-	if errors.Is(err, fs.ErrNotExist) {
+	found, err := labproc.ReadState(filepath.Join(dir, StateFile), stateVersion, &st)
+	if !found {
 		return st, fmt.Errorf("%w in %s", ErrNoLab, dir)
 	}
-	if err != nil {
-		return st, fmt.Errorf("read lab state: %w", err)
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return st, fmt.Errorf("read lab state %s: %w", filepath.Join(dir, StateFile), err)
-	}
-	if st.Version != stateVersion {
-		return st, fmt.Errorf("lab state %s has version %d, this drill understands %d", filepath.Join(dir, StateFile), st.Version, stateVersion)
-	}
-	return st, nil
+	return st, err
 }
 
 // ReapOrphans removes the labs in root (directories named drill-pglab-*) whose owning drill
 // process died without cleaning up: their servers died with it, their directories remain.
 func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, error) {
-	dirs, err := labdir.Orphans(root, "drill-pglab-*", func(d string) (int, error) {
+	return labdir.Reap(ctx, root, "drill-pglab-*", "postgres lab", func(d string) (int, error) {
 		st, err := ReadState(d)
 		return st.OwnerPID, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	var reaped []string
-	var errs []error
-	for _, d := range dirs {
+	}, func(d string) (func(context.Context) error, error) {
 		l, err := Open(d, log)
 		if err != nil {
-			continue
+			return nil, err
 		}
-		if err := l.Remove(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("remove orphaned postgres lab %s: %w", d, err))
-			continue
-		}
-		reaped = append(reaped, d)
-	}
-	return reaped, errors.Join(errs...)
+		return l.Remove, nil
+	})
 }
 
 // makeDir creates the lab directory, refusing one that already holds a lab or other files.
 func makeDir(dir string) (abs string, created bool, err error) {
-	if dir == "" {
-		d, err := os.MkdirTemp("", "drill-pglab-")
-		if err != nil {
-			return "", false, fmt.Errorf("create lab dir: %w", err)
-		}
-		return d, true, nil
-	}
-	if abs, err = filepath.Abs(dir); err != nil {
-		return "", false, err
-	}
-	entries, err := os.ReadDir(abs)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := os.MkdirAll(abs, 0o755); err != nil {
-			return "", false, fmt.Errorf("create lab dir: %w", err)
-		}
-		return abs, true, nil
-	case err != nil:
-		return "", false, fmt.Errorf("lab dir: %w", err)
-	}
-	for _, e := range entries {
-		if e.Name() == StateFile {
-			return "", false, fmt.Errorf("a postgres lab already exists in %s (take it down first: drill lab down --postgres)", abs)
-		}
-	}
-	if len(entries) > 0 {
-		return "", false, fmt.Errorf("lab dir %s is not empty; use a new or empty directory", abs)
-	}
-	return abs, false, nil
-}
-
-// freePorts reserves n distinct loopback ports by listening on them all at once, then releases
-// them for postgres to bind.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("reserve a loopback port: %w", err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
+	return labdir.Make(dir, "drill-pglab-", StateFile, func(abs string) error {
+		return fmt.Errorf("a postgres lab already exists in %s (take it down first: drill lab down --postgres)", abs)
+	})
 }
 
 // Dir is the lab directory.
@@ -421,16 +355,7 @@ func (l *Lab) ProcessState(name string) ProcState {
 		return ProcExited
 	}
 	if p != nil {
-		select {
-		case <-p.done:
-			return ProcExited
-		default:
-		}
-		// Ours: right after exec the cmdline may not be set up yet, and the handle proves it.
-		if pi, ok := readProc(p.cmd.Process.Pid); ok {
-			return pi.procState()
-		}
-		return ProcExited
+		return p.State()
 	}
 	return postmasterState(m.PID, l.DataDir(name))
 }
@@ -540,7 +465,7 @@ func (l *Lab) Remove(ctx context.Context) error {
 		// stalled walsender) must run again to act on it.
 		_ = signal(m.PID, syscall.SIGCONT)
 		for _, c := range childrenOf(m.PID) {
-			_ = signal(c.pid, syscall.SIGCONT)
+			_ = signal(c.PID, syscall.SIGCONT)
 		}
 		if err := signal(m.PID, syscall.SIGQUIT); err != nil {
 			errs = append(errs, err)
@@ -563,7 +488,7 @@ func (l *Lab) Remove(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	if l.spawn != nil {
-		l.spawn.stop()
+		l.spawn.Stop()
 	}
 	if len(errs) == 0 {
 		for _, m := range l.Members() {

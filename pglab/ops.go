@@ -1,7 +1,6 @@
 package pglab
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drillhq/drill/internal/labproc"
 )
 
 // RoleRetired marks a primary that a promotion replaced: it must not come back as a second
@@ -70,7 +71,7 @@ func (l *Lab) runTool(ctx context.Context, tool string, args ...string) error {
 	cmd := command(ctx, l.State().RunAs, l.dir, l.binary(tool), args...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s: %w\n%s", tool, err, lastLines(out, 15))
+		return fmt.Errorf("%s: %w\n%s", tool, err, labproc.LastLines(out, 15))
 	}
 	return nil
 }
@@ -141,22 +142,22 @@ func (l *Lab) spawnLocked(ctx context.Context, name string) error {
 	l.mu.Lock()
 	l.procs[name] = p
 	l.mu.Unlock()
-	if err := l.updateMember(name, func(m *Member) { m.PID = p.cmd.Process.Pid }); err != nil {
+	if err := l.updateMember(name, func(m *Member) { m.PID = p.Pid() }); err != nil {
 		return err
 	}
-	l.log.Debug("postgres server started", "member", name, "pid", p.cmd.Process.Pid, "port", m.Port)
+	l.log.Debug("postgres server started", "member", name, "pid", p.Pid(), "port", m.Port)
 	return l.waitAccepting(ctx, name, p)
 }
 
 // waitAccepting polls until the member answers a query, failing fast if the server exits.
-func (l *Lab) waitAccepting(ctx context.Context, name string, p *proc) error {
+func (l *Lab) waitAccepting(ctx context.Context, name string, p *labproc.Proc) error {
 	var lastErr error
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
-		case <-p.done:
-			return fmt.Errorf("server %s exited while starting (%v):\n%s", name, p.err, tail(l.LogFile(name), 15))
+		case <-p.Done():
+			return fmt.Errorf("server %s exited while starting (%v):\n%s", name, p.Err(), labproc.Tail(l.LogFile(name), 15))
 		default:
 		}
 		var one int
@@ -165,8 +166,8 @@ func (l *Lab) waitAccepting(ctx context.Context, name string, p *proc) error {
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for server %s to accept connections: %w (last: %v)\n%s", name, ctx.Err(), lastErr, tail(l.LogFile(name), 10))
-		case <-p.done:
+			return fmt.Errorf("wait for server %s to accept connections: %w (last: %v)\n%s", name, ctx.Err(), lastErr, labproc.Tail(l.LogFile(name), 10))
+		case <-p.Done():
 		case <-tick.C:
 		}
 	}
@@ -248,7 +249,7 @@ func (l *Lab) killLocked(ctx context.Context, name string) ([]int, error) {
 	}
 	pids := []int{m.PID}
 	for _, c := range childrenOf(m.PID) {
-		pids = append(pids, c.pid)
+		pids = append(pids, c.PID)
 	}
 	for _, pid := range pids {
 		if err := signal(pid, syscall.SIGKILL); err != nil {
@@ -349,12 +350,12 @@ func (l *Lab) walsenders(ctx context.Context, p Member) ([]int, []string) {
 	var pids []int
 	var names []string
 	for _, c := range childrenOf(p.PID) {
-		if !strings.Contains(c.title(), "walsender") {
+		if !strings.Contains(c.Title(), "walsender") {
 			continue
 		}
-		pids = append(pids, c.pid)
-		name := "walsender " + strconv.Itoa(c.pid)
-		if i := slices.Index(appPIDs, int32(c.pid)); i >= 0 && i < len(apps) {
+		pids = append(pids, c.PID)
+		name := "walsender " + strconv.Itoa(c.PID)
+		if i := slices.Index(appPIDs, int32(c.PID)); i >= 0 && i < len(apps) {
 			name = apps[i]
 		}
 		names = append(names, name)
@@ -392,7 +393,7 @@ func (l *Lab) StallReplication(ctx context.Context) ([]string, error) {
 	defer cancel()
 	err := waitFor(ctx, "walsenders to stop", func() bool {
 		for _, pid := range pids {
-			if pi, ok := readProc(pid); ok && pi.procState() == ProcRunning {
+			if pi, ok := labproc.Read(pid); ok && pi.State() == ProcRunning {
 				return false
 			}
 		}
@@ -411,8 +412,8 @@ func (l *Lab) ResumeReplication(ctx context.Context) error {
 	defer l.ops.Unlock()
 	var resumed []int
 	for _, pid := range l.State().Stalled {
-		pi, ok := readProc(pid)
-		if !ok || !pi.alive() || !strings.Contains(pi.title(), "walsender") {
+		pi, ok := labproc.Read(pid)
+		if !ok || !pi.Alive() || !strings.Contains(pi.Title(), "walsender") {
 			continue
 		}
 		if err := signal(pid, syscall.SIGCONT); err != nil {
@@ -424,7 +425,7 @@ func (l *Lab) ResumeReplication(ctx context.Context) error {
 	defer cancel()
 	err := waitFor(ctx, "walsenders to run", func() bool {
 		for _, pid := range resumed {
-			if pi, ok := readProc(pid); ok && pi.procState() == ProcStopped {
+			if pi, ok := labproc.Read(pid); ok && pi.State() == ProcStopped {
 				return false
 			}
 		}
@@ -507,7 +508,7 @@ func (l *Lab) Promote(ctx context.Context) (PromoteResult, error) {
 		return res, fmt.Errorf("promote standby %s: %w", chosen.Member, err)
 	}
 	if !promoted {
-		return res, fmt.Errorf("promote standby %s: pg_promote did not finish within 60s:\n%s", chosen.Member, tail(l.LogFile(chosen.Member), 10))
+		return res, fmt.Errorf("promote standby %s: pg_promote did not finish within 60s:\n%s", chosen.Member, labproc.Tail(l.LogFile(chosen.Member), 10))
 	}
 	res.Took = time.Since(began)
 	newPrimary, _ := l.Member(chosen.Member)
@@ -615,21 +616,4 @@ func (l *Lab) Status(ctx context.Context) ([]MemberStatus, error) {
 		out = append(out, s)
 	}
 	return out, nil
-}
-
-// tail returns the last n lines of a file, for errors about servers that died.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")"
-	}
-	return lastLines(b, n)
-}
-
-func lastLines(b []byte, n int) string {
-	lines := bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
 }

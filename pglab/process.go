@@ -1,68 +1,18 @@
 package pglab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/drillhq/drill/internal/labproc"
 )
-
-// proc is a postmaster this Lab started, so it can be reaped and its exit observed without
-// polling. Postmasters of a lab opened from its state file are tracked by pid only.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // Wait's result, valid once done is closed
-}
-
-// spawner starts processes from one OS thread that lives as long as the lab: Linux sends
-// Pdeathsig when the *thread* that forked a child exits, so postmasters started from arbitrary
-// goroutines could die whenever the Go runtime retires a thread.
-type spawner struct {
-	reqs     chan func()
-	quit     chan struct{}
-	stopOnce sync.Once
-}
-
-func newSpawner() *spawner {
-	s := &spawner{reqs: make(chan func()), quit: make(chan struct{})}
-	go func() {
-		// Never unlocked: when this goroutine returns, the thread ends with it.
-		runtime.LockOSThread()
-		for {
-			select {
-			case f := <-s.reqs:
-				f()
-			case <-s.quit:
-				return
-			}
-		}
-	}()
-	return s
-}
-
-// do runs f on the spawner's thread; false when the spawner was stopped (the lab removed).
-func (s *spawner) do(f func()) bool {
-	done := make(chan struct{})
-	select {
-	case s.reqs <- func() { f(); close(done) }:
-	case <-s.quit:
-		return false
-	}
-	<-done
-	return true
-}
-
-func (s *spawner) stop() { s.stopOnce.Do(func() { close(s.quit) }) }
 
 // command prepares a PostgreSQL program to run as the server account, in dir (the server
 // account may not be able to read drill's working directory), with output to logf.
@@ -91,134 +41,38 @@ func serverEnv(as RunAs) []string {
 	return env
 }
 
-// startPostmaster launches postgres with output appended to logPath. It gets its own session
-// so a Ctrl-C at the terminal reaches drill (which then rolls back in order), not the servers.
-func startPostmaster(sp *spawner, as RunAs, dir, binary string, args []string, logPath string) (*proc, error) {
-	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open server log: %w", err)
-	}
-	defer logf.Close()
-	cmd := command(nil, as, dir, binary, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if sp != nil {
-		dieWithParent(cmd.SysProcAttr)
-		if !sp.do(func() { err = cmd.Start() }) {
-			return nil, errors.New("lab was removed")
-		}
-	} else {
-		err = cmd.Start()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", binary, err)
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+// startPostmaster launches postgres as the server account with output appended to logPath.
+// With a spawner it dies with drill (labproc.Spawner says why it starts from one thread).
+func startPostmaster(sp *labproc.Spawner, as RunAs, dir, binary string, args []string, logPath string) (*labproc.Proc, error) {
+	return labproc.Start(sp, command(nil, as, dir, binary, args...), logPath)
 }
 
 // ProcState is the state of a server process as the kernel reports it.
-type ProcState int
+type ProcState = labproc.State
 
 const (
-	ProcExited  ProcState = iota // no such process, a zombie, or another program reusing the pid
-	ProcRunning                  // running or sleeping
-	ProcStopped                  // stopped by a signal (SIGSTOP)
+	ProcExited  = labproc.Exited  // no such process, a zombie, or another program reusing the pid
+	ProcRunning = labproc.Running // running or sleeping
+	ProcStopped = labproc.Stopped // stopped by a signal (SIGSTOP)
 )
-
-func (s ProcState) String() string {
-	switch s {
-	case ProcRunning:
-		return "running"
-	case ProcStopped:
-		return "stopped"
-	default:
-		return "exited"
-	}
-}
-
-// procInfo is what /proc says about one process.
-type procInfo struct {
-	pid, ppid int
-	state     byte
-	cmdline   []string
-}
-
-func readProc(pid int) (procInfo, bool) {
-	base := "/proc/" + strconv.Itoa(pid)
-	stat, err := os.ReadFile(base + "/stat")
-	if err != nil {
-		return procInfo{}, false
-	}
-	// The fields after the command name, which is parenthesised and may contain ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 || i+2 >= len(stat) {
-		return procInfo{}, false
-	}
-	f := strings.Fields(string(stat[i+2:]))
-	if len(f) < 2 {
-		return procInfo{}, false
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	cmdline, _ := os.ReadFile(base + "/cmdline")
-	return procInfo{pid: pid, ppid: ppid, state: f[0][0], cmdline: strings.Split(string(bytes.TrimRight(cmdline, "\x00")), "\x00")}, true
-}
-
-func (p procInfo) alive() bool { return p.state != 'Z' && p.state != 'X' && p.state != 'x' }
-
-func (p procInfo) procState() ProcState {
-	switch {
-	case !p.alive():
-		return ProcExited
-	case p.state == 'T' || p.state == 't':
-		return ProcStopped
-	default:
-		return ProcRunning
-	}
-}
 
 // isPostmasterOf reports whether the process runs `postgres -D dataDir`: a pid from a state
 // file may since belong to an unrelated program, which must never be signalled.
-func (p procInfo) isPostmasterOf(dataDir string) bool {
-	for i, a := range p.cmdline {
-		if a == "-D" && i+1 < len(p.cmdline) && p.cmdline[i+1] == dataDir {
+func isPostmasterOf(p labproc.Info, dataDir string) bool {
+	for i, a := range p.Cmdline {
+		if a == "-D" && i+1 < len(p.Cmdline) && p.Cmdline[i+1] == dataDir {
 			return true
 		}
 	}
 	return false
 }
 
-// title is a server child's process title ("postgres: pg1: walsender postgres 127.0.0.1(5) streaming 0/3000148").
-func (p procInfo) title() string { return strings.Join(p.cmdline, " ") }
-
-// allProcs scans /proc once.
-func allProcs() []procInfo {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []procInfo
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if p, ok := readProc(pid); ok {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // childrenOf lists the live processes whose parent is pid: a postmaster's backends, walsenders,
 // checkpointer and the rest.
-func childrenOf(pid int) []procInfo {
-	var out []procInfo
-	for _, p := range allProcs() {
-		if p.ppid == pid && p.alive() {
+func childrenOf(pid int) []labproc.Info {
+	var out []labproc.Info
+	for _, p := range labproc.All() {
+		if p.PPID == pid && p.Alive() {
 			out = append(out, p)
 		}
 	}
@@ -230,11 +84,11 @@ func postmasterState(pid int, dataDir string) ProcState {
 	if pid <= 0 {
 		return ProcExited
 	}
-	p, ok := readProc(pid)
-	if !ok || !p.isPostmasterOf(dataDir) {
+	p, ok := labproc.Read(pid)
+	if !ok || !isPostmasterOf(p, dataDir) {
 		return ProcExited
 	}
-	return p.procState()
+	return p.State()
 }
 
 func signal(pid int, sig syscall.Signal) error {
@@ -263,7 +117,7 @@ func waitFor(ctx context.Context, what string, cond func() bool) error {
 // parent).
 func gone(pids []int) bool {
 	for _, pid := range pids {
-		if p, ok := readProc(pid); ok && p.alive() {
+		if p, ok := labproc.Read(pid); ok && p.Alive() {
 			return false
 		}
 	}
@@ -282,23 +136,23 @@ func (l Leftover) String() string { return fmt.Sprintf("%d: %s", l.PID, l.Comman
 // children: what a lab would leave behind after a drill killed with SIGKILL (without
 // DieWithParent) or a failed Remove. It scans /proc and finds nothing where there is none.
 func ProcessesUnder(dir string) []Leftover {
-	procs := allProcs()
+	procs := labproc.All()
 	dir = strings.TrimRight(dir, "/")
 	masters := map[int]bool{}
 	for _, p := range procs {
-		for i, a := range p.cmdline {
-			if a != "-D" || i+1 >= len(p.cmdline) || !p.alive() {
+		for i, a := range p.Cmdline {
+			if a != "-D" || i+1 >= len(p.Cmdline) || !p.Alive() {
 				continue
 			}
-			if d := p.cmdline[i+1]; d == dir || strings.HasPrefix(d, dir+"/") {
-				masters[p.pid] = true
+			if d := p.Cmdline[i+1]; d == dir || strings.HasPrefix(d, dir+"/") {
+				masters[p.PID] = true
 			}
 		}
 	}
 	var out []Leftover
 	for _, p := range procs {
-		if p.alive() && (masters[p.pid] || masters[p.ppid]) {
-			out = append(out, Leftover{PID: p.pid, Command: p.title()})
+		if p.Alive() && (masters[p.PID] || masters[p.PPID]) {
+			out = append(out, Leftover{PID: p.PID, Command: p.Title()})
 		}
 	}
 	return out

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/backends/sqlenv"
+	"github.com/drillhq/drill/internal/labproc"
 )
 
 // Password is the password of the test servers' superuser, so tests can check it never shows.
@@ -39,7 +39,7 @@ type Server struct {
 	argv    []string
 	cred    *syscall.SysProcAttr
 	logPath string
-	sp      *spawner
+	sp      *labproc.Spawner
 	proc    *os.Process
 	exited  chan struct{}
 }
@@ -164,28 +164,12 @@ func run(t testing.TB, attr *syscall.SysProcAttr, name string, args ...string) {
 	}
 }
 
-// spawner starts server processes from one locked OS thread: Pdeathsig fires when the thread
-// that forked the child exits, and the Go runtime may retire other threads at any time.
-type spawner struct {
-	reqs chan func()
-	quit chan struct{}
-}
-
-func newSpawner(t testing.TB) *spawner {
-	s := &spawner{reqs: make(chan func()), quit: make(chan struct{})}
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		for {
-			select {
-			case f := <-s.reqs:
-				f()
-			case <-s.quit:
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { close(s.quit) })
-	return s
+// newSpawner starts servers from one locked OS thread (labproc.Spawner says why), ended with
+// the test.
+func newSpawner(t testing.TB) *labproc.Spawner {
+	sp := labproc.NewSpawner()
+	t.Cleanup(sp.Stop)
+	return sp
 }
 
 // Start (re)starts the server process on its data dir and waits until it accepts queries.
@@ -207,7 +191,7 @@ func (s *Server) Start(t testing.TB) {
 	cmd.Dir = "/"
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	s.sp.do(func() { err = cmd.Start() })
+	err = s.start(cmd)
 	if err != nil {
 		t.Fatalf("start %s: %v", s.argv[0], err)
 	}
@@ -366,12 +350,13 @@ func (s *Server) Pid() int {
 	return s.proc.Pid
 }
 
-func (s *Server) do(f func()) { s.sp.do(f) }
-
-func (sp *spawner) do(f func()) {
-	done := make(chan struct{})
-	sp.reqs <- func() { f(); close(done) }
-	<-done
+// start starts cmd on the server's spawner thread.
+func (s *Server) start(cmd *exec.Cmd) error {
+	var err error
+	if !s.sp.Do(func() { err = cmd.Start() }) {
+		return labproc.ErrStopped
+	}
+	return err
 }
 
 func tail(path string) string {
@@ -541,7 +526,7 @@ func (s *Server) bootstrap(t testing.TB, sock string) error {
 	attr.Pdeathsig = syscall.SIGKILL
 	cmd.SysProcAttr = &attr
 	cmd.Dir = "/"
-	s.do(func() { err = cmd.Start() })
+	err = s.start(cmd)
 	if err != nil {
 		return fmt.Errorf("start %s: %w", s.argv[0], err)
 	}

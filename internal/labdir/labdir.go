@@ -1,13 +1,77 @@
-// Package labdir finds lab directories (etcd, PostgreSQL) left behind by a drill process that
-// died without cleaning up: the lab managers share the rule, each removes its own kind of lab.
+// Package labdir creates lab directories (etcd, PostgreSQL) and finds and removes those left
+// behind by a drill process that died without cleaning up: the lab managers share the rules,
+// each removes its own kind of lab.
 package labdir
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
 )
+
+// Make creates a lab directory: a new one in os.TempDir() named by pattern (os.MkdirTemp) when
+// dir is empty, else dir itself, created when missing. It refuses a directory that already
+// holds stateFile (taken says so in the lab's own words) or any other file. created reports
+// whether Make created the directory, so that taking the lab down removes it too.
+func Make(dir, pattern, stateFile string, taken func(abs string) error) (abs string, created bool, err error) {
+	if dir == "" {
+		d, err := os.MkdirTemp("", pattern)
+		if err != nil {
+			return "", false, fmt.Errorf("create lab dir: %w", err)
+		}
+		return d, true, nil
+	}
+	if abs, err = filepath.Abs(dir); err != nil {
+		return "", false, err
+	}
+	entries, err := os.ReadDir(abs)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return "", false, fmt.Errorf("create lab dir: %w", err)
+		}
+		return abs, true, nil
+	case err != nil:
+		return "", false, fmt.Errorf("lab dir: %w", err)
+	}
+	for _, e := range entries {
+		if e.Name() == stateFile {
+			return "", false, taken(abs)
+		}
+	}
+	if len(entries) > 0 {
+		return "", false, fmt.Errorf("lab dir %s is not empty; use a new or empty directory", abs)
+	}
+	return abs, false, nil
+}
+
+// Reap removes the labs Orphans finds: open attaches to one and returns how to take it down. A
+// lab that cannot be opened is skipped (it was being removed meanwhile); kind names the lab in
+// errors. It returns the directories removed.
+func Reap(ctx context.Context, root, pattern, kind string, owner func(dir string) (pid int, err error), open func(dir string) (remove func(context.Context) error, err error)) ([]string, error) {
+	dirs, err := Orphans(root, pattern, owner)
+	if err != nil {
+		return nil, err
+	}
+	var reaped []string
+	var errs []error
+	for _, d := range dirs {
+		remove, err := open(d)
+		if err != nil {
+			continue
+		}
+		if err := remove(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("remove orphaned %s %s: %w", kind, d, err))
+			continue
+		}
+		reaped = append(reaped, d)
+	}
+	return reaped, errors.Join(errs...)
+}
 
 // Orphans lists the directories in root (os.TempDir() when empty) matching pattern whose
 // owning process, as owner reads it from the directory, has died. A directory whose owner
