@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -92,13 +91,6 @@ func StartLocalStack(ctx context.Context, o LocalStackOptions) (*Server, error) 
 			return nil, err
 		}
 	}
-	port := o.Port
-	if port == 0 {
-		var err error
-		if port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	}
 	dir, tmp := o.Dir, ""
 	if dir == "" {
 		var err error
@@ -109,36 +101,18 @@ func StartLocalStack(ctx context.Context, o LocalStackOptions) (*Server, error) 
 	} else if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("start LocalStack: %w", err)
 	}
-	cmd := exec.Command(python, "-m", "localstack.runtime.main")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), localStackEnv(dir, port)...)
-	out := o.Log
-	if out == nil {
-		out = io.Discard
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !o.Detach, Setsid: o.Detach}
-	if err := cmd.Start(); err != nil {
-		if tmp != "" {
-			_ = os.RemoveAll(tmp)
-		}
-		return nil, fmt.Errorf("start LocalStack (%s): %w", python, err)
-	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Name: EmulatorLocalStack,
-		cmd: cmd, exited: make(chan struct{}), tmpDir: tmp}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
 	timeout := o.ReadyTimeout
 	if timeout <= 0 {
 		timeout = 3 * time.Minute
 	}
-	if err := s.waitReady(ctx, timeout); err != nil {
-		_ = s.Stop()
-		return nil, err
-	}
-	return s, nil
+	return startEmulator(ctx, emulatorStart{name: EmulatorLocalStack, what: "LocalStack (" + python + ")", port: o.Port, log: o.Log,
+		detach: o.Detach, readyTimeout: timeout, tmpDir: tmp},
+		func(port int) *exec.Cmd {
+			cmd := exec.Command(python, "-m", "localstack.runtime.main")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), localStackEnv(dir, port)...)
+			return cmd
+		})
 }
 
 // localStackEnv is the runtime's configuration for a host run on 127.0.0.1:port.

@@ -96,36 +96,61 @@ func StartMoto(ctx context.Context, o MotoOptions) (*Server, error) {
 			return nil, err
 		}
 	}
-	port := o.Port
+	timeout := o.ReadyTimeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	return startEmulator(ctx, emulatorStart{name: EmulatorMoto, what: path, port: o.Port, log: o.Log, detach: o.Detach, readyTimeout: timeout},
+		func(port int) *exec.Cmd {
+			return exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+		})
+}
+
+// emulatorStart is what starting either emulator takes besides its command.
+type emulatorStart struct {
+	name         string // EmulatorMoto or EmulatorLocalStack
+	what         string // the program, as start errors name it
+	port         int    // 127.0.0.1 port; a free one when zero
+	log          io.Writer
+	detach       bool
+	readyTimeout time.Duration
+	tmpDir       string // removed by Stop, or at once if the start fails
+}
+
+// startEmulator picks the port, starts the command made for it and waits until the emulator
+// answers HTTP; on failure nothing is left running.
+func startEmulator(ctx context.Context, e emulatorStart, command func(port int) *exec.Cmd) (_ *Server, err error) {
+	defer func() {
+		if err != nil && e.tmpDir != "" {
+			_ = os.RemoveAll(e.tmpDir)
+		}
+	}()
+	port := e.port
 	if port == 0 {
-		var err error
 		if port, err = FreePort(); err != nil {
 			return nil, err
 		}
 	}
-	cmd := exec.Command(path, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	out := o.Log
+	cmd := command(port)
+	out := e.log
 	if out == nil {
 		out = io.Discard
 	}
 	cmd.Stdout, cmd.Stderr = out, out
 	// A process group of its own lets Stop reach the server's worker processes too; Setsid
 	// additionally detaches a lab server from the terminal that started it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !o.Detach, Setsid: o.Detach}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !e.detach, Setsid: e.detach}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", path, err)
+		return nil, fmt.Errorf("start %s: %w", e.what, err)
 	}
-	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Name: EmulatorMoto, cmd: cmd, exited: make(chan struct{})}
+	s := &Server{Endpoint: fmt.Sprintf("http://127.0.0.1:%d", port), Port: port, Name: e.name,
+		cmd: cmd, exited: make(chan struct{}), tmpDir: e.tmpDir}
 	go func() {
 		s.waitErr = cmd.Wait()
 		close(s.exited)
 	}()
-	timeout := o.ReadyTimeout
-	if timeout <= 0 {
-		timeout = 60 * time.Second
-	}
-	if err := s.waitReady(ctx, timeout); err != nil {
-		_ = s.Stop()
+	if err := s.waitReady(ctx, e.readyTimeout); err != nil {
+		_ = s.Stop() // removes tmpDir
 		return nil, err
 	}
 	return s, nil
