@@ -252,26 +252,10 @@ const readBackTimeout = time.Minute
 // server is unreachable. A missing table means every row is gone (e.g. a restore to before it
 // was created): that is data loss to report, not an error.
 func (t *Table) ReadBack(ctx context.Context) (map[uint64]bool, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, readBackTimeout)
-		defer cancel()
-	}
-	for {
-		present, err := t.readOnce(ctx)
-		if err == nil {
-			return present, nil
-		}
+	return measure.ReadBack(ctx, "table "+t.name, readBackTimeout, 200*time.Millisecond, t.readOnce, func(err error) bool {
 		var bad badSeqError
-		if errors.As(err, &bad) || permanent(err) || ctx.Err() != nil {
-			return nil, fmt.Errorf("read back table %s: %w", t.name, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("read back table %s: %w", t.name, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return errors.As(err, &bad) || permanent(err)
+	})
 }
 
 // permanent reports errors that waiting will not cure, so the read-back fails at once instead

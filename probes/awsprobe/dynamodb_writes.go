@@ -71,7 +71,7 @@ type DynamoDBWrites struct {
 	cfg         DynamoDBWritesConfig
 	write, read *dynamodb.Client
 	runID       string
-	log         *writeLog
+	log         *measure.WriteLog
 	env         *runner.Env
 
 	// setup serialises createTable without a mutex, so a sample waiting for another's
@@ -89,9 +89,9 @@ func (p *DynamoDBWrites) Key(seq uint64) string { return p.runID + "#" + strconv
 
 // Check implements runner.Probe: put the next sequenced item.
 func (p *DynamoDBWrites) Check(ctx context.Context) error {
-	seq := p.log.begin()
+	seq := p.log.Begin()
 	err := p.put(ctx, seq)
-	p.log.end(ctx, seq, err)
+	p.log.End(ctx, seq, err, writeOutcome)
 	return err
 }
 
@@ -159,7 +159,7 @@ func (p *DynamoDBWrites) ensureTable(ctx context.Context) error {
 }
 
 // Writes implements runner.DataProbe.
-func (p *DynamoDBWrites) Writes() []measure.Write { return p.log.all() }
+func (p *DynamoDBWrites) Writes() []measure.Write { return p.log.Writes() }
 
 // ReadBack implements runner.DataProbe: which of this run's items readRegion has, by
 // strongly consistent BatchGetItem on the keys written (no scan of someone else's table),
@@ -170,7 +170,7 @@ func (p *DynamoDBWrites) ReadBack(ctx context.Context) (map[uint64]bool, error) 
 
 func (p *DynamoDBWrites) readOnce(ctx context.Context) (map[uint64]bool, error) {
 	present := map[uint64]bool{}
-	seqs := p.log.seqs()
+	seqs := p.log.Seqs()
 	for len(seqs) > 0 {
 		n := min(len(seqs), 100) // BatchGetItem's limit
 		keys := make([]map[string]ddbtypes.AttributeValue, n)
@@ -219,7 +219,7 @@ func (p *DynamoDBWrites) seqOf(item map[string]ddbtypes.AttributeValue) (uint64,
 // created it and it holds nothing else). A failed cleanup is logged as well as returned, since
 // leftover items should not go unnoticed.
 func (p *DynamoDBWrites) Close() error {
-	seqs := p.log.seqs()
+	seqs := p.log.Seqs()
 	if len(seqs) == 0 {
 		// Nothing written means nothing set up (e.g. a dry run): no calls.
 		return nil

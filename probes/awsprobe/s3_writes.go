@@ -72,7 +72,7 @@ type S3Writes struct {
 	cfg         S3WritesConfig
 	write, read *s3.Client
 	runID       string
-	log         *writeLog
+	log         *measure.WriteLog
 	env         *runner.Env
 }
 
@@ -84,7 +84,7 @@ func (p *S3Writes) Key(seq uint64) string { return fmt.Sprintf("%s%020d", p.RunP
 
 // Check implements runner.Probe: put the next sequenced object.
 func (p *S3Writes) Check(ctx context.Context) error {
-	seq := p.log.begin()
+	seq := p.log.Begin()
 	body := fmt.Sprintf(`{"runId":%q,"seq":%d,"writtenAt":%q}`, p.runID, seq, time.Now().UTC().Format(time.RFC3339Nano))
 	_, err := p.write.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:      &p.cfg.Bucket,
@@ -92,7 +92,7 @@ func (p *S3Writes) Check(ctx context.Context) error {
 		Body:        strings.NewReader(body),
 		ContentType: aws.String("application/json"),
 	})
-	p.log.end(ctx, seq, err)
+	p.log.End(ctx, seq, err, writeOutcome)
 	if err != nil {
 		return fmt.Errorf("put object seq %d into %s: %w", seq, p.cfg.Bucket, err)
 	}
@@ -100,7 +100,7 @@ func (p *S3Writes) Check(ctx context.Context) error {
 }
 
 // Writes implements runner.DataProbe.
-func (p *S3Writes) Writes() []measure.Write { return p.log.all() }
+func (p *S3Writes) Writes() []measure.Write { return p.log.Writes() }
 
 // ReadBack implements runner.DataProbe: the sequence numbers under this run's prefix in
 // readBucket, retried while S3 is unreachable. A missing bucket is an error, not loss: it is
@@ -132,7 +132,7 @@ func (p *S3Writes) readOnce(ctx context.Context) (map[uint64]bool, error) {
 // Close implements runner.Closer: deletes every version of this run's objects from bucket and
 // readBucket. A failed cleanup is logged as well as returned.
 func (p *S3Writes) Close() error {
-	if len(p.log.seqs()) == 0 {
+	if len(p.log.Seqs()) == 0 {
 		// Nothing written (e.g. a dry run): no calls.
 		return nil
 	}

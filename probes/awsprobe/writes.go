@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -17,17 +16,9 @@ import (
 	"github.com/drillhq/drill/runner"
 )
 
-// writeLog is the sequenced-write bookkeeping shared by the AWS data probes (dynamodb-writes,
-// s3-writes): seq assigned when a sample starts, invoke and ack on the run clock, outcome as
-// measure.ClassifyWrites wants it.
-type writeLog struct {
-	clock *runner.Clock
-
-	mu     sync.Mutex
-	writes []measure.Write // writes[i].Seq == i+1
-}
-
-func newWriteLog(env *runner.Env) *writeLog {
+// newWriteLog is the sequenced-write bookkeeping of the AWS data probes (dynamodb-writes,
+// s3-writes), on the run clock.
+func newWriteLog(env *runner.Env) *measure.WriteLog {
 	var clock *runner.Clock
 	if env != nil {
 		clock = env.Clock
@@ -35,46 +26,7 @@ func newWriteLog(env *runner.Env) *writeLog {
 	if clock == nil {
 		clock = runner.NewClock()
 	}
-	return &writeLog{clock: clock}
-}
-
-// begin records a new write as timed out until it returns: a write still in flight when the
-// read-back runs has an unknown outcome, which is what timed out means.
-func (l *writeLog) begin() uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	seq := uint64(len(l.writes)) + 1
-	l.writes = append(l.writes, measure.Write{Seq: seq, Invoke: l.clock.Now(), Outcome: measure.WriteTimedOut})
-	return seq
-}
-
-func (l *writeLog) end(ctx context.Context, seq uint64, err error) {
-	ack := l.clock.Now()
-	o := writeOutcome(ctx, err)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.writes[seq-1].Outcome = o
-	if o == measure.WriteOK {
-		l.writes[seq-1].Ack = ack
-	}
-}
-
-func (l *writeLog) all() []measure.Write {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]measure.Write(nil), l.writes...)
-}
-
-// seqs returns the sequence numbers written so far (whatever their outcome: a timed-out write
-// may have landed, so read-back and cleanup look for it too).
-func (l *writeLog) seqs() []uint64 {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]uint64, len(l.writes))
-	for i := range l.writes {
-		out[i] = uint64(i) + 1
-	}
-	return out
+	return measure.NewWriteLog(clock.Now)
 }
 
 // writeOutcome classifies a failed write. A 4xx answer is a refusal: nothing was written. A
@@ -116,25 +68,7 @@ const cleanupTimeout = time.Minute
 
 // retryRead calls read until it succeeds, fails for good (permanent) or ctx ends.
 func retryRead(ctx context.Context, what string, read func(context.Context) (map[uint64]bool, error), permanent func(error) bool) (map[uint64]bool, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, readBackTimeout)
-		defer cancel()
-	}
-	for {
-		present, err := read(ctx)
-		if err == nil {
-			return present, nil
-		}
-		if permanent(err) || ctx.Err() != nil {
-			return nil, fmt.Errorf("read back %s: %w", what, err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("read back %s: %w", what, err)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	return measure.ReadBack(ctx, what, readBackTimeout, 500*time.Millisecond, read, permanent)
 }
 
 // clientError reports a 4xx answer other than throttling: retrying will not help.

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -72,16 +71,13 @@ func WritesType() runner.ProbeType {
 // Writes is the etcd-writes probe; it implements runner.DataProbe and runner.Closer.
 type Writes struct {
 	client *clientv3.Client
-	clock  *runner.Clock
+	log    *measure.WriteLog
 	prefix string
 	value  string
-
-	mu     sync.Mutex
-	writes []measure.Write // writes[i].Seq == i+1
 }
 
 func newWrites(client *clientv3.Client, clock *runner.Clock, prefix string, valueSize int) *Writes {
-	return &Writes{client: client, clock: clock, prefix: prefix, value: strings.Repeat("x", valueSize)}
+	return &Writes{client: client, log: measure.NewWriteLog(clock.Now), prefix: prefix, value: strings.Repeat("x", valueSize)}
 }
 
 // Prefix is the key prefix this probe writes under.
@@ -93,25 +89,9 @@ func (w *Writes) key(seq uint64) string { return fmt.Sprintf("%s%020d", w.prefix
 // Check performs the next sequenced write. It is safe for concurrent calls: sampling is
 // open-loop, so a write may start while earlier ones hang.
 func (w *Writes) Check(ctx context.Context) error {
-	w.mu.Lock()
-	seq := uint64(len(w.writes)) + 1
-	// Recorded as timed out until it returns: a write still in flight when the read-back runs
-	// has an unknown outcome, which is what timed out means.
-	w.writes = append(w.writes, measure.Write{Seq: seq, Invoke: w.clock.Now(), Outcome: measure.WriteTimedOut})
-	w.mu.Unlock()
-
+	seq := w.log.Begin()
 	_, err := w.client.Put(ctx, w.key(seq), w.value)
-	ack := w.clock.Now()
-	outcome := measure.WriteOK
-	if err != nil {
-		outcome = classify(ctx, err)
-	}
-	w.mu.Lock()
-	w.writes[seq-1].Outcome = outcome
-	if outcome == measure.WriteOK {
-		w.writes[seq-1].Ack = ack
-	}
-	w.mu.Unlock()
+	w.log.End(ctx, seq, err, classify)
 	if err != nil {
 		return fmt.Errorf("put seq %d: %w", seq, err)
 	}
@@ -134,38 +114,15 @@ func classify(ctx context.Context, err error) measure.Outcome {
 }
 
 // Writes implements runner.DataProbe.
-func (w *Writes) Writes() []measure.Write {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]measure.Write(nil), w.writes...)
-}
+func (w *Writes) Writes() []measure.Write { return w.log.Writes() }
 
 // ReadBack implements runner.DataProbe: a linearizable, paginated prefix Get, retried while the
 // cluster is still recovering.
 func (w *Writes) ReadBack(ctx context.Context) (map[uint64]bool, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, readBackTimeout)
-		defer cancel()
-	}
-	for {
-		present, err := w.readOnce(ctx)
-		if err == nil || ctx.Err() != nil {
-			if err != nil {
-				return nil, fmt.Errorf("read back %s*: %w", w.prefix, err)
-			}
-			return present, nil
-		}
+	return measure.ReadBack(ctx, w.prefix+"*", readBackTimeout, 200*time.Millisecond, w.readOnce, func(err error) bool {
 		var bad badKeyError
-		if errors.As(err, &bad) {
-			return nil, err
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("read back %s*: %w", w.prefix, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return errors.As(err, &bad)
+	})
 }
 
 type badKeyError struct{ key string }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"sync"
 	"time"
 
 	"github.com/drillhq/drill/backends/sqlenv"
@@ -100,12 +99,9 @@ type Writes struct {
 	table   *sqlenv.Table
 	write   *sqlenv.DB
 	read    *sqlenv.DB
-	clock   *runner.Clock
+	writes  *measure.WriteLog
 	log     *slog.Logger
 	timeout time.Duration
-
-	mu     sync.Mutex
-	writes []measure.Write // writes[i].Seq == i+1
 }
 
 func newWrites(table *sqlenv.Table, write, read *sqlenv.DB, clock *runner.Clock, log *slog.Logger, timeout time.Duration) *Writes {
@@ -115,7 +111,7 @@ func newWrites(table *sqlenv.Table, write, read *sqlenv.DB, clock *runner.Clock,
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Writes{table: table, write: write, read: read, clock: clock, log: log, timeout: timeout}
+	return &Writes{table: table, write: write, read: read, writes: measure.NewWriteLog(clock.Now), log: log, timeout: timeout}
 }
 
 // Table is the table setup, read-back and cleanup work on.
@@ -124,31 +120,14 @@ func (w *Writes) Table() *sqlenv.Table { return w.table }
 // Check inserts the next sequenced row. It is safe for concurrent calls: sampling is
 // open-loop, so a write may start while earlier ones hang.
 func (w *Writes) Check(ctx context.Context) error {
-	w.mu.Lock()
-	seq := uint64(len(w.writes)) + 1
-	// Recorded as timed out until it returns: a write still in flight when the read-back runs
-	// has an unknown outcome, which is what timed out means.
-	w.writes = append(w.writes, measure.Write{Seq: seq, Invoke: w.clock.Now(), Outcome: measure.WriteTimedOut})
-	w.mu.Unlock()
-
+	seq := w.writes.Begin()
 	err := w.table.Insert(ctx, seq)
-	ack := w.clock.Now()
-	outcome := sqlenv.Outcome(ctx, err)
-	w.mu.Lock()
-	w.writes[seq-1].Outcome = outcome
-	if outcome == measure.WriteOK {
-		w.writes[seq-1].Ack = ack
-	}
-	w.mu.Unlock()
+	w.writes.End(ctx, seq, err, sqlenv.Outcome)
 	return sampleError(ctx, w.write, fmt.Sprintf("insert seq %d", seq), w.timeout, err)
 }
 
 // Writes implements runner.DataProbe.
-func (w *Writes) Writes() []measure.Write {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]measure.Write(nil), w.writes...)
-}
+func (w *Writes) Writes() []measure.Write { return w.writes.Writes() }
 
 // ReadBack implements runner.DataProbe: every seq of this run present in the table, read from
 // readBackDsn, retried while the server is still recovering.
