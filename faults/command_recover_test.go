@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drillhq/drill/journal"
+	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -20,35 +20,18 @@ func TestCommandFaultJournalsAndRecovers(t *testing.T) {
 	t.Chdir(work)
 	marker := filepath.Join(work, "marker")
 
-	reg := runner.NewRegistry()
 	typ := CommandFaultType()
-	reg.AddFault(typ)
 	cfg := typ.NewConfig().(*CommandFaultConfig)
 	cfg.Run, cfg.Revert = "touch marker", "rm -f marker"
-	s := &scenarios.Scenario{
-		Name: "cmd", System: "sys", File: "cmd.yaml",
-		Objectives: scenarios.Objectives{RTO: time.Second},
-		Faults:     []scenarios.StepSpec{{Name: "mark", Type: "command", With: cfg}},
-		Limits:     scenarios.Limits{Timeout: 10 * time.Second, Observe: 10 * time.Millisecond, Rollback: 10 * time.Second},
-	}
-	jdir := filepath.Join(t.TempDir(), "journal")
-	w, err := journal.Create(jdir, journal.RunInfo{RunID: "r1", System: "sys"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := runner.Run(t.Context(), s, runner.Options{Registry: reg, Journal: w, RunID: "r1"})
+	res, run := recovertest.Run(t, recovertest.Drill{Type: typ, With: cfg,
+		Limits: scenarios.Limits{Timeout: 10 * time.Second, Observe: 10 * time.Millisecond, Rollback: 10 * time.Second}})
 	if !res.Rollback.Clean {
 		t.Fatalf("rollback %+v", res.Rollback)
 	}
-	w.Close()
-	run, err := journal.Read(w.Path())
-	if err != nil {
-		t.Fatal(err)
+	rec := recovertest.Record(t, run)
+	if len(run.Pending()) != 0 {
+		t.Fatalf("journal faults %+v, want f injected and reverted", run.Faults)
 	}
-	if len(run.Faults) != 1 || len(run.Pending()) != 0 {
-		t.Fatalf("journal faults %+v, want mark injected and reverted", run.Faults)
-	}
-	rec := run.Faults[0].Record
 	if !strings.Contains(string(rec), `"revert":"rm -f marker"`) || !strings.Contains(string(rec), work) {
 		t.Fatalf("record %s lacks the revert script or the working directory", rec)
 	}
@@ -58,14 +41,11 @@ func TestCommandFaultJournalsAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir())
-	for i := range 2 {
-		if err := typ.Recover(t.Context(), runner.NewEnv(nil, nil), rec); err != nil {
-			t.Fatalf("recover #%d: %v", i+1, err)
-		}
+	recovertest.RecoverTwice(t, typ, rec, 10*time.Second, func(round int) {
 		if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("recover #%d left the marker: %v", i+1, err)
+			t.Fatalf("recover #%d left the marker: %v", round, err)
 		}
-	}
+	})
 }
 
 func TestCommandRecoverReportsAFailingScript(t *testing.T) {

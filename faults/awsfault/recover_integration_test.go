@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"github.com/drillhq/drill/localstack/lstest"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -21,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -51,28 +51,10 @@ var errKilled = errors.New("refused by the test: the drill is 'killed' before it
 // SIGKILLed drill leaves for `drill recover`.
 func injectAndLeave(t *testing.T, env *runner.Env, typ runner.FaultType, cfg any) journal.Fault {
 	t.Helper()
-	reg := runner.NewRegistry()
-	reg.AddFault(typ)
-	s := &scenarios.Scenario{
-		Name: env.Scenario.Name, System: "test", File: "recover.yaml", Environment: env.Scenario.Environment,
-		Objectives: scenarios.Objectives{RTO: time.Second},
-		Faults:     []scenarios.StepSpec{{Name: "f", Type: typ.Name, With: cfg}},
-		Limits:     scenarios.Limits{Timeout: 30 * time.Second, Observe: 10 * time.Millisecond, Rollback: time.Second},
-	}
-	w, err := journal.Create(filepath.Join(t.TempDir(), "journal"), journal.RunInfo{RunID: "r1", System: "test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := runner.Run(t.Context(), s, runner.Options{Registry: reg, Journal: w, RunID: "r1", Env: env})
+	res, run := recovertest.Run(t, recovertest.Drill{Type: typ, With: cfg, Env: env,
+		Limits: scenarios.Limits{Timeout: 30 * time.Second, Observe: 10 * time.Millisecond, Rollback: time.Second}})
 	if res.Rollback.Clean {
 		t.Fatalf("the drill's revert succeeded; the test needs it refused (rollback %+v)", res.Rollback)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	run, err := journal.Read(w.Path())
-	if err != nil {
-		t.Fatal(err)
 	}
 	pending := run.Pending()
 	if len(pending) != 1 || pending[0].Record == nil {
@@ -84,12 +66,7 @@ func injectAndLeave(t *testing.T, env *runner.Env, typ runner.FaultType, cfg any
 // recoverTwice calls the type's Recover as `drill recover` does (fresh Env, no connector), twice.
 func recoverTwice(t *testing.T, typ runner.FaultType, rec json.RawMessage, check func(round int)) {
 	t.Helper()
-	for i := range 2 {
-		if err := typ.Recover(context.WithoutCancel(t.Context()), runner.NewEnv(nil, nil), rec); err != nil {
-			t.Fatalf("recover #%d: %v", i+1, err)
-		}
-		check(i + 1)
-	}
+	recovertest.RecoverTwice(t, typ, rec, 5*time.Minute, check)
 }
 
 func TestRecoverStopInstances(t *testing.T) {

@@ -1,13 +1,11 @@
 package sqlfault
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/drillhq/drill/backends/sqlenv"
-	"github.com/drillhq/drill/journal"
+	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/pglab/pglabtest"
 	"github.com/drillhq/drill/runner"
@@ -27,41 +25,15 @@ func TestLabFaultsRecoverRemoveLab(t *testing.T) {
 			lab := pglabtest.Start(t, pglab.Options{Standbys: 1})
 			env := runner.NewEnv(&scenarios.Scenario{Name: "recover"}, nil)
 			sqlenv.WithPostgresTarget(env, &sqlenv.PostgresTarget{DSN: lab.DSN(), Lab: lab})
-			reg := runner.NewRegistry()
-			reg.AddFault(typ)
-			s := &scenarios.Scenario{
-				Name: "recover", System: "sys", File: "recover.yaml",
-				Objectives: scenarios.Objectives{RTO: time.Second},
-				Faults:     []scenarios.StepSpec{{Name: "f", Type: typ.Name}},
-				Limits:     scenarios.Limits{Timeout: time.Minute, Observe: 10 * time.Millisecond, Rollback: time.Minute},
-			}
-			w, err := journal.Create(filepath.Join(t.TempDir(), "journal"), journal.RunInfo{RunID: "r1", System: "sys"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			res := runner.Run(t.Context(), s, runner.Options{Registry: reg, Journal: w, RunID: "r1", Env: env})
+			res, run := recovertest.Run(t, recovertest.Drill{Type: typ, Env: env, Limits: scenarios.Limits{Timeout: time.Minute, Observe: 10 * time.Millisecond, Rollback: time.Minute}})
 			if !res.Rollback.Clean {
 				t.Fatalf("rollback %+v", res.Rollback)
 			}
-			w.Close()
-			run, err := journal.Read(w.Path())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(run.Faults) != 1 || run.Faults[0].Record == nil {
-				t.Fatalf("journal faults %+v, want f with a record", run.Faults)
-			}
+			rec := recovertest.Record(t, run)
 			if len(pglab.ProcessesUnder(lab.Dir())) == 0 {
 				t.Fatal("no server running before recover: the test would prove nothing")
 			}
-			ctx, cancel := context.WithTimeout(context.WithoutCancel(t.Context()), 2*time.Minute)
-			defer cancel()
-			for i := range 2 {
-				if err := typ.Recover(ctx, runner.NewEnv(nil, nil), run.Faults[0].Record); err != nil {
-					t.Fatalf("recover #%d: %v", i+1, err)
-				}
-				pglabtest.AssertRemoved(t, lab.Dir())
-			}
+			recovertest.RecoverTwice(t, typ, rec, 2*time.Minute, func(int) { pglabtest.AssertRemoved(t, lab.Dir()) })
 		})
 	}
 }
