@@ -519,25 +519,5 @@ func (l *Lab) Down(ctx context.Context) error {
 }
 
 func (l *Lab) removeFiles() error {
-	st := l.State()
-	if st.OwnDir {
-		if err := os.RemoveAll(l.dir); err != nil {
-			return fmt.Errorf("remove lab dir: %w", err)
-		}
-		return nil
-	}
-	var errs []error
-	for _, sub := range []string{"members", "logs", "snapshots", StateFile, StateFile + ".tmp"} {
-		if err := os.RemoveAll(filepath.Join(l.dir, sub)); err != nil {
-			errs = append(errs, fmt.Errorf("remove lab files: %w", err))
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	// The directory was the user's: it goes only if nothing else was put there.
-	if err := os.Remove(l.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		l.log.Warn("lab dir kept: not empty", "dir", l.dir)
-	}
-	return nil
+	return labdir.RemoveFiles(l.dir, l.State().OwnDir, []string{"members", "logs", "snapshots", StateFile, StateFile + ".tmp"}, l.log)
 }

@@ -512,24 +512,5 @@ func (l *Lab) Remove(ctx context.Context) error {
 }
 
 func (l *Lab) removeFiles() error {
-	if l.State().OwnDir {
-		if err := os.RemoveAll(l.dir); err != nil {
-			return fmt.Errorf("remove lab dir: %w", err)
-		}
-		return nil
-	}
-	var errs []error
-	for _, sub := range []string{"members", "logs", "run", StateFile, StateFile + ".tmp"} {
-		if err := os.RemoveAll(filepath.Join(l.dir, sub)); err != nil {
-			errs = append(errs, fmt.Errorf("remove lab files: %w", err))
-		}
-	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	// The directory was the user's: it goes only if nothing else was put there.
-	if err := os.Remove(l.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		l.log.Warn("lab dir kept: not empty", "dir", l.dir)
-	}
-	return nil
+	return labdir.RemoveFiles(l.dir, l.State().OwnDir, []string{"members", "logs", "run", StateFile, StateFile + ".tmp"}, l.log)
 }

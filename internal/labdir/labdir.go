@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -47,6 +48,31 @@ func Make(dir, pattern, stateFile string, taken func(abs string) error) (abs str
 		return "", false, fmt.Errorf("lab dir %s is not empty; use a new or empty directory", abs)
 	}
 	return abs, false, nil
+}
+
+// RemoveFiles removes a lab's files: the whole directory when the lab created it (own), else
+// only the entries named in files, and then the directory itself if nothing else was put
+// there (it was the user's, and it is kept with what they added, logged on log).
+func RemoveFiles(dir string, own bool, files []string, log *slog.Logger) error {
+	if own {
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove lab dir: %w", err)
+		}
+		return nil
+	}
+	var errs []error
+	for _, f := range files {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			errs = append(errs, fmt.Errorf("remove lab files: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("lab dir kept: not empty", "dir", dir)
+	}
+	return nil
 }
 
 // Reap removes the labs Orphans finds: open attaches to one and returns how to take it down. A

@@ -3,6 +3,7 @@ package labdir
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,5 +133,39 @@ func write(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestRemoveFiles(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		own      bool
+		userFile bool // the user put a file of their own in the lab dir
+		wantDir  bool
+	}{
+		{name: "own dir goes whole", own: true, userFile: true, wantDir: false},
+		{name: "user's empty dir goes", wantDir: false},
+		{name: "user's dir with their file stays", userFile: true, wantDir: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "lab")
+			mkdir(t, filepath.Join(dir, "members", "m1"))
+			write(t, filepath.Join(dir, "lab.json"), "{}")
+			if tc.userFile {
+				write(t, filepath.Join(dir, "notes"), "mine")
+			}
+			if err := RemoveFiles(dir, tc.own, []string{"members", "lab.json", "lab.json.tmp"}, slog.New(slog.DiscardHandler)); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := os.ReadDir(dir)
+			if gotDir := err == nil; gotDir != tc.wantDir {
+				t.Fatalf("lab dir there = %v (%v), want %v", gotDir, err, tc.wantDir)
+			}
+			if tc.wantDir && (len(entries) != 1 || entries[0].Name() != "notes") {
+				t.Errorf("kept dir holds %v, want only the user's notes", entries)
+			}
+		})
 	}
 }
