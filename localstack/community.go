@@ -36,31 +36,11 @@ const LocalStackServices = "ec2,route53,ssm,sts,sns,s3"
 
 // FindLocalStackPython locates the Python that runs LocalStack's runtime.
 func FindLocalStackPython(getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = os.Getenv
+	p, err := findExecutable(getenv, EnvLocalStackPython, filepath.Join(".venv-localstack", "bin", "python"))
+	if p == "" && err == nil {
+		err = ErrNoLocalStack
 	}
-	if p := getenv(EnvLocalStackPython); p != "" {
-		if isExecutable(p) {
-			return p, nil
-		}
-		return "", fmt.Errorf("%s=%s: not an executable file", EnvLocalStackPython, p)
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find LocalStack: %w", err)
-	}
-	for range 64 { // bounded: a path has far fewer levels
-		p := filepath.Join(dir, ".venv-localstack", "bin", "python")
-		if isExecutable(p) {
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", ErrNoLocalStack
+	return p, err
 }
 
 // LocalStackOptions configure StartLocalStack.

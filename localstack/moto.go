@@ -28,32 +28,45 @@ var ErrExitedEarly = errors.New("exited before it was ready")
 
 // FindMotoServer locates the moto_server executable.
 func FindMotoServer(getenv func(string) string) (string, error) {
-	if getenv == nil {
-		getenv = os.Getenv
-	}
-	if p := getenv(EnvMotoServer); p != "" {
-		if isExecutable(p) {
-			return p, nil
-		}
-		return "", fmt.Errorf("%s=%s: not an executable file", EnvMotoServer, p)
-	}
-	if dir, err := os.Getwd(); err == nil {
-		for {
-			p := filepath.Join(dir, ".venv", "bin", "moto_server")
-			if isExecutable(p) {
-				return p, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
+	p, err := findExecutable(getenv, EnvMotoServer, filepath.Join(".venv", "bin", "moto_server"))
+	if p != "" || err != nil {
+		return p, err
 	}
 	if p, err := exec.LookPath("moto_server"); err == nil {
 		return p, nil
 	}
 	return "", ErrNoMoto
+}
+
+// findExecutable returns the file the environment variable env names, which must be
+// executable, or else the executable rel (a path in a project venv) under the working
+// directory or the nearest parent that has it; "" when there is none.
+func findExecutable(getenv func(string) string, env, rel string) (string, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if p := getenv(env); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", fmt.Errorf("%s=%s: not an executable file", env, p)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", nil
+	}
+	for range 64 { // bounded: a path has far fewer levels
+		p := filepath.Join(dir, rel)
+		if isExecutable(p) {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "", nil
 }
 
 func isExecutable(p string) bool {

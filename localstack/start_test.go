@@ -64,3 +64,51 @@ func TestStartMissingProgram(t *testing.T) {
 		t.Errorf("StartMoto(missing) = %v, want an error naming %s", err, missing)
 	}
 }
+
+// Both emulators are found the same way: the environment variable, else the project venv in
+// the working directory or a parent; moto last on PATH.
+func TestFindEmulator(t *testing.T) {
+	root := t.TempDir()
+	work := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(work)
+	t.Setenv("PATH", t.TempDir()) // no moto_server on PATH
+	exe := func(rel string, mode os.FileMode) string {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	named, plain := exe("named", 0o755), exe("plain", 0o644)
+	env := func(kv map[string]string) func(string) string { return func(k string) string { return kv[k] } }
+	for _, tc := range []struct {
+		name    string
+		find    func(func(string) string) (string, error)
+		envName string
+		venv    string // the venv path that is made after the "nothing" cases
+		none    error
+	}{
+		{"moto", FindMotoServer, EnvMotoServer, ".venv/bin/moto_server", ErrNoMoto},
+		{"localstack", FindLocalStackPython, EnvLocalStackPython, ".venv-localstack/bin/python", ErrNoLocalStack},
+	} {
+		if p, err := tc.find(env(map[string]string{tc.envName: named})); p != named || err != nil {
+			t.Errorf("%s with %s set = %q, %v; want %s", tc.name, tc.envName, p, err, named)
+		}
+		if _, err := tc.find(env(map[string]string{tc.envName: plain})); err == nil || !strings.Contains(err.Error(), "not an executable file") {
+			t.Errorf("%s with %s naming a plain file = %v, want not executable", tc.name, tc.envName, err)
+		}
+		if p, err := tc.find(env(nil)); !errors.Is(err, tc.none) {
+			t.Errorf("%s with nothing installed = %q, %v; want %v", tc.name, p, err, tc.none)
+		}
+		want := exe(tc.venv, 0o755)
+		if p, err := tc.find(env(nil)); p != want || err != nil {
+			t.Errorf("%s from %s = %q, %v; want the venv's %s", tc.name, work, p, err, want)
+		}
+	}
+}
