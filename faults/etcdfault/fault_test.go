@@ -3,6 +3,7 @@ package etcdfault
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -110,6 +111,38 @@ func put(ctx context.Context, lab *etcdlab.Lab, key string) error {
 	defer cancel()
 	_, err = c.Put(ctx, key, "v")
 	return err
+}
+
+// putEverywhere puts key and waits until every member has applied it. A put is acknowledged
+// once a majority committed it, so the one member a quorum kill leaves may not have it yet; a
+// snapshot of that survivor would then rightly lack the key.
+func putEverywhere(ctx context.Context, lab *etcdlab.Lab, key string) error {
+	c, err := lab.Client()
+	if err != nil {
+		return err
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	resp, err := c.Put(pctx, key, "v")
+	cancel()
+	if err != nil {
+		return err
+	}
+	for {
+		behind := 0
+		for _, st := range etcdlab.StatusAll(ctx, c, lab.Endpoints()) {
+			if st.Err != nil || st.Resp.Header.Revision < resp.Header.Revision {
+				behind++
+			}
+		}
+		if behind == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("put %s: %d members had not applied revision %d: %w", key, behind, resp.Header.Revision, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 func TestKillMemberChoosesLeaderAndFollower(t *testing.T) {
@@ -299,7 +332,7 @@ func TestSnapshotWithoutQuorumAndRestoreLatest(t *testing.T) {
 	env := etcdenvtest.Env(t, lab)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := put(ctx, lab, "in-snapshot"); err != nil {
+	if err := putEverywhere(ctx, lab, "in-snapshot"); err != nil {
 		t.Fatal(err)
 	}
 	inj := inject(t, env, &KillQuorumConfig{Signal: "SIGKILL"})
