@@ -3,146 +3,88 @@ package awsfault
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 
-	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
+	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/runner"
-	"github.com/drillhq/drill/scenarios"
 )
 
-// rdsClusterFake serves DescribeDBClusters and FailoverDBCluster of the RDS query API for one
-// cluster on loopback: the host's emulator does not serve RDS. A failover is instant.
-type rdsClusterFake struct {
-	mu        sync.Mutex
-	cluster   string
-	members   []string
-	writer    string
-	refuse    bool // refuse failovers, as the killed drill's revert never reaches AWS
-	failovers []string
-}
-
-func (f *rdsClusterFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+// newCluster creates an Aurora cluster with members; the first created is its writer (moto
+// makes the first member the writer and swaps IsClusterWriter on FailoverDBCluster).
+func newCluster(t *testing.T, api *rds.Client, cluster string, members ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := api.CreateDBCluster(ctx, &rds.CreateDBClusterInput{DBClusterIdentifier: aws.String(cluster), Engine: aws.String("aurora-postgresql"),
+		MasterUsername: aws.String("u"), MasterUserPassword: aws.String("password1")}); err != nil {
+		t.Fatalf("create db cluster %s: %v", cluster, err)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	action := r.PostForm.Get("Action")
-	if id := r.PostForm.Get("DBClusterIdentifier"); id != f.cluster {
-		rdsError(w, "DBClusterNotFoundFault", "no cluster "+id)
-		return
-	}
-	switch action {
-	case "DescribeDBClusters":
-		fmt.Fprintf(w, `<DescribeDBClustersResponse><DescribeDBClustersResult><DBClusters>%s</DBClusters></DescribeDBClustersResult></DescribeDBClustersResponse>`, f.clusterXML())
-	case "FailoverDBCluster":
-		if f.refuse {
-			rdsError(w, "InvalidDBClusterStateFault", "refused by the test")
-			return
+	for _, m := range members {
+		if _, err := api.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(m), DBClusterIdentifier: aws.String(cluster),
+			Engine: aws.String("aurora-postgresql"), DBInstanceClass: aws.String("db.r6g.large")}); err != nil {
+			t.Fatalf("create db instance %s in %s: %v", m, cluster, err)
 		}
-		target := r.PostForm.Get("TargetDBInstanceIdentifier")
-		if target == "" {
-			for _, m := range f.members {
-				if m != f.writer {
-					target = m
-					break
-				}
-			}
-		}
-		f.failovers = append(f.failovers, target)
-		f.writer = target
-		fmt.Fprintf(w, `<FailoverDBClusterResponse><FailoverDBClusterResult>%s</FailoverDBClusterResult></FailoverDBClusterResponse>`, f.clusterXML())
-	default:
-		rdsError(w, "InvalidAction", "not faked: "+action)
 	}
 }
 
-func (f *rdsClusterFake) clusterXML() string {
-	s := "<DBCluster><DBClusterIdentifier>" + f.cluster + "</DBClusterIdentifier><DBClusterMembers>"
-	for _, m := range f.members {
-		s += fmt.Sprintf("<DBClusterMember><DBInstanceIdentifier>%s</DBInstanceIdentifier><IsClusterWriter>%v</IsClusterWriter></DBClusterMember>", m, m == f.writer)
-	}
-	return s + "</DBClusterMembers></DBCluster>"
-}
-
-func rdsError(w http.ResponseWriter, code, msg string) {
-	w.WriteHeader(http.StatusBadRequest)
-	fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, code, msg)
-}
-
-func (f *rdsClusterFake) state() (string, []string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.writer, append([]string(nil), f.failovers...)
-}
-
-// aws:rds:failover-db-cluster with failBack journals the writer before failing over; after a
-// drill whose fail-back never reached AWS, Recover from the record alone makes that writer the
-// writer again, and a second Recover makes no call.
-func TestRecoverFailoverDBCluster(t *testing.T) {
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	fake := &rdsClusterFake{cluster: "orders", members: []string{"orders-1", "orders-2"}, writer: "orders-1"}
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	clients, err := awsenv.RecoverClients(t.Context(), awsenv.Where{Region: "us-east-1", Endpoint: srv.URL, Emulator: true}, awsenv.RecoverOptions{})
+func writerOf(t *testing.T, api *rds.Client, cluster string) string {
+	t.Helper()
+	c, err := describeCluster(context.Background(), api, cluster)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The real type (its Recover) with New swapped to use clients for the fake (the connector only
-	// serves the emulator); the revert is refused once the failover went through, as if drill had
-	// been killed.
-	typ := FailoverDBClusterType()
-	typ.New = func(cfg any, env *runner.Env) (runner.Fault, error) {
-		return &refuseAfterInject{failoverDBClusterFault{cfg: *cfg.(*FailoverDBClusterConfig), clients: clients, env: env}, fake}, nil
+	return clusterWriter(c)
+}
+
+// aws:rds:failover-db-cluster with failBack journals the writer before failing over; after a
+// drill whose fail-back never reached the emulator, Recover from the record alone makes that
+// writer the writer again, and recovering a cluster already back makes no failover.
+func TestRecoverFailoverDBCluster(t *testing.T) {
+	lstest.SkipUnserved(t, "rds")
+	t.Parallel()
+	env, c := connect(t, "recover-failover", nil, 0, failAfter("FailoverDBCluster", 1))
+	emu.Get(t).Require(t, "rds")
+	api := c.RDS("")
+	newCluster(t, api, "recover-fo", "recover-fo-1", "recover-fo-2")
+	if w := writerOf(t, api, "recover-fo"); w != "recover-fo-1" {
+		t.Fatalf("writer %q before the drill, want recover-fo-1", w)
 	}
-	env := runner.NewEnv(&scenarios.Scenario{Name: "recover-failover"}, nil)
-	f := injectAndLeave(t, env, typ, &FailoverDBClusterConfig{Cluster: "orders", FailBack: true})
+	f := injectAndLeave(t, env, FailoverDBClusterType(), &FailoverDBClusterConfig{Cluster: "recover-fo", FailBack: true})
 	var rec failoverDBClusterRecord
 	if err := json.Unmarshal(f.Record, &rec); err != nil {
 		t.Fatalf("record %s: %v", f.Record, err)
 	}
-	if rec.Cluster != "orders" || rec.Writer != "orders-1" || rec.Endpoint != srv.URL || rec.Region != "us-east-1" {
-		t.Fatalf("record %+v, want cluster orders, writer orders-1, the fake's endpoint", rec)
+	if rec.Cluster != "recover-fo" || rec.Writer != "recover-fo-1" || rec.Endpoint != emu.Get(t).Endpoint || rec.Region != "us-east-1" {
+		t.Fatalf("record %+v, want cluster recover-fo, writer recover-fo-1, the emulator's endpoint", rec)
 	}
-	if writer, _ := fake.state(); writer != "orders-2" {
-		t.Fatalf("writer %s after the drill, want orders-2: nothing to recover", writer)
+	if w := writerOf(t, api, "recover-fo"); w != "recover-fo-2" {
+		t.Fatalf("writer %q after the drill, want recover-fo-2: nothing to recover", w)
 	}
-	fake.mu.Lock()
-	fake.refuse = false
-	fake.mu.Unlock()
-	recoverTwice(t, typ, f.Record, func(round int) {
-		writer, failovers := fake.state()
-		if writer != "orders-1" || len(failovers) != 2 {
-			t.Errorf("after recover #%d: writer %s, failovers %v; want orders-1 after [orders-2 orders-1]", round, writer, failovers)
+	recoverTwice(t, FailoverDBClusterType(), f.Record, func(round int) {
+		if w := writerOf(t, api, "recover-fo"); w != "recover-fo-1" {
+			t.Errorf("after recover #%d: writer %q, want recover-fo-1", round, w)
 		}
 	})
+	// Recover builds its own clients, so that a cluster already back is left alone is seen on
+	// the fail-back it shares, with counted clients.
+	counter := &callCounter{}
+	_, counted := connect(t, "recover-failover-count", counter, 0)
+	if err := failBack(t.Context(), counted.RDS(""), rec.Cluster, rec.Writer); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.snapshot()["FailoverDBCluster"]; n != 0 {
+		t.Errorf("failing back a cluster whose writer is already %s called FailoverDBCluster %d times", rec.Writer, n)
+	}
 }
 
-// refuseAfterInject makes the fake refuse failovers once the fault's own went through.
-type refuseAfterInject struct {
-	failoverDBClusterFault
-	fake *rdsClusterFake
-}
-
-func (r *refuseAfterInject) Inject(ctx context.Context) (runner.Injection, error) {
-	inj, err := r.failoverDBClusterFault.Inject(ctx)
-	r.fake.mu.Lock()
-	r.fake.refuse = true
-	r.fake.mu.Unlock()
-	return inj, err
-}
-
-// Without failBack the drill does not fail back, and neither does Recover.
+// Without failBack the drill does not fail back, and neither does Recover: no call is made (the
+// record's endpoint is a closed port).
 func TestRecoverFailoverDBClusterWithoutFailBackIsNoop(t *testing.T) {
+	t.Parallel()
 	rec := []byte(`{"region":"us-east-1","endpoint":"http://127.0.0.1:1","emulator":true,"cluster":"orders"}`)
-	if err := FailoverDBClusterType().Recover(t.Context(), runner.NewEnv(nil, nil), rec); err != nil {
+	if err := FailoverDBClusterType().Recover(context.WithoutCancel(t.Context()), runner.NewEnv(nil, nil), rec); err != nil {
 		t.Fatal(err)
 	}
 }
