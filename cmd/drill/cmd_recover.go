@@ -38,8 +38,10 @@ the fault type's own revert, from the journaled data, oldest run first and fault
 reverse order, as the drill's rollback would have. The scenario's rollback steps are not
 run again: if it has any, check whether they are still needed.
 
-A fault type that cannot revert from its journal is named with what to revert by hand;
-after doing so, 'drill recover --forget RUN' closes that run's journal. Recover takes each
+A fault of a type with nothing to undo (a reboot, a termination) is closed as such. A fault
+whose type cannot revert from its journal (not in this build) is named with what to revert by
+hand; after doing so, 'drill recover --forget RUN' closes that run's journal. --list says
+which applies to each fault (REVERT column). Recover takes each
 system's lock, so it never races a drill that is running.
 
 The journal lives beside the history store: --history PATH's directory, else
