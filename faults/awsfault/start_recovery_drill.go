@@ -231,12 +231,20 @@ func (f *startRecoveryDrillFault) Inject(ctx context.Context) (runner.Injection,
 	if err := f.journal(ctx, ids, rec); err != nil {
 		return runner.Injection{}, err
 	}
+	// Without an answer (timeout, Ctrl-C, a server fault) DRS may have started the job anyway:
+	// the revert then finds it by servers and time, as recover does without a job id.
+	lookup := runner.Injection{Targets: ids, Revert: func(ctx context.Context) error {
+		return recoverDrillJobs(ctx, f.api, &rec, f.poll)
+	}}
 	out, err := f.api.StartRecovery(ctx, in)
 	if err != nil {
-		return runner.Injection{}, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
+		if refused(err) {
+			return runner.Injection{}, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
+		}
+		return lookup, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
 	}
 	if out.Job == nil || out.Job.JobID == nil {
-		return runner.Injection{Targets: ids}, fmt.Errorf("drs start recovery drill for %v: no job in the answer", ids)
+		return lookup, fmt.Errorf("drs start recovery drill for %v: no job in the answer", ids)
 	}
 	job := *out.Job.JobID
 	inj := runner.Injection{Targets: ids, Revert: func(ctx context.Context) error {

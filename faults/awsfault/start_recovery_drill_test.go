@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/drs"
 	drstypes "github.com/aws/aws-sdk-go-v2/service/drs/types"
+	"github.com/aws/smithy-go"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/drillhq/drill/backends/awsenv"
@@ -29,10 +30,12 @@ type drsStub struct {
 	mu          sync.Mutex
 	servers     []drstypes.SourceServer
 	started     *drs.StartRecoveryInput
+	startedAt   time.Time
 	describes   int
 	launchAfter int
 	terminated  [][]string
 	startErr    error
+	loseAnswer  bool   // StartRecovery starts the job, then fails with startErr
 	onStart     func() // called as StartRecovery is received
 }
 
@@ -42,28 +45,38 @@ func (s *drsStub) StartRecovery(_ context.Context, in *drs.StartRecoveryInput, _
 	if s.onStart != nil {
 		s.onStart()
 	}
+	if s.startErr != nil && !s.loseAnswer {
+		return nil, s.startErr
+	}
+	s.started, s.startedAt = in, time.Now()
 	if s.startErr != nil {
 		return nil, s.startErr
 	}
-	s.started = in
 	return &drs.StartRecoveryOutput{Job: &drstypes.Job{JobID: aws.String("drsjob-1"), Status: drstypes.JobStatusPending}}, nil
 }
 
+// DescribeJobs answers for the one job, by id or by FromDate, once it was started.
 func (s *drsStub) DescribeJobs(_ context.Context, in *drs.DescribeJobsInput, _ ...func(*drs.Options)) (*drs.DescribeJobsOutput, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.describes++
-	job := drstypes.Job{JobID: aws.String("drsjob-1"), Status: drstypes.JobStatusStarted}
-	if s.describes > s.launchAfter {
-		job.Status = drstypes.JobStatusCompleted
-		for i, src := range s.started.SourceServers {
-			job.ParticipatingServers = append(job.ParticipatingServers, drstypes.ParticipatingServer{
-				SourceServerID: src.SourceServerID, RecoveryInstanceID: aws.String("i-recovery-" + string(rune('a'+i))),
-			})
-		}
-	}
-	if in.Filters == nil || len(in.Filters.JobIDs) != 1 || in.Filters.JobIDs[0] != "drsjob-1" {
+	byID := in.Filters != nil && len(in.Filters.JobIDs) == 1 && in.Filters.JobIDs[0] == "drsjob-1"
+	bySince := in.Filters != nil && in.Filters.FromDate != nil
+	if s.started == nil || !byID && !bySince {
 		return &drs.DescribeJobsOutput{}, nil
+	}
+	job := drstypes.Job{JobID: aws.String("drsjob-1"), Status: drstypes.JobStatusStarted, Type: drstypes.JobTypeLaunch,
+		InitiatedBy: drstypes.InitiatedByStartDrill, CreationDateTime: aws.String(s.startedAt.UTC().Format(time.RFC3339))}
+	launched := s.describes > s.launchAfter
+	if launched {
+		job.Status = drstypes.JobStatusCompleted
+	}
+	for i, src := range s.started.SourceServers {
+		p := drstypes.ParticipatingServer{SourceServerID: src.SourceServerID}
+		if launched {
+			p.RecoveryInstanceID = aws.String("i-recovery-" + string(rune('a'+i)))
+		}
+		job.ParticipatingServers = append(job.ParticipatingServers, p)
 	}
 	return &drs.DescribeJobsOutput{Items: []drstypes.Job{job}}, nil
 }
@@ -187,13 +200,43 @@ func TestRecoveryDrillPlan(t *testing.T) {
 	}
 }
 
+// StartRecovery refused: nothing started, nothing to revert. Its answer lost after DRS started
+// the job: the revert finds the job by servers and time and terminates its instances.
 func TestRecoveryDrillStartFails(t *testing.T) {
 	t.Parallel()
-	stub := &drsStub{servers: servers("s-1"), startErr: errors.New("AccessDenied")}
-	f := newStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: []string{"s-1"}}, stub, "x", false, time.Second)
-	inj, err := f.Inject(context.Background())
-	if err == nil || inj.Revert != nil {
-		t.Fatalf("Inject = %+v, %v; want an error and nothing to revert", inj, err)
+	tests := []struct {
+		name       string
+		err        error
+		loseAnswer bool
+		want       [][]string
+	}{
+		{"refused", &smithy.GenericAPIError{Code: "AccessDeniedException", Fault: smithy.FaultClient}, false, nil},
+		{"answer lost", context.DeadlineExceeded, true, [][]string{{"i-recovery-a"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				stub := &drsStub{servers: servers("s-1"), startErr: tt.err, loseAnswer: tt.loseAnswer}
+				f := newStartRecoveryDrill(StartRecoveryDrillConfig{SourceServerIDs: []string{"s-1"}}, stub, "x", false, time.Second)
+				inj, err := f.Inject(context.Background())
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("Inject error %v, want %v", err, tt.err)
+				}
+				if (inj.Revert != nil) != (tt.want != nil) {
+					t.Fatalf("Inject revert set %v, want %v", inj.Revert != nil, tt.want != nil)
+				}
+				if inj.Revert == nil {
+					return
+				}
+				if err := inj.Revert(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if diff := gocmp.Diff(tt.want, stub.terminated); diff != "" {
+					t.Errorf("terminated (-want +got):\n%s", diff)
+				}
+			})
+		})
 	}
 }
 
