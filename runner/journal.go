@@ -27,6 +27,7 @@ type faultScope struct {
 	r         *run
 	f         *faultRun
 	check     func(json.RawMessage) error // nil: the type has no Recover
+	noRevert  bool                        // the type declared WithoutRevert
 	journaled atomic.Bool
 }
 
@@ -64,7 +65,7 @@ func (r *run) journalIntent(ctx context.Context, f *faultRun) error {
 func (r *run) scopeFault(ctx context.Context, f *faultRun) (context.Context, *faultScope) {
 	sc := &faultScope{r: r, f: f}
 	if t, ok := r.opts.Registry.faults[f.spec.Type]; ok {
-		sc.check = t.checkRecord
+		sc.check, sc.noRevert = t.checkRecord, t.NoRevert
 	}
 	return context.WithValue(ctx, faultScopeKey{}, sc), sc
 }
@@ -73,6 +74,9 @@ func (r *run) scopeFault(ctx context.Context, f *faultRun) (context.Context, *fa
 // recoverable type that changed something without journaling first.
 func (r *run) afterInject(ctx context.Context, f *faultRun, sc *faultScope, inj Injection, injectErr error) {
 	if inj.Revert != nil {
+		if sc.noRevert {
+			r.fail("fault %s (%s) returned a revert although its type declares none (WithoutRevert): drill recover would close it as nothing to undo", f.spec.Name, f.spec.Type)
+		}
 		if sc.check != nil && !sc.journaled.Load() {
 			r.fail("fault %s (%s) journaled no revert data before injecting: a drill killed now could not be recovered (the type must call env.Journal before its change)", f.spec.Name, f.spec.Type)
 		}

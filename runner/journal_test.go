@@ -199,6 +199,36 @@ func TestRunJournalClosesFaultsWithNothingToUndo(t *testing.T) {
 
 type noopFault struct{}
 
+// A type that declares WithoutRevert but returns a Revert fails the run (drill recover would
+// close its leftover as nothing to undo); one that keeps its word passes.
+func TestRunFailsANoRevertTypeThatReturnsARevert(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name      string
+		fault     func(svc *service, c *outageCfg) Fault
+		wantError bool
+	}{
+		{"returns a revert", func(svc *service, c *outageCfg) Fault { return &outageFault{name: "f", cfg: *c, svc: svc} }, true},
+		{"nothing to undo", func(*service, *outageCfg) Fault { return noopFault{} }, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				reg := testRegistry(svc)
+				reg.AddFault(NewFaultType("norevert", "test", func() *outageCfg { return &outageCfg{} },
+					func(c *outageCfg, env *Env) (Fault, error) { return tt.fault(svc, c), nil }, WithoutRevert()))
+				s := testScenario(outageCfg{For: 100 * time.Millisecond})
+				s.Faults[0].Type = "norevert"
+				res := Run(t.Context(), s, Options{Registry: reg, Journal: &fakeJournal{svc: svc}})
+				if got := res.Verdict == result.VerdictError && strings.Contains(res.Reason, "declares none (WithoutRevert)"); got != tt.wantError {
+					t.Errorf("verdict %s (%s), want the WithoutRevert error: %v", res.Verdict, res.Reason, tt.wantError)
+				}
+			})
+		})
+	}
+}
+
 func (noopFault) Inject(context.Context) (Injection, error) { return Injection{}, nil }
 
 // Outside a drill, Journal is a no-op: a fault's own unit test needs no journal.

@@ -32,6 +32,8 @@ type FaultType struct {
 	// before a drill was killed (see WithRecover). nil: `drill recover` can only tell the user
 	// what to revert by hand.
 	Recover func(ctx context.Context, env *Env, record json.RawMessage) error
+	// NoRevert declares that the type's faults leave nothing to undo (see WithoutRevert).
+	NoRevert bool
 
 	// checkRecord decodes a record strictly into the type's record struct, so a fault that
 	// journals something its Recover cannot read fails at injection, not in a recovery.
@@ -64,6 +66,14 @@ func WithRecover[R any](recover func(ctx context.Context, env *Env, rec *R) erro
 			return recover(ctx, env, rec)
 		}
 	}
+}
+
+// WithoutRevert declares a fault type whose faults leave nothing to undo: a reboot, or a change
+// irreversible by design. `drill recover` closes such a fault a killed drill left with "nothing
+// to undo" instead of asking for a revert by hand, and a fault of the type that returns a Revert
+// fails the run, so the declaration cannot go stale.
+func WithoutRevert() FaultOption {
+	return func(t *FaultType) { t.NoRevert = true }
 }
 
 // With returns t with options applied, for types written as a FaultType literal:

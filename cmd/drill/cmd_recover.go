@@ -38,8 +38,10 @@ the fault type's own revert, from the journaled data, oldest run first and fault
 reverse order, as the drill's rollback would have. The scenario's rollback steps are not
 run again: if it has any, check whether they are still needed.
 
-A fault type that cannot revert from its journal is named with what to revert by hand;
-after doing so, 'drill recover --forget RUN' closes that run's journal. Recover takes each
+A fault of a type with nothing to undo (a reboot, a termination) is closed as such. A fault
+whose type cannot revert from its journal (not in this build) is named with what to revert by
+hand; after doing so, 'drill recover --forget RUN' closes that run's journal. --list says
+which applies to each fault (REVERT column). Recover takes each
 system's lock, so it never races a drill that is running.
 
 The journal lives beside the history store: --history PATH's directory, else
@@ -116,8 +118,9 @@ func runRecover(ctx context.Context, a *app, f recoverFlags) error {
 }
 
 func listLeftovers(a *app, dir string, runs []journal.Run) error {
+	reg := newRegistry(a, registryOptions{})
 	t := newTable(a)
-	t.Header("RUN ID", "STARTED (UTC)", "SCENARIO", "SYSTEM", "FAULT", "TYPE", "TARGETS", "STATE")
+	t.Header("RUN ID", "STARTED (UTC)", "SCENARIO", "SYSTEM", "FAULT", "TYPE", "TARGETS", "STATE", "REVERT")
 	for _, r := range runs {
 		state := "left by a killed drill"
 		if h, held := journal.Held(dir, r.System); held && h.RunID == r.RunID {
@@ -128,7 +131,7 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 			pending = []journal.Fault{{Name: "-", Type: "-", Targets: []string{"nothing left to revert"}}}
 		}
 		for _, fl := range pending {
-			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, fl.Name, fl.Type, targetsText(fl.Targets), state); err != nil {
+			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, fl.Name, fl.Type, targetsText(fl.Targets), state, revertText(reg, fl)); err != nil {
 				return &exitError{code: result.ExitError, msg: fmt.Sprintf("recover table: %v", err)}
 			}
 		}
@@ -137,6 +140,24 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 		return &exitError{code: result.ExitError, msg: fmt.Sprintf("recover table: %v", err)}
 	}
 	return nil
+}
+
+// revertText says what `drill recover` would do with a pending fault.
+func revertText(reg *runner.Registry, fl journal.Fault) string {
+	t, ok := reg.Fault(fl.Type)
+	switch {
+	case fl.Type == "-":
+		return "-"
+	case !ok:
+		return "by hand (type not in this build)"
+	case t.NoRevert:
+		return "none needed (type has no revert)"
+	case t.Recover == nil:
+		return "by hand"
+	case fl.Record == nil:
+		return "none needed (killed before the change)"
+	}
+	return "automatic"
 }
 
 // recoverRun reverts one run's pending faults under its system's lock, newest first.
@@ -198,6 +219,9 @@ func recoverFault(ctx context.Context, a *app, f recoverFlags, reg *runner.Regis
 		return "marked reverted by hand (--forget)", ""
 	}
 	t, ok := reg.Fault(fl.Type)
+	if ok && t.NoRevert {
+		return "nothing to undo: type " + fl.Type + " has no revert", ""
+	}
 	if !ok || t.Recover == nil {
 		reason := "its type cannot revert from a journal"
 		if !ok {

@@ -144,3 +144,39 @@ func TestRunRefusedWhileTheSystemIsLocked(t *testing.T) {
 		t.Errorf("a clean run left its journal: %v", left)
 	}
 }
+
+// recover --list says what recover would do with each leftover, and recover closes a fault of a
+// type with no revert (a reboot killed mid-call) as nothing to undo instead of asking for a
+// revert by hand.
+func TestRecoverListSaysHowAndClosesTypesWithoutRevert(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		typ        string
+		record     any
+		wantList   string
+		wantCode   int
+		wantStdout string
+	}{
+		{"aws:ec2:reboot-instances", nil, "none needed (type has no revert)", 0, "nothing to undo: type aws:ec2:reboot-instances has no revert"},
+		{"aws:ssm:send-command", nil, "none needed (killed before the change)", 0, "nothing to revert: the drill died before the fault changed anything"},
+		{"no-such-type", map[string]string{"id": "i-123"}, "by hand (type not in this build)", result.ExitError, ""},
+		// Recover is tried and fails on the closed port, so the fault stays journaled.
+		{"aws:ssm:send-command", map[string]any{"region": "us-east-1", "endpoint": "http://127.0.0.1:1", "emulator": true, "instances": []string{"i-123"},
+			"document": "AWS-RunShellScript", "revertCommands": []string{"true"}}, "automatic", result.ExitError, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantList, func(t *testing.T) {
+			t.Parallel()
+			state := t.TempDir()
+			killedRun(t, state, "run-l", tt.typ, tt.record)
+			code, stdout, stderr := runCLIState(t, state, "recover", "--list")
+			if code != 0 || !strings.Contains(stdout, "REVERT") || !strings.Contains(stdout, tt.wantList) {
+				t.Errorf("recover --list: exit %d, want a REVERT column saying %q\nstdout: %s\nstderr: %s", code, tt.wantList, stdout, stderr)
+			}
+			code, stdout, stderr = runCLIState(t, state, "recover", "--timeout", "5s")
+			if code != tt.wantCode || !strings.Contains(stdout, tt.wantStdout) {
+				t.Errorf("recover: exit %d, want %d saying %q\nstdout: %s\nstderr: %s", code, tt.wantCode, tt.wantStdout, stdout, stderr)
+			}
+		})
+	}
+}

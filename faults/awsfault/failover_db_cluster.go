@@ -40,14 +40,56 @@ func FailoverDBClusterType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			return &failoverDBClusterFault{cfg: *cfg, clients: c}, nil
-		})
+			return &failoverDBClusterFault{cfg: *cfg, clients: c, env: env}, nil
+		},
+		runner.WithRecover(recoverFailoverDBCluster))
+}
+
+// failoverDBClusterRecord is what the fault journals before failing over: where, the cluster,
+// and, with failBack, the writer before the drill ("" without failBack: the drill does not
+// fail back either, so neither does recover).
+type failoverDBClusterRecord struct {
+	awsenv.Where
+	Cluster string `json:"cluster"`
+	Writer  string `json:"writer,omitempty"`
+}
+
+// recoverFailoverDBCluster fails the cluster back to the journaled writer unless it already is
+// the writer, so recovering twice, or after the drill's own fail-back, is a no-op.
+func recoverFailoverDBCluster(ctx context.Context, _ *runner.Env, rec *failoverDBClusterRecord) error {
+	if rec.Writer == "" {
+		return nil
+	}
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	if err := failBack(ctx, c.RDS(rec.Region), rec.Cluster, rec.Writer); err != nil {
+		return fmt.Errorf("recover failed-over db cluster: %w", err)
+	}
+	return nil
+}
+
+// failBack makes writer the writer of cluster again, unless it already is.
+func failBack(ctx context.Context, api *rds.Client, cluster, writer string) error {
+	c, err := describeCluster(ctx, api, cluster)
+	if err != nil {
+		return err
+	}
+	if clusterWriter(c) == writer {
+		return nil
+	}
+	if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: &cluster, TargetDBInstanceIdentifier: &writer}); err != nil {
+		return fmt.Errorf("fail db cluster %s back to %s: %w", cluster, writer, err)
+	}
+	return nil
 }
 
 // failoverDBClusterFault is the fault.
 type failoverDBClusterFault struct {
 	cfg     FailoverDBClusterConfig
 	clients *awsenv.Clients
+	env     *runner.Env
 }
 
 func (f *failoverDBClusterFault) cluster(ctx context.Context) (*rdstypes.DBCluster, error) {
@@ -99,23 +141,18 @@ func (f *failoverDBClusterFault) Inject(ctx context.Context) (runner.Injection, 
 	if f.cfg.TargetInstance != "" {
 		in.TargetDBInstanceIdentifier = &f.cfg.TargetInstance
 	}
+	rec := failoverDBClusterRecord{Where: f.clients.WhereOf(f.cfg.Region), Cluster: f.cfg.Cluster}
+	if f.cfg.FailBack {
+		rec.Writer = writer
+	}
+	if err := f.env.Journal(ctx, []string{f.cfg.Cluster}, rec); err != nil {
+		return runner.Injection{}, err
+	}
 	inj := runner.Injection{Targets: []string{f.cfg.Cluster}}
 	// The fail-back is in place before the failover: one AWS started whose answer was lost
 	// must still be failed back. It does nothing while the old writer still writes.
 	if f.cfg.FailBack && writer != "" {
-		inj.Revert = func(ctx context.Context) error {
-			c, err := describeCluster(ctx, api, f.cfg.Cluster)
-			if err != nil {
-				return err
-			}
-			if clusterWriter(c) == writer {
-				return nil
-			}
-			if _, err := api.FailoverDBCluster(ctx, &rds.FailoverDBClusterInput{DBClusterIdentifier: &f.cfg.Cluster, TargetDBInstanceIdentifier: &writer}); err != nil {
-				return fmt.Errorf("fail db cluster %s back to %s: %w", f.cfg.Cluster, writer, err)
-			}
-			return nil
-		}
+		inj.Revert = func(ctx context.Context) error { return failBack(ctx, api, f.cfg.Cluster, writer) }
 	}
 	if _, err := api.FailoverDBCluster(ctx, in); err != nil {
 		if refused(err) {

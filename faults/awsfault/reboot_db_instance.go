@@ -39,7 +39,8 @@ func RebootDBInstanceType() runner.FaultType {
 				return nil, err
 			}
 			return &rebootDBInstanceFault{cfg: *cfg, clients: c}, nil
-		})
+		},
+		runner.WithoutRevert())
 }
 
 // rebootDBInstanceFault is the fault.

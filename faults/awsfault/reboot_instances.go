@@ -33,7 +33,8 @@ func RebootInstancesType() runner.FaultType {
 			f := &rebootInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		})
+		},
+		runner.WithoutRevert())
 }
 
 // rebootInstancesFault is the fault.

@@ -21,7 +21,7 @@ type SendCommandConfig struct {
 	Document       string              `yaml:"document" doc:"SSM document (default AWS-RunShellScript)"`
 	Commands       []string            `yaml:"commands" doc:"commands (the document's commands parameter), e.g. [\"systemctl kill -s SIGKILL etcd\"]"`
 	Parameters     map[string][]string `yaml:"parameters" doc:"other document parameters"`
-	RevertCommands []string            `yaml:"revertCommands" doc:"commands run on the same instances on revert"`
+	RevertCommands []string            `yaml:"revertCommands" doc:"commands run on the same instances on revert (and in 'drill recover' after a killed drill, so make them idempotent)"`
 	Wait           bool                `yaml:"wait" doc:"wait for every invocation to finish and fail unless all succeeded"`
 	Timeout        scenarios.Duration  `yaml:"timeout" doc:"how long to wait for the invocations"`
 	Region         string              `yaml:"region" doc:"region (default: environment.aws.region)"`
@@ -50,16 +50,53 @@ func SendCommandType() runner.FaultType {
 			if err != nil {
 				return nil, err
 			}
-			f := &sendCommandFault{cfg: *cfg, clients: c}
+			f := &sendCommandFault{cfg: *cfg, clients: c, env: env}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		})
+		},
+		runner.WithRecover(recoverSendCommand))
+}
+
+// sendCommandRecord is what the fault journals before sending its commands: where, the
+// instances chosen, and, when revertCommands are given, what the revert sends (document,
+// parameters, the revert commands, wait and timeout). Without revertCommands the drill reverts
+// nothing, and neither does recover.
+type sendCommandRecord struct {
+	awsenv.Where
+	Instances      []string            `json:"instances"`
+	Document       string              `json:"document,omitempty"`
+	Parameters     map[string][]string `json:"parameters,omitempty"`
+	RevertCommands []string            `json:"revertCommands,omitempty"`
+	Wait           bool                `json:"wait,omitempty"`
+	Timeout        time.Duration       `json:"timeout,omitempty"`
+}
+
+// recoverSendCommand sends the revert commands to the journaled instances again. drill cannot
+// tell whether they already ran, so, as for the command type's revert, they must be idempotent
+// (documented on revertCommands).
+func recoverSendCommand(ctx context.Context, _ *runner.Env, rec *sendCommandRecord) error {
+	if len(rec.RevertCommands) == 0 {
+		return nil
+	}
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	f := &sendCommandFault{clients: c, cfg: SendCommandConfig{
+		Document: rec.Document, Parameters: rec.Parameters, Wait: rec.Wait,
+		Timeout: scenarios.Duration(rec.Timeout), Region: rec.Region,
+	}}
+	if err := f.run(ctx, rec.Instances, rec.RevertCommands, "recover"); err != nil {
+		return fmt.Errorf("recover ssm send-command: %w", err)
+	}
+	return nil
 }
 
 // sendCommandFault is the fault.
 type sendCommandFault struct {
 	cfg     SendCommandConfig
 	clients *awsenv.Clients
+	env     *runner.Env
 }
 
 // ssmMaxInstances is how many instance ids one SendCommand call takes.
@@ -74,6 +111,14 @@ func (f *sendCommandFault) Plan(ctx context.Context) ([]string, error) {
 func (f *sendCommandFault) Inject(ctx context.Context) (runner.Injection, error) {
 	ids, err := f.Plan(ctx)
 	if err != nil {
+		return runner.Injection{}, err
+	}
+	rec := sendCommandRecord{Where: f.clients.WhereOf(f.cfg.Region), Instances: ids}
+	if len(f.cfg.RevertCommands) > 0 {
+		rec.Document, rec.Parameters, rec.RevertCommands = f.cfg.Document, f.cfg.Parameters, f.cfg.RevertCommands
+		rec.Wait, rec.Timeout = f.cfg.Wait, f.cfg.Timeout.D()
+	}
+	if err := f.env.Journal(ctx, ids, rec); err != nil {
 		return runner.Injection{}, err
 	}
 	inj := runner.Injection{Targets: ids}

@@ -26,11 +26,16 @@ type (
 	drsTerminateRecoveryInstances interface {
 		TerminateRecoveryInstances(context.Context, *drs.TerminateRecoveryInstancesInput, ...func(*drs.Options)) (*drs.TerminateRecoveryInstancesOutput, error)
 	}
+	// drsCleanupAPI is what undoing a drill job calls, in the drill and in `drill recover`.
+	drsCleanupAPI interface {
+		drsTerminateRecoveryInstances
+		drs.DescribeJobsAPIClient
+		drs.DescribeRecoveryInstancesAPIClient
+	}
 	// drsAPI is what the DRS fault and probe call.
 	drsAPI interface {
 		drsStartRecovery
-		drsTerminateRecoveryInstances
-		drs.DescribeJobsAPIClient
+		drsCleanupAPI
 		drs.DescribeSourceServersAPIClient
 	}
 )
@@ -53,7 +58,8 @@ func (c *StartRecoveryDrillConfig) Validate() error {
 
 // StartRecoveryDrillType is the aws:drs:start-recovery-drill fault: AWS Elastic Disaster
 // Recovery launches drill recovery instances for the source servers (StartRecovery with
-// isDrill). Revert terminates exactly the recovery instances that drill job launched.
+// isDrill). Revert terminates exactly the recovery instances that drill job launched; so does
+// `drill recover`, from the journal.
 func StartRecoveryDrillType() runner.FaultType {
 	return runner.NewFaultType("aws:drs:start-recovery-drill",
 		"Start an Elastic Disaster Recovery drill (isDrill); revert terminates the drill's recovery instances",
@@ -70,8 +76,87 @@ func StartRecoveryDrillType() runner.FaultType {
 			if env.Scenario != nil {
 				name = env.Scenario.Name
 			}
-			return newStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery()), nil
-		})
+			f := newStartRecoveryDrill(sc, c.DRS(sc.Region), name, c.Emulator(), c.PollEvery())
+			f.env, f.where = env, c.WhereOf(sc.Region)
+			return f, nil
+		},
+		runner.WithRecover(recoverStartRecoveryDrill))
+}
+
+// startRecoveryDrillRecord is what the fault journals: before StartRecovery, where, the source
+// servers and the time (the job's id is not known yet); once StartRecovery answered, the same
+// with the job's id.
+type startRecoveryDrillRecord struct {
+	awsenv.Where
+	SourceServers []string      `json:"sourceServers"`
+	Since         time.Time     `json:"since"`
+	JobID         string        `json:"jobId,omitempty"`
+	RevertTimeout time.Duration `json:"revertTimeout"`
+}
+
+// recoverStartRecoveryDrill terminates the recovery instances of the journaled drill job, or,
+// when drill was killed before it recorded the job's id, of the drill jobs of those source
+// servers started since the recorded time.
+func recoverStartRecoveryDrill(ctx context.Context, _ *runner.Env, rec *startRecoveryDrillRecord) error {
+	c, err := awsenv.RecoverClients(ctx, rec.Where, awsenv.RecoverOptions{})
+	if err != nil {
+		return err
+	}
+	if err := recoverDrillJobs(ctx, c.DRS(rec.Region), rec, c.PollEvery()); err != nil {
+		return fmt.Errorf("recover drs recovery drill: %w", err)
+	}
+	return nil
+}
+
+// recoverDrillJobs undoes the drill job(s) of rec. No job found means StartRecovery never
+// reached DRS: nothing to undo.
+func recoverDrillJobs(ctx context.Context, api drsCleanupAPI, rec *startRecoveryDrillRecord, poll time.Duration) error {
+	jobs := []string{rec.JobID}
+	if rec.JobID == "" {
+		var err error
+		if jobs, err = drillJobsSince(ctx, api, rec.SourceServers, rec.Since); err != nil {
+			return err
+		}
+	}
+	var errs []error
+	for _, id := range jobs {
+		errs = append(errs, terminateDrillJob(ctx, api, id, rec.RevertTimeout, poll))
+	}
+	return errors.Join(errs...)
+}
+
+// drillJobsSince finds the launch jobs a drill (StartRecovery with isDrill) started at or after
+// since for any of servers.
+func drillJobsSince(ctx context.Context, api drs.DescribeJobsAPIClient, servers []string, since time.Time) ([]string, error) {
+	// DescribeJobs takes whole seconds: round down, then compare the creation times exactly.
+	from := since.UTC().Truncate(time.Second)
+	in := &drs.DescribeJobsInput{Filters: &drstypes.DescribeJobsRequestFilters{FromDate: aws.String(from.Format(time.RFC3339))}}
+	var ids []string
+	for p := drs.NewDescribeJobsPaginator(api, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("drs describe jobs since %s: %w", from.Format(time.RFC3339), err)
+		}
+		for _, j := range page.Items {
+			if j.Type != drstypes.JobTypeLaunch || j.InitiatedBy != drstypes.InitiatedByStartDrill {
+				continue
+			}
+			created, err := time.Parse(time.RFC3339, aws.ToString(j.CreationDateTime))
+			if err != nil {
+				return nil, fmt.Errorf("drs job %s: creation time %q: %w", aws.ToString(j.JobID), aws.ToString(j.CreationDateTime), err)
+			}
+			if created.Before(from) {
+				continue
+			}
+			if slices.ContainsFunc(j.ParticipatingServers, func(s drstypes.ParticipatingServer) bool {
+				return slices.Contains(servers, aws.ToString(s.SourceServerID))
+			}) {
+				ids = append(ids, aws.ToString(j.JobID))
+			}
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
 }
 
 // startRecoveryDrillFault is the fault.
@@ -81,6 +166,8 @@ type startRecoveryDrillFault struct {
 	scenario string
 	emulator bool
 	poll     time.Duration
+	env      *runner.Env // nil in unit tests of Inject: nothing is journaled
+	where    awsenv.Where
 }
 
 // newStartRecoveryDrill builds the fault on any drsAPI (tests pass a stub).
@@ -140,33 +227,62 @@ func (f *startRecoveryDrillFault) Inject(ctx context.Context) (runner.Injection,
 	for _, id := range ids {
 		in.SourceServers = append(in.SourceServers, drstypes.StartRecoveryRequestSourceServer{SourceServerID: aws.String(id)})
 	}
+	rec := startRecoveryDrillRecord{Where: f.where, SourceServers: ids, Since: time.Now().UTC(), RevertTimeout: f.cfg.RevertTimeout.D()}
+	if err := f.journal(ctx, ids, rec); err != nil {
+		return runner.Injection{}, err
+	}
+	// Without an answer (timeout, Ctrl-C, a server fault) DRS may have started the job anyway:
+	// the revert then finds it by servers and time, as recover does without a job id.
+	lookup := runner.Injection{Targets: ids, Revert: func(ctx context.Context) error {
+		return recoverDrillJobs(ctx, f.api, &rec, f.poll)
+	}}
 	out, err := f.api.StartRecovery(ctx, in)
 	if err != nil {
-		return runner.Injection{}, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
+		if refused(err) {
+			return runner.Injection{}, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
+		}
+		return lookup, fmt.Errorf("drs start recovery drill for %v: %w", ids, err)
 	}
 	if out.Job == nil || out.Job.JobID == nil {
-		return runner.Injection{Targets: ids}, fmt.Errorf("drs start recovery drill for %v: no job in the answer", ids)
+		return lookup, fmt.Errorf("drs start recovery drill for %v: no job in the answer", ids)
 	}
 	job := *out.Job.JobID
-	return runner.Injection{Targets: ids, Revert: func(ctx context.Context) error { return f.revert(ctx, job) }}, nil
+	inj := runner.Injection{Targets: ids, Revert: func(ctx context.Context) error {
+		return terminateDrillJob(ctx, f.api, job, f.cfg.RevertTimeout.D(), f.poll)
+	}}
+	// The job has started: a Ctrl-C now must not keep its id out of the journal. Without it,
+	// recover still finds the job by its servers and start time, so a failure here only warns.
+	rec.JobID = job
+	if err := f.journal(context.WithoutCancel(ctx), ids, rec); err != nil && f.env != nil && f.env.Log != nil {
+		f.env.Log.Warn("drs drill job id not journaled; drill recover will look the job up by source servers and time", "job", job, "err", err)
+	}
+	return inj, nil
 }
 
-// revert waits for the drill job to finish launching (its instances are known only then) and
-// terminates the recovery instances it launched.
-func (f *startRecoveryDrillFault) revert(ctx context.Context, jobID string) error {
-	ctx, cancel := context.WithTimeout(ctx, f.cfg.RevertTimeout.D())
+func (f *startRecoveryDrillFault) journal(ctx context.Context, ids []string, rec startRecoveryDrillRecord) error {
+	if f.env == nil {
+		return nil
+	}
+	return f.env.Journal(ctx, ids, rec)
+}
+
+// terminateDrillJob waits for a drill job to finish launching (its instances are known only
+// then) and terminates the recovery instances it launched that are not already terminated or
+// terminating, so undoing a job twice is harmless.
+func terminateDrillJob(ctx context.Context, api drsCleanupAPI, jobID string, timeout, poll time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var job *drstypes.Job
 	for {
 		var err error
-		job, err = describeJob(ctx, f.api, jobID)
+		job, err = describeJob(ctx, api, jobID)
 		if err != nil {
 			return err
 		}
 		if job.Status == drstypes.JobStatusCompleted {
 			break
 		}
-		if err := sleep(ctx, f.poll); err != nil {
+		if err := sleep(ctx, poll); err != nil {
 			return fmt.Errorf("drs job %s still %s: its recovery instances were not terminated: %w", jobID, job.Status, err)
 		}
 	}
@@ -176,14 +292,44 @@ func (f *startRecoveryDrillFault) revert(ctx context.Context, jobID string) erro
 			instances = append(instances, id)
 		}
 	}
+	instances, err := liveRecoveryInstances(ctx, api, instances)
+	if err != nil {
+		return err
+	}
 	sort.Strings(instances)
 	var errs []error
 	for _, b := range awsenv.Batches(instances, 10) { // the API takes at most 10 ids per call
-		if _, err := f.api.TerminateRecoveryInstances(ctx, &drs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: b}); err != nil {
+		if _, err := api.TerminateRecoveryInstances(ctx, &drs.TerminateRecoveryInstancesInput{RecoveryInstanceIDs: b}); err != nil {
 			errs = append(errs, fmt.Errorf("drs terminate recovery instances %v: %w", b, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// liveRecoveryInstances returns those of ids DRS still knows whose EC2 instance is neither
+// terminated nor shutting down.
+func liveRecoveryInstances(ctx context.Context, api drs.DescribeRecoveryInstancesAPIClient, ids []string) ([]string, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var live []string
+	in := &drs.DescribeRecoveryInstancesInput{Filters: &drstypes.DescribeRecoveryInstancesRequestFilters{RecoveryInstanceIDs: ids}}
+	for p := drs.NewDescribeRecoveryInstancesPaginator(api, in); p.HasMorePages(); {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("drs describe recovery instances %v: %w", ids, err)
+		}
+		for _, ri := range page.Items {
+			switch ri.Ec2InstanceState {
+			case drstypes.EC2InstanceStateTerminated, drstypes.EC2InstanceStateShuttingDown, drstypes.EC2InstanceStateNotFound:
+				continue
+			}
+			if id := aws.ToString(ri.RecoveryInstanceID); slices.Contains(ids, id) {
+				live = append(live, id)
+			}
+		}
+	}
+	return live, nil
 }
 
 func describeJob(ctx context.Context, api drs.DescribeJobsAPIClient, id string) (*drstypes.Job, error) {

@@ -49,7 +49,8 @@ func TerminateInstancesType() runner.FaultType {
 			f := &terminateInstancesFault{cfg: *cfg, clients: c}
 			f.cfg.Targets.Stabilize()
 			return f, nil
-		})
+		},
+		runner.WithoutRevert())
 }
 
 // terminateInstancesFault is the fault.
