@@ -128,7 +128,11 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 			pending = []journal.Fault{{Name: "-", Type: "-", Targets: []string{"nothing left to revert"}}}
 		}
 		for _, fl := range pending {
-			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, fl.Name, fl.Type, targetsText(fl.Targets), state); err != nil {
+			name := fl.Name
+			if fl.Resource {
+				name = "(set up by the drill)"
+			}
+			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, name, fl.Type, targetsText(fl.Targets), state); err != nil {
 				return &exitError{code: result.ExitError, msg: fmt.Sprintf("recover table: %v", err)}
 			}
 		}
@@ -167,14 +171,14 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 		fl := pending[i]
 		note, why := recoverFault(ctx, a, f, reg, r, fl)
 		if why != "" {
-			failures = append(failures, recoverFailure{run: r.RunID, fault: fl.Name, why: why})
+			failures = append(failures, recoverFailure{run: r.RunID, fault: failureName(fl), why: why})
 			continue
 		}
-		if err := w.Reverted(ctx, fl.Name, note); err != nil {
-			failures = append(failures, recoverFailure{run: r.RunID, fault: fl.Name, why: fmt.Sprintf("reverted, but %v", err)})
+		if err := w.Resolved(ctx, fl, note); err != nil {
+			failures = append(failures, recoverFailure{run: r.RunID, fault: failureName(fl), why: fmt.Sprintf("reverted, but %v", err)})
 			continue
 		}
-		fmt.Fprintf(a.stdout, "run %s: fault %s (%s) on %s: %s\n", r.RunID, fl.Name, fl.Type, targetsText(fl.Targets), note)
+		fmt.Fprintf(a.stdout, "run %s: %s on %s: %s\n", r.RunID, describeEntry(fl), targetsText(fl.Targets), note)
 	}
 	removed, err := w.Finish()
 	if err != nil {
@@ -182,7 +186,7 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 	}
 	if removed {
 		switch {
-		case len(r.Faults) == 0:
+		case !injectedAny(r):
 			fmt.Fprintf(a.stdout, "run %s (%s): killed before injecting anything; journal removed\n", r.RunID, r.Scenario)
 		case len(pending) == 0:
 			fmt.Fprintf(a.stdout, "run %s (%s): killed after every fault was reverted; journal removed\n", r.RunID, r.Scenario)
@@ -196,6 +200,9 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 func recoverFault(ctx context.Context, a *app, f recoverFlags, reg *runner.Registry, r journal.Run, fl journal.Fault) (note, why string) {
 	if f.forget != "" {
 		return "marked reverted by hand (--forget)", ""
+	}
+	if fl.Resource {
+		return recoverResource(ctx, a, f, reg, r, fl)
 	}
 	t, ok := reg.Fault(fl.Type)
 	if !ok || t.Recover == nil {
@@ -219,6 +226,39 @@ func recoverFault(ctx context.Context, a *app, f recoverFlags, reg *runner.Regis
 	return "reverted by drill recover", ""
 }
 
+// recoverResource removes what a killed drill set up (a lab) from its record.
+func recoverResource(ctx context.Context, a *app, f recoverFlags, reg *runner.Registry, r journal.Run, fl journal.Fault) (note, why string) {
+	t, ok := reg.Resource(fl.Type)
+	if !ok {
+		return "", fmt.Sprintf("cannot remove automatically (type %s is not registered in this build): remove %s by hand, then run 'drill recover --forget %s'",
+			fl.Type, targetsText(fl.Targets), r.RunID)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	if err := t.Recover(rctx, runner.NewEnv(nil, a.log), fl.Record); err != nil {
+		return "", err.Error()
+	}
+	return "removed by drill recover", ""
+}
+
+// failureName names fl in "run R fault NAME: why".
+func failureName(fl journal.Fault) string {
+	if fl.Resource {
+		return fl.Name + " (set up by the drill)"
+	}
+	return fl.Name
+}
+
+// injectedAny reports whether r journaled a fault (not only what it set up).
+func injectedAny(r journal.Run) bool {
+	for _, fl := range r.Faults {
+		if !fl.Resource {
+			return true
+		}
+	}
+	return false
+}
+
 // recordKilledRun puts the recovered run in history, so it stays visible as interrupted once its
 // journal is gone. A run already in history (it died after writing its result) is left alone.
 func recordKilledRun(ctx context.Context, a *app, f recoverFlags, r journal.Run) {
@@ -239,7 +279,7 @@ func recordKilledRun(ctx context.Context, a *app, f recoverFlags, r journal.Run)
 			for i := range res.Faults {
 				res.Faults[i].RevertError = ""
 			}
-			res.Reason = fmt.Sprintf("interrupted: the drill process died mid-run; %d fault(s) reverted by drill recover at %s", len(r.Pending()), time.Now().UTC().Format(time.RFC3339))
+			res.Reason = fmt.Sprintf("interrupted: the drill process died mid-run; %d fault(s) reverted by drill recover at %s", pendingFaults(r), time.Now().UTC().Format(time.RFC3339))
 			res.FinishedAt = time.Now().UTC()
 			err = st.Append(ctx, res)
 		}

@@ -72,9 +72,9 @@ func guardSystems(ctx context.Context, a *app, f runFlags, ss []*scenarios.Scena
 	if len(left) > 0 {
 		if !f.force {
 			g.release()
-			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("a killed drill left faults unreverted on the system(s) to drill; run 'drill recover' first (or --force to drill anyway):%s", describeLeftovers(left))}
+			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("a killed drill left faults unreverted or its lab behind on the system(s) to drill; run 'drill recover' first (or --force to drill anyway):%s", describeLeftovers(left))}
 		}
-		fmt.Fprintf(a.stderr, "drill: warning: --force: drilling over faults a killed drill left unreverted:%s\n", describeLeftovers(left))
+		fmt.Fprintf(a.stderr, "drill: warning: --force: drilling over what a killed drill left (faults unreverted, labs):%s\n", describeLeftovers(left))
 	}
 	return g, nil
 }

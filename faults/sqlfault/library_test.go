@@ -24,6 +24,7 @@ const library = "../../scenarios/library/postgres"
 func registry(opts sqlenv.PostgresConnectorOptions) *runner.Registry {
 	r := runner.NewRegistry()
 	r.AddEnvironment(sqlenv.PostgresEnvironmentType())
+	r.AddResource(sqlenv.PostgresLabResourceType())
 	r.AddConnector(sqlenv.NewPostgresConnector(opts))
 	r.AddFault(KillPrimaryType())
 	r.AddFault(StallReplicationType())
