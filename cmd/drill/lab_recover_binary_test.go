@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,8 +32,10 @@ type labBackend struct {
 	stateFile string
 	started   string // the connector's log line once the lab is up
 	resource  string // its journal type
-	setup     func(t *testing.T) (tmpdir string, env []string)
-	left      func(dir string) []string // processes still running from the lab dir
+	// setup returns the TMPDIR the connector makes its lab in, and environment for drill; with
+	// starting set, the lab must never finish starting.
+	setup func(t *testing.T, starting bool) (tmpdir string, env []string)
+	left  func(dir string) []string // processes still running from the lab dir
 }
 
 func etcdBackend() labBackend {
@@ -39,13 +43,27 @@ func etcdBackend() labBackend {
 		name: "etcd", env: "etcd: { lab: { members: 3 } }",
 		fault: "{ name: kill, type: etcd-kill-member, with: { member: follower, signal: SIGKILL } }",
 		glob:  "drill-lab-*", stateFile: etcdlab.StateFile, started: "etcd lab started", resource: "etcd-lab",
-		setup: func(t *testing.T) (string, []string) {
+		setup: func(t *testing.T, starting bool) (string, []string) {
 			bin, err := etcdlab.FindEtcd("")
 			if errors.Is(err, etcdlab.ErrNoBinary) {
 				t.Skip("no etcd binary (make etcd)")
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if starting {
+				// Members that block (opening a FIFO nobody writes: no child process to leak)
+				// before they exec etcd: the kill always lands while the lab is starting.
+				dir := t.TempDir()
+				fifo := filepath.Join(dir, "never")
+				if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				real := bin
+				bin = filepath.Join(dir, "etcd")
+				if err := os.WriteFile(bin, []byte("#!/bin/sh\nread x < "+fifo+"\nexec "+real+" \"$@\"\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
 			}
 			return t.TempDir(), []string{etcdlab.EnvEtcdBinary + "=" + bin}
 		},
@@ -58,7 +76,7 @@ func postgresBackend() labBackend {
 		name: "postgres", env: "postgres: { lab: { standbys: 1 } }",
 		fault: "{ name: kill, type: postgres-kill-primary }",
 		glob:  "drill-pglab-*", stateFile: pglab.StateFile, started: "postgres lab started", resource: "postgres-lab",
-		setup: func(t *testing.T) (string, []string) {
+		setup: func(t *testing.T, _ bool) (string, []string) {
 			pglabtest.BinDir(t) // skips (fails under CI=true) without PostgreSQL server binaries
 			// Under the system temp dir and searchable: as root the servers run as postgres, who
 			// cannot enter t.TempDir().
@@ -115,7 +133,7 @@ func TestBinarySIGKILLBeforeFirstFaultThenRecover(t *testing.T) {
 	for _, b := range []labBackend{etcdBackend(), postgresBackend()} {
 		for _, when := range []string{"starting", "steady-state"} {
 			t.Run(b.name+"/"+when, func(t *testing.T) {
-				tmp, env := b.setup(t)
+				tmp, env := b.setup(t, when == "starting")
 				bin, err := buildOnce()
 				if err != nil {
 					t.Fatal(err)
@@ -206,6 +224,16 @@ limits: { timeout: 5m, observe: 1s }
 				pending := runs[0].Pending()
 				if len(pending) != 1 || !pending[0].Resource || pending[0].Type != b.resource {
 					t.Fatalf("journal pending %+v, want only the %s", pending, b.resource)
+				}
+				var rec struct {
+					Dir     string `json:"dir"`
+					Members []any  `json:"members"`
+				}
+				if err := json.Unmarshal(pending[0].Record, &rec); err != nil || rec.Dir != lab {
+					t.Fatalf("journaled record %s (%v), want lab dir %s", pending[0].Record, err, lab)
+				}
+				if started := len(rec.Members) > 0; started != (when == "steady-state") {
+					t.Fatalf("journaled members %v: the kill did not land %s", rec.Members, when)
 				}
 
 				code, stdout, stderrText := d.run("recover", "--list")
