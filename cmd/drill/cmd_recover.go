@@ -38,6 +38,11 @@ the fault type's own revert, from the journaled data, oldest run first and fault
 reverse order, as the drill's rollback would have. The scenario's rollback steps are not
 run again: if it has any, check whether they are still needed.
 
+Labs a drill started (environment.etcd.lab, environment.postgres.lab) are journaled before
+they exist, so the lab of a drill killed at any point, even while it was starting, is listed
+(type etcd-lab or postgres-lab) and removed: processes, shared memory, directory. A lab kept
+with --keep-lab is left running; 'drill lab down [--postgres] --dir DIR' removes it.
+
 A fault type that cannot revert from its journal is named with what to revert by hand;
 after doing so, 'drill recover --forget RUN' closes that run's journal. Recover takes each
 system's lock, so it never races a drill that is running.
