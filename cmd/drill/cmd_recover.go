@@ -243,7 +243,7 @@ func recoverResource(ctx context.Context, a *app, f recoverFlags, reg *runner.Re
 	if err := t.Recover(rctx, runner.NewEnv(nil, a.log), fl.Record); err != nil {
 		return "", err.Error()
 	}
-	return "removed by drill recover", ""
+	return "removed by drill recover (unless kept with --keep-lab: then left running, as warned above)", ""
 }
 
 // failureName names fl in "run R fault NAME: why".
