@@ -296,6 +296,13 @@ func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, 
 	})
 }
 
+// RemoveUnstarted removes the directory of a lab that never got its state file (its drill was
+// killed while Up was creating it): nothing was started, so there is nothing to kill. A
+// directory already gone is a no-op; one holding anything Up does not make stays (error).
+func RemoveUnstarted(dir string) error {
+	return labdir.RemoveUnstarted(dir, []string{"members", "logs", "snapshots", StateFile + ".tmp"})
+}
+
 func newLab(dir string, log *slog.Logger, startTimeout time.Duration, dieWithParent bool) *Lab {
 	if startTimeout <= 0 {
 		startTimeout = DefaultStartTimeout

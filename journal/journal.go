@@ -59,6 +59,23 @@ type Entry struct {
 	Targets []string        `json:"targets,omitempty"`
 	Record  json.RawMessage `json:"record,omitempty"`
 	Note    string          `json:"note,omitempty"`
+	// Resource marks an inject/reverted line about something the drill set up rather than broke
+	// (a lab: processes and a directory), named by its type. Faults and resources are separate
+	// name spaces, so a fault may share a resource type's name.
+	Resource bool `json:"resource,omitempty"`
+}
+
+// key names one fault or one resource of a run.
+type key struct {
+	resource bool
+	name     string
+}
+
+func (k key) String() string {
+	if k.resource {
+		return "resource " + k.name
+	}
+	return k.name
 }
 
 // RunInfo identifies the run a journal belongs to.
@@ -77,7 +94,7 @@ type Writer struct {
 	mu      sync.Mutex
 	f       *os.File
 	path    string
-	pending map[string]bool // fault -> not yet reverted
+	pending map[key]bool // fault or resource -> not yet reverted
 }
 
 // Create starts the journal of a new run in dir, creating dir if needed. The start line is on
@@ -94,7 +111,7 @@ func Create(dir string, run RunInfo) (*Writer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create journal: %w", err)
 	}
-	w := &Writer{f: f, path: path, pending: map[string]bool{}}
+	w := &Writer{f: f, path: path, pending: map[key]bool{}}
 	host, _ := os.Hostname()
 	start := Entry{Op: OpStart, RunID: run.RunID, Scenario: run.Scenario, ScenarioFile: run.ScenarioFile, System: run.System, Host: host, PID: os.Getpid()}
 	if err := w.append(start); err != nil {
@@ -125,9 +142,9 @@ func OpenAppend(path string) (*Writer, error) {
 		f.Close()
 		return nil, fmt.Errorf("open journal %s: %w", path, err)
 	}
-	w := &Writer{f: f, path: path, pending: map[string]bool{}}
+	w := &Writer{f: f, path: path, pending: map[key]bool{}}
 	for _, fl := range run.Pending() {
-		w.pending[fl.Name] = true
+		w.pending[fl.key()] = true
 	}
 	return w, nil
 }
@@ -165,8 +182,45 @@ func (w *Writer) Injecting(ctx context.Context, fault, typ string, targets []str
 	if err := w.append(Entry{Op: OpInject, Fault: fault, Type: typ, Targets: targets, Record: record}); err != nil {
 		return fmt.Errorf("journal fault %s: %w", fault, err)
 	}
-	w.pending[fault] = true
+	w.pending[key{name: fault}] = true
 	return nil
+}
+
+// Creating records, durably, that the drill is about to set up a resource of type typ (a lab)
+// at targets, with the data its type needs to remove it; a later call for the same type
+// supersedes the earlier one. Call it before creating anything: if it fails, create nothing.
+func (w *Writer) Creating(ctx context.Context, typ string, targets []string, record json.RawMessage) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("journal %s: %w", typ, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.append(Entry{Op: OpInject, Resource: true, Fault: typ, Type: typ, Targets: targets, Record: record}); err != nil {
+		return fmt.Errorf("journal %s: %w", typ, err)
+	}
+	w.pending[key{resource: true, name: typ}] = true
+	return nil
+}
+
+// Removed records that the resource of type typ is gone, or was kept on purpose (note says
+// which). Like Reverted, it ignores ctx cancellation.
+func (w *Writer) Removed(_ context.Context, typ, note string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.append(Entry{Op: OpReverted, Resource: true, Fault: typ, Note: note}); err != nil {
+		return fmt.Errorf("journal removal of %s: %w", typ, err)
+	}
+	delete(w.pending, key{resource: true, name: typ})
+	return nil
+}
+
+// Resolved records that fl, a fault or a resource as Read folded it, is reverted or removed
+// (drill recover).
+func (w *Writer) Resolved(ctx context.Context, fl Fault, note string) error {
+	if fl.Resource {
+		return w.Removed(ctx, fl.Name, note)
+	}
+	return w.Reverted(ctx, fl.Name, note)
 }
 
 // Reverted records that fault is back in its original state. It ignores ctx cancellation on
@@ -177,17 +231,18 @@ func (w *Writer) Reverted(_ context.Context, fault, note string) error {
 	if err := w.append(Entry{Op: OpReverted, Fault: fault, Note: note}); err != nil {
 		return fmt.Errorf("journal revert of %s: %w", fault, err)
 	}
-	delete(w.pending, fault)
+	delete(w.pending, key{name: fault})
 	return nil
 }
 
-// Pending names the faults recorded as injected and not reverted, sorted.
+// Pending names the faults recorded as injected and not reverted, and the resources ("resource
+// TYPE") not removed, sorted.
 func (w *Writer) Pending() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make([]string, 0, len(w.pending))
-	for f := range w.pending {
-		out = append(out, f)
+	for k := range w.pending {
+		out = append(out, k.String())
 	}
 	sort.Strings(out)
 	return out
@@ -237,8 +292,10 @@ func (w *Writer) append(e Entry) error {
 	return w.f.Sync()
 }
 
-// Fault is one fault's folded state in a journal.
+// Fault is one fault's folded state in a journal, or one resource's (Resource set; Name is then
+// its type).
 type Fault struct {
+	Resource   bool
 	Name       string
 	Type       string
 	Targets    []string
@@ -248,6 +305,8 @@ type Fault struct {
 	Note       string // how it was reverted
 }
 
+func (f Fault) key() key { return key{resource: f.Resource, name: f.Name} }
+
 // Run is a journal file folded: who ran what, and each fault's latest state.
 type Run struct {
 	Path string
@@ -255,7 +314,7 @@ type Run struct {
 	Host    string
 	PID     int
 	Started time.Time
-	Faults  []Fault // in first-injection order
+	Faults  []Fault // faults and resources, in first-injection order
 	// Skipped explains lines that could not be read (a torn last line after a kill).
 	Skipped []string
 }
@@ -291,7 +350,7 @@ func Read(path string) (Run, error) {
 
 func parse(rd io.Reader) (Run, error) {
 	var run Run
-	index := map[string]int{}
+	index := map[key]int{}
 	br := bufio.NewReader(rd)
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
@@ -320,11 +379,12 @@ func parse(rd io.Reader) (Run, error) {
 			run.RunInfo = RunInfo{RunID: e.RunID, Scenario: e.Scenario, ScenarioFile: e.ScenarioFile, System: e.System}
 			run.Host, run.PID, run.Started = e.Host, e.PID, e.At
 		case OpInject:
-			i, ok := index[e.Fault]
+			k := key{resource: e.Resource, name: e.Fault}
+			i, ok := index[k]
 			if !ok {
 				i = len(run.Faults)
-				index[e.Fault] = i
-				run.Faults = append(run.Faults, Fault{Name: e.Fault, InjectedAt: e.At})
+				index[k] = i
+				run.Faults = append(run.Faults, Fault{Resource: e.Resource, Name: e.Fault, InjectedAt: e.At})
 			}
 			fl := &run.Faults[i]
 			fl.Type, fl.Reverted, fl.Note = e.Type, false, ""
@@ -335,7 +395,7 @@ func parse(rd io.Reader) (Run, error) {
 				fl.Record = e.Record
 			}
 		case OpReverted:
-			if i, ok := index[e.Fault]; ok {
+			if i, ok := index[key{resource: e.Resource, name: e.Fault}]; ok {
 				run.Faults[i].Reverted, run.Faults[i].Note = true, e.Note
 			}
 		default:

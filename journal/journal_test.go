@@ -202,3 +202,51 @@ func TestLockNamesDoNotCollide(t *testing.T) {
 		t.Fatal("a/b and a_b share a lock file")
 	}
 }
+
+// A resource (a lab) shares the journal with faults but not their names: a fault named like a
+// resource type is another entry, each is resolved on its own, and only when both are does the
+// journal go.
+func TestJournalResources(t *testing.T) {
+	dir := Dir(t.TempDir())
+	w, err := Create(dir, RunInfo{RunID: "r1", System: "sys"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := w.Creating(ctx, "etcd-lab", []string{"/tmp/lab"}, json.RawMessage(`{"dir":"/tmp/lab"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Creating(ctx, "etcd-lab", []string{"/tmp/lab"}, json.RawMessage(`{"dir":"/tmp/lab","pids":[1]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Injecting(ctx, "etcd-lab", "command", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := w.Pending(); len(got) != 2 || got[0] != "etcd-lab" || got[1] != "resource etcd-lab" {
+		t.Fatalf("pending %v, want the fault and the resource", got)
+	}
+	if err := w.Reverted(ctx, "etcd-lab", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := w.Finish(); err != nil || removed {
+		t.Fatalf("Finish with the lab pending: removed %v, %v", removed, err)
+	}
+	run, err := Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := run.Pending()
+	if len(p) != 1 || !p[0].Resource || p[0].Name != "etcd-lab" || string(p[0].Record) != `{"dir":"/tmp/lab","pids":[1]}` {
+		t.Fatalf("pending %+v, want the resource with its latest record", p)
+	}
+	w2, err := OpenAppend(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Resolved(ctx, p[0], "removed"); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := w2.Finish(); err != nil || !removed {
+		t.Fatalf("Finish with everything resolved: removed %v, %v", removed, err)
+	}
+}

@@ -294,6 +294,13 @@ func ReapOrphans(ctx context.Context, root string, log *slog.Logger) ([]string, 
 	})
 }
 
+// RemoveUnstarted removes the directory of a lab that never got its state file (its drill was
+// killed while Start was creating it): no server was started yet. A directory already gone is a
+// no-op; one holding anything Start does not make stays (error).
+func RemoveUnstarted(dir string) error {
+	return labdir.RemoveUnstarted(dir, []string{"members", "logs", "run", StateFile + ".tmp"})
+}
+
 // makeDir creates the lab directory, refusing one that already holds a lab or other files.
 func makeDir(dir string) (abs string, created bool, err error) {
 	return labdir.Make(dir, "drill-pglab-", StateFile, func(abs string) error {

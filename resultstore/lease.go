@@ -172,6 +172,29 @@ func (l *Lease) renew(ctx context.Context, now func() time.Time, onLost func(err
 	}
 }
 
+// SetHolder rewrites who holds the lease (host, pid, run id, scenario), if it is still ours: a
+// drill takes its leases before it names its runs, and a refused drill must be told the run.
+func (l *Lease) SetHolder(ctx context.Context, h LeaseHolder) error {
+	_, err := l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                &l.table,
+		Key:                      leaseKey(l.system),
+		UpdateExpression:         aws.String("SET #host = :host, #pid = :pid, #run = :run, #scn = :scn"),
+		ConditionExpression:      aws.String("#tok = :tok"),
+		ExpressionAttributeNames: map[string]string{"#host": attrHost, "#pid": attrPID, "#run": AttrRunID, "#scn": attrScenario, "#tok": attrToken},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":host": &types.AttributeValueMemberS{Value: h.Host},
+			":pid":  &types.AttributeValueMemberN{Value: strconv.Itoa(h.PID)},
+			":run":  &types.AttributeValueMemberS{Value: h.RunID},
+			":scn":  &types.AttributeValueMemberS{Value: h.Scenario},
+			":tok":  &types.AttributeValueMemberS{Value: l.token},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("name run %s in DynamoDB lease on %s: %w", h.RunID, l.system, err)
+	}
+	return nil
+}
+
 // Release stops renewing and deletes the lease if it is still ours.
 func (l *Lease) Release(ctx context.Context) error {
 	var err error

@@ -17,6 +17,65 @@ type Journal interface {
 	Injecting(ctx context.Context, fault, typ string, targets []string, record json.RawMessage) error
 	// Reverted records that fault is back in its original state.
 	Reverted(ctx context.Context, fault, note string) error
+	// Creating durably records that a connector is about to set up a resource of type typ (see
+	// ResourceType); Removed that it is gone again, or kept on purpose.
+	Creating(ctx context.Context, typ string, targets []string, record json.RawMessage) error
+	Removed(ctx context.Context, typ, note string) error
+}
+
+type resourceScopeKey struct{}
+
+// resourceScope is what Env.JournalResource finds in the contexts the runner passes to a
+// connector's Connect and cleanup.
+type resourceScope struct {
+	r         *run
+	connector string
+}
+
+// scopeConnector returns the context to pass to connector c's Connect or cleanup.
+func (r *run) scopeConnector(ctx context.Context, c string) context.Context {
+	return context.WithValue(ctx, resourceScopeKey{}, &resourceScope{r: r, connector: c})
+}
+
+// JournalResource durably records, before a connector creates it, a resource of the registered
+// resource type typ (a lab: its directory, then its processes) and record, the data its type's
+// Recover decodes to remove it from a new process. Call it from Connect with Connect's ctx,
+// before creating anything, and again with the cumulative record as more becomes known (a later
+// call supersedes the earlier one); if it fails, create nothing. Outside a drill (a
+// connector's own unit test) it does nothing.
+func (e *Env) JournalResource(ctx context.Context, typ string, targets []string, record any) error {
+	sc, _ := ctx.Value(resourceScopeKey{}).(*resourceScope)
+	if sc == nil {
+		return nil
+	}
+	t, ok := sc.r.opts.Registry.resources[typ]
+	if !ok {
+		return fmt.Errorf("journal %s of connector %s: resource type not registered, drill recover could not remove it", typ, sc.connector)
+	}
+	raw, err := json.Marshal(record)
+	if err != nil {
+		return fmt.Errorf("journal %s: encode record: %w", typ, err)
+	}
+	if err := t.checkRecord(raw); err != nil {
+		return fmt.Errorf("journal %s: %w", typ, err)
+	}
+	if j := sc.r.opts.Journal; j != nil {
+		return j.Creating(ctx, typ, targets, raw)
+	}
+	return nil
+}
+
+// ResourceRemoved records that the resource of type typ that JournalResource recorded is gone,
+// or kept on purpose (note says which, e.g. --keep-lab), so a later `drill recover` leaves it
+// alone. Call it from the connector's cleanup with the cleanup's ctx (or from Connect when
+// setting up failed and left nothing). A resource never marked removed stays in the journal:
+// `drill run` then refuses its system until `drill recover` has removed it.
+func (e *Env) ResourceRemoved(ctx context.Context, typ, note string) error {
+	sc, _ := ctx.Value(resourceScopeKey{}).(*resourceScope)
+	if sc == nil || sc.r.opts.Journal == nil {
+		return nil
+	}
+	return sc.r.opts.Journal.Removed(context.WithoutCancel(ctx), typ, note)
 }
 
 type faultScopeKey struct{}

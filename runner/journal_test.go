@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/scenarios"
 )
 
 // fakeJournal logs each call into the service's event log, so tests see journal lines and
@@ -46,6 +47,19 @@ func (j *fakeJournal) Injecting(ctx context.Context, fault, typ string, targets 
 
 func (j *fakeJournal) Reverted(ctx context.Context, fault, note string) error {
 	j.svc.log("journal reverted " + fault + ": " + note)
+	return nil
+}
+
+func (j *fakeJournal) Creating(ctx context.Context, typ string, targets []string, record json.RawMessage) error {
+	if j.fail != nil {
+		return j.fail
+	}
+	j.svc.log(fmt.Sprintf("journal resource %s %v %s", typ, targets, record))
+	return nil
+}
+
+func (j *fakeJournal) Removed(ctx context.Context, typ, note string) error {
+	j.svc.log("journal removed " + typ + ": " + note)
 	return nil
 }
 
@@ -253,5 +267,77 @@ func TestFaultTypeLiteralWithRecover(t *testing.T) {
 	}
 	if err := typ.Recover(t.Context(), NewEnv(nil, nil), json.RawMessage(`{"other":1}`)); err == nil || !strings.Contains(err.Error(), "recover lit") {
 		t.Fatalf("Recover of a foreign record: %v, want an error naming the type", err)
+	}
+}
+
+type labRecord struct {
+	Dir string `json:"dir"`
+}
+
+// labConnector sets up a "lab" the way etcdenv's and sqlenv's connectors do: journaled before it
+// exists, marked removed by its cleanup.
+type labConnector struct {
+	svc *service
+	typ string
+	rec any
+}
+
+func (*labConnector) Name() string                   { return "lab" }
+func (*labConnector) Wants(*scenarios.Scenario) bool { return true }
+func (c *labConnector) Connect(ctx context.Context, env *Env) (func(context.Context) error, error) {
+	if err := env.JournalResource(ctx, c.typ, []string{"/lab"}, c.rec); err != nil {
+		return nil, err
+	}
+	c.svc.log("lab up")
+	return func(ctx context.Context) error {
+		c.svc.log("lab down")
+		return env.ResourceRemoved(ctx, c.typ, "removed by the drill")
+	}, nil
+}
+
+// A connector's resource is journaled before it is created and marked removed after its cleanup
+// took it down; a type that is not registered, or a record its Recover cannot read, stops the
+// drill before anything is created.
+func TestRunJournalsConnectorResources(t *testing.T) {
+	t.Parallel()
+	labType := NewResourceType("test-lab", "a test lab", func(ctx context.Context, env *Env, rec *labRecord) error { return nil })
+	tests := []struct {
+		name    string
+		typ     string
+		rec     any
+		want    []string
+		verdict result.Verdict
+		reason  string
+	}{
+		{"journaled then removed", "test-lab", labRecord{Dir: "/lab"}, []string{
+			`journal resource test-lab [/lab] {"dir":"/lab"}`,
+			"lab up",
+			"journal intent down outage",
+			"inject f",
+			"revert f",
+			"journal reverted down: reverted by the drill",
+			"lab down",
+			"journal removed test-lab: removed by the drill",
+		}, result.VerdictPass, ""},
+		{"unregistered type", "other-lab", labRecord{Dir: "/lab"}, nil, result.VerdictError, "resource type not registered"},
+		{"unreadable record", "test-lab", otherRecord{Other: 1}, nil, result.VerdictError, "labRecord"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				reg := testRegistry(svc)
+				reg.AddResource(labType)
+				reg.AddConnector(&labConnector{svc: svc, typ: tc.typ, rec: tc.rec})
+				res := Run(t.Context(), testScenario(outageCfg{For: 100 * time.Millisecond}), Options{Registry: reg, Journal: &fakeJournal{svc: svc}})
+				if res.Verdict != tc.verdict || !strings.Contains(res.Reason, tc.reason) {
+					t.Errorf("verdict %s (%s), want %s naming %q", res.Verdict, res.Reason, tc.verdict, tc.reason)
+				}
+				if got := strings.Join(svc.events, "\n"); got != strings.Join(tc.want, "\n") {
+					t.Errorf("journal and changes:\n%s\nwant:\n%s", got, strings.Join(tc.want, "\n"))
+				}
+			})
+		})
 	}
 }

@@ -253,8 +253,41 @@ func configAs[C any](typ string, cfg any, defaults func() *C) (*C, error) {
 	return c, nil
 }
 
+// ResourceType is a kind of thing a connector sets up for one drill and takes down at its end,
+// such as a lab (processes and a directory), declared so that a drill killed before its cleanup
+// leaves a journal record `drill recover` can remove it from. The connector calls
+// Env.JournalResource with a record of type R before creating anything, and
+// Env.ResourceRemoved once it took it down; recover, from a new process with no scenario and no
+// connectors, decodes the record and calls Recover. As for faults (WithRecover), Recover must be
+// idempotent: a resource already gone is a no-op returning nil.
+type ResourceType struct {
+	Name    string
+	Summary string
+	Recover func(ctx context.Context, env *Env, record json.RawMessage) error
+
+	checkRecord func(record json.RawMessage) error
+}
+
+// NewResourceType declares a resource type whose journal record is an R.
+func NewResourceType[R any](name, summary string, recover func(ctx context.Context, env *Env, rec *R) error) ResourceType {
+	t := ResourceType{Name: name, Summary: summary}
+	t.checkRecord = func(raw json.RawMessage) error {
+		_, err := decodeRecord[R](raw)
+		return err
+	}
+	t.Recover = func(ctx context.Context, env *Env, raw json.RawMessage) error {
+		rec, err := decodeRecord[R](raw)
+		if err != nil {
+			return fmt.Errorf("recover %s: %w", name, err)
+		}
+		return recover(ctx, env, rec)
+	}
+	return t
+}
+
 // Registry holds the types and connectors a build knows. cmd/drill fills it explicitly.
 type Registry struct {
+	resources    map[string]ResourceType
 	faults       map[string]FaultType
 	steps        map[string]StepType
 	probes       map[string]ProbeType
@@ -264,7 +297,7 @@ type Registry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{faults: map[string]FaultType{}, steps: map[string]StepType{}, probes: map[string]ProbeType{}, environments: map[string]EnvironmentType{}}
+	return &Registry{resources: map[string]ResourceType{}, faults: map[string]FaultType{}, steps: map[string]StepType{}, probes: map[string]ProbeType{}, environments: map[string]EnvironmentType{}}
 }
 
 // AddFault registers a fault type; registering a name twice panics (a programming error).
@@ -276,6 +309,19 @@ func (r *Registry) AddFault(t FaultType) {
 // Fault returns a registered fault type (drill recover finds a journal record's Recover here).
 func (r *Registry) Fault(name string) (FaultType, bool) {
 	t, ok := r.faults[name]
+	return t, ok
+}
+
+// AddResource registers a resource type connectors journal (see ResourceType).
+func (r *Registry) AddResource(t ResourceType) {
+	mustNew(r.resources, t.Name)
+	r.resources[t.Name] = t
+}
+
+// Resource returns a registered resource type (drill recover finds a journal record's Recover
+// here).
+func (r *Registry) Resource(name string) (ResourceType, bool) {
+	t, ok := r.resources[name]
 	return t, ok
 }
 

@@ -358,7 +358,7 @@ func (r *run) connect(ctx context.Context) bool {
 		r.event(result.EventStep, "connecting %s", c.Name())
 		var cleanup func(context.Context) error
 		err := catchPanic("connector "+c.Name(), func() (err error) {
-			cleanup, err = c.Connect(ctx, r.env)
+			cleanup, err = c.Connect(r.scopeConnector(ctx, c.Name()), r.env)
 			return err
 		})
 		r.notePanic(err)
@@ -1116,7 +1116,7 @@ func (r *run) finish(parent context.Context) {
 	defer cancel()
 	for i := len(r.cleanups) - 1; i >= 0; i-- {
 		c := r.cleanups[i]
-		err := catchPanic("clean up of connector "+c.name, func() error { return c.fn(ctx) })
+		err := catchPanic("clean up of connector "+c.name, func() error { return c.fn(r.scopeConnector(ctx, c.name)) })
 		r.notePanic(err)
 		if err != nil {
 			r.fail("clean up %s: %v", c.name, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
 	"github.com/drillhq/drill/faults/etcdfault"
+	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/probes/etcdprobe"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/runner"
@@ -27,6 +28,7 @@ import (
 func registry(opts etcdenv.ConnectorOptions) *runner.Registry {
 	r := runner.NewRegistry()
 	r.AddEnvironment(etcdenv.EnvironmentType())
+	r.AddResource(etcdenv.LabResourceType())
 	r.AddConnector(etcdenv.NewConnector(opts))
 	r.AddFault(etcdfault.KillMemberType())
 	r.AddFault(etcdfault.KillQuorumType())
@@ -82,10 +84,25 @@ func TestFollowerLossDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := runner.Run(context.Background(), s, runner.Options{Registry: reg})
+	w, err := journal.Create(filepath.Join(t.TempDir(), "journal"), journal.RunInfo{RunID: "r1", System: s.System})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runner.Run(context.Background(), s, runner.Options{Registry: reg, Journal: w, RunID: "r1"})
 	t.Cleanup(func() { labtest.AssertNoMembers(t, root) })
 	if res.Verdict != result.VerdictPass {
 		t.Fatalf("verdict %s (%s); events: %+v", res.Verdict, res.Reason, res.Events)
+	}
+	// The lab was journaled and, once removed, marked so: nothing is left for drill recover.
+	run, err := journal.Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(run.Faults, func(f journal.Fault) bool { return f.Resource }); i < 0 || run.Faults[i].Type != etcdenv.LabResource || run.Faults[i].Note != "removed by the drill" {
+		t.Errorf("journaled lab: %+v, want %s marked removed by the drill", run.Faults, etcdenv.LabResource)
+	}
+	if removed, err := w.Finish(); err != nil || !removed {
+		t.Errorf("journal kept after a clean drill (pending %v): %v", run.Pending(), err)
 	}
 	if len(res.Faults) != 1 || len(res.Faults[0].Targets) != 1 {
 		t.Fatalf("fault targets: %+v", res.Faults)
@@ -114,7 +131,17 @@ func runKeepingLab(t *testing.T, file string) (*result.Result, string) {
 		t.Fatal(err)
 	}
 	etcdenv.Of(s).Lab.SnapshotKeep = 1000 // keep every snapshot the restore could have used
-	res := runner.Run(context.Background(), s, runner.Options{Registry: reg})
+	w, err := journal.Create(filepath.Join(t.TempDir(), "journal"), journal.RunInfo{RunID: "r1", System: s.System})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := runner.Run(context.Background(), s, runner.Options{Registry: reg, Journal: w, RunID: "r1"})
+	// A kept lab is closed in the journal as kept, so drill recover never removes it.
+	if run, err := journal.Read(w.Path()); err != nil || len(run.Pending()) != 0 ||
+		!slices.ContainsFunc(run.Faults, func(f journal.Fault) bool { return f.Resource && strings.HasPrefix(f.Note, "kept (--keep-lab)") }) {
+		t.Errorf("journal of a --keep-lab drill: %v %+v, want the lab closed as kept", err, run.Faults)
+	}
+	_ = w.Close()
 	dirs, _ := filepath.Glob(filepath.Join(root, "drill-lab-*"))
 	for _, d := range dirs {
 		lab, err := etcdlab.Open(d, nil)

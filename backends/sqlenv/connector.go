@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"strings"
@@ -85,6 +86,15 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	if err := os.Remove(dir); err != nil {
 		return nil, fmt.Errorf("create postgres lab dir: %w", err)
 	}
+	// Journaled before anything exists: a drill killed from here on, even before its first
+	// fault, leaves a record `drill recover` removes the lab from.
+	owner := 0
+	if !c.opts.KeepLab {
+		owner = os.Getpid()
+	}
+	if err := env.JournalResource(ctx, PostgresLabResource, []string{dir}, postgresLabRecord(dir, c.opts.KeepLab, owner, nil)); err != nil {
+		return nil, err
+	}
 	lab, err := pglab.Start(ctx, pglab.Options{
 		Dir:           dir,
 		Standbys:      cfg.Lab.Standbys,
@@ -94,7 +104,17 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 		Log:           log,
 	})
 	if err != nil {
+		// Start cleans up after itself; only a directory still there is left for recover.
+		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+			postgresLabRemoved(ctx, env, log, "the lab failed to start and was cleaned up")
+		}
 		return nil, fmt.Errorf("start postgres lab: %w", err)
+	}
+	if err := env.JournalResource(ctx, PostgresLabResource, postgresLabTargets(lab), postgresLabRecord(dir, c.opts.KeepLab, owner, lab)); err != nil {
+		if rerr := lab.Remove(context.WithoutCancel(ctx)); rerr == nil {
+			postgresLabRemoved(ctx, env, log, "removed: its servers could not be journaled")
+		}
+		return nil, err
 	}
 	WithPostgresTarget(env, &PostgresTarget{DSN: lab.DSN(), Lab: lab})
 	SetDefaultDSN(env, lab.DSN())
@@ -103,9 +123,14 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 		if c.opts.KeepLab {
 			lab.Detach()
 			log.Warn("postgres lab kept (--keep-lab); remove it with `drill lab down --postgres --dir "+lab.Dir()+"`", "dsn", lab.DSN())
+			postgresLabRemoved(ctx, env, log, "kept (--keep-lab): `drill lab down --postgres --dir "+lab.Dir()+"` removes it")
 			return nil
 		}
-		return lab.Remove(ctx)
+		if err := lab.Remove(ctx); err != nil {
+			return err // still journaled: drill recover finishes the job
+		}
+		postgresLabRemoved(ctx, env, log, "removed by the drill")
+		return nil
 	}, nil
 }
 

@@ -38,6 +38,11 @@ the fault type's own revert, from the journaled data, oldest run first and fault
 reverse order, as the drill's rollback would have. The scenario's rollback steps are not
 run again: if it has any, check whether they are still needed.
 
+Labs a drill started (environment.etcd.lab, environment.postgres.lab) are journaled before
+they exist, so the lab of a drill killed at any point, even while it was starting, is listed
+(type etcd-lab or postgres-lab) and removed: processes, shared memory, directory. A lab kept
+with --keep-lab is left running; 'drill lab down [--postgres] --dir DIR' removes it.
+
 A fault of a type with nothing to undo (a reboot, a termination) is closed as such. A fault
 whose type cannot revert from its journal (not in this build) is named with what to revert by
 hand; after doing so, 'drill recover --forget RUN' closes that run's journal. --list says
@@ -131,7 +136,11 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 			pending = []journal.Fault{{Name: "-", Type: "-", Targets: []string{"nothing left to revert"}}}
 		}
 		for _, fl := range pending {
-			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, fl.Name, fl.Type, targetsText(fl.Targets), state, revertText(reg, fl)); err != nil {
+			name := fl.Name
+			if fl.Resource {
+				name = "(set up by the drill)"
+			}
+			if err := t.Append(r.RunID, r.Started.UTC().Format("2006-01-02 15:04:05"), r.Scenario, r.System, name, fl.Type, targetsText(fl.Targets), state, revertText(reg, fl)); err != nil {
 				return &exitError{code: result.ExitError, msg: fmt.Sprintf("recover table: %v", err)}
 			}
 		}
@@ -188,14 +197,14 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 		fl := pending[i]
 		note, why := recoverFault(ctx, a, f, reg, r, fl)
 		if why != "" {
-			failures = append(failures, recoverFailure{run: r.RunID, fault: fl.Name, why: why})
+			failures = append(failures, recoverFailure{run: r.RunID, fault: failureName(fl), why: why})
 			continue
 		}
-		if err := w.Reverted(ctx, fl.Name, note); err != nil {
-			failures = append(failures, recoverFailure{run: r.RunID, fault: fl.Name, why: fmt.Sprintf("reverted, but %v", err)})
+		if err := w.Resolved(ctx, fl, note); err != nil {
+			failures = append(failures, recoverFailure{run: r.RunID, fault: failureName(fl), why: fmt.Sprintf("reverted, but %v", err)})
 			continue
 		}
-		fmt.Fprintf(a.stdout, "run %s: fault %s (%s) on %s: %s\n", r.RunID, fl.Name, fl.Type, targetsText(fl.Targets), note)
+		fmt.Fprintf(a.stdout, "run %s: %s on %s: %s\n", r.RunID, describeEntry(fl), targetsText(fl.Targets), note)
 	}
 	removed, err := w.Finish()
 	if err != nil {
@@ -203,7 +212,7 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 	}
 	if removed {
 		switch {
-		case len(r.Faults) == 0:
+		case !injectedAny(r):
 			fmt.Fprintf(a.stdout, "run %s (%s): killed before injecting anything; journal removed\n", r.RunID, r.Scenario)
 		case len(pending) == 0:
 			fmt.Fprintf(a.stdout, "run %s (%s): killed after every fault was reverted; journal removed\n", r.RunID, r.Scenario)
@@ -217,6 +226,9 @@ func recoverRun(ctx context.Context, a *app, f recoverFlags, dir string, reg *ru
 func recoverFault(ctx context.Context, a *app, f recoverFlags, reg *runner.Registry, r journal.Run, fl journal.Fault) (note, why string) {
 	if f.forget != "" {
 		return "marked reverted by hand (--forget)", ""
+	}
+	if fl.Resource {
+		return recoverResource(ctx, a, f, reg, r, fl)
 	}
 	t, ok := reg.Fault(fl.Type)
 	if ok && t.NoRevert {
@@ -243,6 +255,39 @@ func recoverFault(ctx context.Context, a *app, f recoverFlags, reg *runner.Regis
 	return "reverted by drill recover", ""
 }
 
+// recoverResource removes what a killed drill set up (a lab) from its record.
+func recoverResource(ctx context.Context, a *app, f recoverFlags, reg *runner.Registry, r journal.Run, fl journal.Fault) (note, why string) {
+	t, ok := reg.Resource(fl.Type)
+	if !ok {
+		return "", fmt.Sprintf("cannot remove automatically (type %s is not registered in this build): remove %s by hand, then run 'drill recover --forget %s'",
+			fl.Type, targetsText(fl.Targets), r.RunID)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.timeout)
+	defer cancel()
+	if err := t.Recover(rctx, runner.NewEnv(nil, a.log), fl.Record); err != nil {
+		return "", err.Error()
+	}
+	return "removed by drill recover (unless kept with --keep-lab: then left running, as warned above)", ""
+}
+
+// failureName names fl in "run R fault NAME: why".
+func failureName(fl journal.Fault) string {
+	if fl.Resource {
+		return fl.Name + " (set up by the drill)"
+	}
+	return fl.Name
+}
+
+// injectedAny reports whether r journaled a fault (not only what it set up).
+func injectedAny(r journal.Run) bool {
+	for _, fl := range r.Faults {
+		if !fl.Resource {
+			return true
+		}
+	}
+	return false
+}
+
 // recordKilledRun puts the recovered run in history, so it stays visible as interrupted once its
 // journal is gone. A run already in history (it died after writing its result) is left alone.
 func recordKilledRun(ctx context.Context, a *app, f recoverFlags, r journal.Run) {
@@ -263,7 +308,7 @@ func recordKilledRun(ctx context.Context, a *app, f recoverFlags, r journal.Run)
 			for i := range res.Faults {
 				res.Faults[i].RevertError = ""
 			}
-			res.Reason = fmt.Sprintf("interrupted: the drill process died mid-run; %d fault(s) reverted by drill recover at %s", len(r.Pending()), time.Now().UTC().Format(time.RFC3339))
+			res.Reason = fmt.Sprintf("interrupted: the drill process died mid-run; %d fault(s) reverted by drill recover at %s", pendingFaults(r), time.Now().UTC().Format(time.RFC3339))
 			res.FinishedAt = time.Now().UTC()
 			err = st.Append(ctx, res)
 		}

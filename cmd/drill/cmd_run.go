@@ -259,11 +259,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		// A signal cancels the writes after a grace; what is not written stays spooled.
 		ctx, cancel := afterGrace(context.WithoutCancel(cmd.Context()), a, dynamoGrace)
 		for i, res := range results {
-			o := dynamoOptions{table: f.dynamo, endpoint: f.dynamoURL}
-			if o.endpoint == "" {
-				o.endpoint = awsenv.Of(ss[i]).EmulatorEndpoint()
-			}
-			if err := saveResultsToDynamo(ctx, a, o, []*result.Result{res}); err != nil {
+			if err := saveResultsToDynamo(ctx, a, dynamoFor(f, ss[i]), []*result.Result{res}); err != nil {
 				fmt.Fprintf(a.stderr, "drill: %v\n", err)
 				code = max(code, result.ExitError)
 			}
@@ -274,6 +270,18 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// dynamoFor is where scenario s's DynamoDB writes go: its result, and its system's lease (the
+// one decision for both, so they cannot diverge). --dynamodb-endpoint, else the scenario's
+// endpoint when it is an emulator (on loopback, or declared emulator: true), else, once
+// resolved, $AWS_ENDPOINT_URL, else real AWS.
+func dynamoFor(f runFlags, s *scenarios.Scenario) dynamoOptions {
+	o := dynamoOptions{table: f.dynamo, endpoint: f.dynamoURL}
+	if o.endpoint == "" {
+		o.endpoint = awsenv.Of(s).EmulatorEndpoint()
+	}
+	return o
 }
 
 // checkOutputPaths makes sure --json and --junit can be written, by creating and removing a

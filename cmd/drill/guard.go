@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/result"
@@ -24,7 +27,7 @@ type systemGuard struct {
 	a      *app
 	dir    string
 	locks  map[string]*journal.Lock
-	leases []*resultstore.Lease
+	leases map[string][]*resultstore.Lease // by system: one per endpoint its results go to
 }
 
 // leaseTTL is how long a DynamoDB lease outlives a holder that stopped renewing it (a killed
@@ -39,7 +42,7 @@ func guardSystems(ctx context.Context, a *app, f runFlags, ss []*scenarios.Scena
 	if err != nil {
 		return nil, err
 	}
-	g := &systemGuard{ctx: context.WithoutCancel(ctx), a: a, dir: dir, locks: map[string]*journal.Lock{}}
+	g := &systemGuard{ctx: context.WithoutCancel(ctx), a: a, dir: dir, locks: map[string]*journal.Lock{}, leases: map[string][]*resultstore.Lease{}}
 	systems := map[string]bool{}
 	names := map[string][]string{}
 	for _, s := range ss {
@@ -59,7 +62,7 @@ func guardSystems(ctx context.Context, a *app, f runFlags, ss []*scenarios.Scena
 		g.locks[sys] = l
 	}
 	if f.dynamo != "" {
-		if err := g.lease(ctx, f, names); err != nil {
+		if err := g.lease(ctx, f, ss); err != nil {
 			g.release()
 			return nil, err
 		}
@@ -72,9 +75,9 @@ func guardSystems(ctx context.Context, a *app, f runFlags, ss []*scenarios.Scena
 	if len(left) > 0 {
 		if !f.force {
 			g.release()
-			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("a killed drill left faults unreverted on the system(s) to drill; run 'drill recover' first (or --force to drill anyway):%s", describeLeftovers(left))}
+			return nil, &exitError{code: result.ExitError, msg: fmt.Sprintf("a killed drill left faults unreverted or its lab behind on the system(s) to drill; run 'drill recover' first (or --force to drill anyway):%s", describeLeftovers(left))}
 		}
-		fmt.Fprintf(a.stderr, "drill: warning: --force: drilling over faults a killed drill left unreverted:%s\n", describeLeftovers(left))
+		fmt.Fprintf(a.stderr, "drill: warning: --force: drilling over what a killed drill left (faults unreverted, labs):%s\n", describeLeftovers(left))
 	}
 	return g, nil
 }
@@ -85,6 +88,14 @@ func (g *systemGuard) begin(s *scenarios.Scenario, opts *runner.Options) (*journ
 	opts.RunID = runner.NewRunID()
 	if err := g.locks[s.System].SetHolder(journal.Holder{RunID: opts.RunID, Scenario: s.Name}); err != nil {
 		return nil, &exitError{code: result.ExitError, msg: err.Error()}
+	}
+	host, _ := os.Hostname()
+	for _, l := range g.leases[s.System] {
+		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+		if err := l.SetHolder(ctx, resultstore.LeaseHolder{Host: host, PID: os.Getpid(), RunID: opts.RunID, Scenario: s.Name}); err != nil {
+			fmt.Fprintf(g.a.stderr, "drill: warning: %v (a refused drill will not be told the run id)\n", err)
+		}
+		cancel()
 	}
 	w, err := journal.Create(journal.Dir(g.dir), journal.RunInfo{RunID: opts.RunID, Scenario: s.Name, ScenarioFile: s.File, System: s.System})
 	if err != nil {
@@ -106,24 +117,39 @@ func (g *systemGuard) end(w *journal.Writer, res *result.Result) {
 	}
 }
 
-// lease takes the DynamoDB lease of every system, so drills on other hosts are excluded too. A
-// lease held by a live drill refuses the run; a table that cannot be reached only warns, as the
-// results themselves are spooled then: the local lock still holds on this host.
-func (g *systemGuard) lease(ctx context.Context, f runFlags, names map[string][]string) error {
-	o, err := dynamoOptions{table: f.dynamo, endpoint: f.dynamoURL}.resolve(g.a)
-	if err != nil {
-		return err
+// lease takes the DynamoDB lease of every system, so drills on other hosts are excluded too, in
+// the table its results go to: at the endpoint dynamoFor picks for each of its scenarios (the
+// same decision as the results write, so the lease and the results can never be in different
+// places). A lease held by a live drill refuses the run; a table that cannot be reached only
+// warns, as the results themselves are spooled then: the local lock still holds on this host.
+func (g *systemGuard) lease(ctx context.Context, f runFlags, ss []*scenarios.Scenario) error {
+	type target struct{ endpoint, system string }
+	names := map[target][]string{}
+	for _, s := range ss {
+		k := target{dynamoFor(f, s).endpoint, s.System}
+		names[k] = append(names[k], s.Name)
 	}
-	api, err := o.client(ctx)
-	if err != nil {
-		fmt.Fprintf(g.a.stderr, "drill: warning: no DynamoDB lease (client: %v); only this host's lock protects the system(s)\n", err)
-		return nil
-	}
+	targets := slices.SortedFunc(maps.Keys(names), func(a, b target) int {
+		return cmp.Or(cmp.Compare(a.endpoint, b.endpoint), cmp.Compare(a.system, b.system))
+	})
 	host, _ := os.Hostname()
-	for _, sys := range slices.Sorted(maps.Keys(names)) {
+	clients := map[string]*dynamodb.Client{}
+	for _, k := range targets {
+		o, err := dynamoOptions{table: f.dynamo, endpoint: k.endpoint}.resolve(g.a)
+		if err != nil {
+			return err
+		}
+		api, ok := clients[k.endpoint]
+		if !ok {
+			if api, err = o.client(ctx); err != nil {
+				fmt.Fprintf(g.a.stderr, "drill: warning: no DynamoDB lease (client: %v); only this host's lock protects %s\n", err, k.system)
+				continue
+			}
+			clients[k.endpoint] = api
+		}
 		lctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		h := resultstore.LeaseHolder{Host: host, PID: os.Getpid(), Scenario: strings.Join(names[sys], ", ")}
-		l, err := resultstore.AcquireLease(lctx, api, o.table, sys, h, leaseTTL, nil,
+		h := resultstore.LeaseHolder{Host: host, PID: os.Getpid(), Scenario: strings.Join(names[k], ", ")}
+		l, err := resultstore.AcquireLease(lctx, api, o.table, k.system, h, leaseTTL, nil,
 			func(err error) { fmt.Fprintf(g.a.stderr, "drill: warning: %v\n", err) })
 		cancel()
 		var held *resultstore.LeaseHeldError
@@ -131,21 +157,23 @@ func (g *systemGuard) lease(ctx context.Context, f runFlags, names map[string][]
 		case errors.As(err, &held):
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("%v: one drill per system at a time; nothing was run", err)}
 		case err != nil:
-			fmt.Fprintf(g.a.stderr, "drill: warning: %v; only this host's lock protects %s\n", err, sys)
+			fmt.Fprintf(g.a.stderr, "drill: warning: %v; only this host's lock protects %s\n", err, k.system)
 		default:
-			g.leases = append(g.leases, l)
+			g.leases[k.system] = append(g.leases[k.system], l)
 		}
 	}
 	return nil
 }
 
 func (g *systemGuard) release() {
-	for _, l := range g.leases {
-		ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
-		if err := l.Release(ctx); err != nil {
-			fmt.Fprintf(g.a.stderr, "drill: warning: %v (it lapses within %v)\n", err, leaseTTL)
+	for _, ls := range g.leases {
+		for _, l := range ls {
+			ctx, cancel := context.WithTimeout(g.ctx, 10*time.Second)
+			if err := l.Release(ctx); err != nil {
+				fmt.Fprintf(g.a.stderr, "drill: warning: %v (it lapses within %v)\n", err, leaseTTL)
+			}
+			cancel()
 		}
-		cancel()
 	}
 	for _, l := range g.locks {
 		_ = l.Release()

@@ -19,6 +19,7 @@ type etcdOptions struct {
 // here: the connector acts only when a scenario asks for etcd.
 func registerEtcd(r *runner.Registry, o etcdOptions) {
 	r.AddEnvironment(etcdenv.EnvironmentType())
+	r.AddResource(etcdenv.LabResourceType())
 	r.AddConnector(etcdenv.NewConnector(etcdenv.ConnectorOptions{KeepLab: o.keepLab, Binary: o.etcdBinary, LabFsync: o.labFsync}))
 
 	r.AddFault(etcdfault.KillMemberType())

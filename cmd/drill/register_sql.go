@@ -19,6 +19,7 @@ type sqlOptions struct {
 // connector acts only when a scenario asks for postgres.
 func registerSQL(r *runner.Registry, o sqlOptions) {
 	r.AddEnvironment(sqlenv.PostgresEnvironmentType())
+	r.AddResource(sqlenv.PostgresLabResourceType())
 	r.AddConnector(sqlenv.NewPostgresConnector(sqlenv.PostgresConnectorOptions{KeepLab: o.keepLab}))
 
 	r.AddFault(sqlfault.KillPrimaryType())

@@ -38,17 +38,36 @@ func leftovers(dir string, systems map[string]bool) ([]journal.Run, error) {
 	return out, nil
 }
 
-// describeLeftovers names each unreverted fault: run, scenario, fault, type and targets. Never
-// the record: it can hold expanded secrets.
+// describeLeftovers names each unreverted fault and each lab not removed: run, scenario,
+// fault, type and targets. Never the record: it can hold expanded secrets.
 func describeLeftovers(runs []journal.Run) string {
 	var b strings.Builder
 	for _, r := range runs {
 		fmt.Fprintf(&b, "\n  run %s (scenario %s, system %s, started %s, pid %d on %s):", r.RunID, r.Scenario, r.System, r.Started.UTC().Format(time.RFC3339), r.PID, r.Host)
 		for _, f := range r.Pending() {
-			fmt.Fprintf(&b, "\n    fault %s (%s) on %s", f.Name, f.Type, targetsText(f.Targets))
+			fmt.Fprintf(&b, "\n    %s on %s", describeEntry(f), targetsText(f.Targets))
 		}
 	}
 	return b.String()
+}
+
+// describeEntry names a journaled fault, or a resource the drill set up (a lab).
+func describeEntry(f journal.Fault) string {
+	if f.Resource {
+		return f.Type + " (set up by the drill)"
+	}
+	return fmt.Sprintf("fault %s (%s)", f.Name, f.Type)
+}
+
+// pendingFaults counts the unreverted faults of r, resources aside.
+func pendingFaults(r journal.Run) int {
+	n := 0
+	for _, f := range r.Pending() {
+		if !f.Resource {
+			n++
+		}
+	}
+	return n
 }
 
 func targetsText(t []string) string {
@@ -76,6 +95,9 @@ func killedResult(r journal.Run, running bool) *result.Result {
 		Probes: []result.Probe{}, Faults: []result.Fault{}, Steps: []result.Step{}, Events: []result.Event{},
 	}
 	for _, f := range r.Faults {
+		if f.Resource {
+			continue // a lab is not a fault of the drill
+		}
 		rf := result.Fault{Name: f.Name, Type: f.Type, Targets: f.Targets}
 		if rf.Targets == nil {
 			rf.Targets = []string{}
@@ -90,7 +112,7 @@ func killedResult(r journal.Run, running bool) *result.Result {
 		return res
 	}
 	res.Verdict, res.Abort = result.VerdictAborted, result.AbortKilled
-	if n := len(r.Pending()); n > 0 {
+	if n := pendingFaults(r); n > 0 {
 		res.Reason = fmt.Sprintf("interrupted: the drill process died mid-run; %d fault(s) not reverted (run 'drill recover')", n)
 	} else {
 		res.Reason = "interrupted: the drill process died mid-run; nothing left to revert"

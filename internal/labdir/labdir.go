@@ -126,3 +126,23 @@ func ProcessExists(pid int) bool {
 	err := syscall.Kill(pid, 0)
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
+
+// RemoveUnstarted removes a lab directory whose state file was never written, what a drill
+// killed while its lab manager was still creating it leaves: the entries made (the names the
+// manager creates before its state file), then dir itself, which must then be empty. Anything
+// else in dir is not the lab's to delete, so it stays and the error names the directory. A dir
+// already gone is a no-op.
+func RemoveUnstarted(dir string, made []string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	for _, name := range made {
+		if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("remove unstarted lab %s: %w", dir, err)
+		}
+	}
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove unstarted lab %s: it holds files the lab did not make: %w", dir, err)
+	}
+	return nil
+}
