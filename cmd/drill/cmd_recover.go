@@ -153,6 +153,19 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 
 // revertText says what `drill recover` would do with a pending fault.
 func revertText(reg *runner.Registry, fl journal.Fault) string {
+	if fl.Resource {
+		// A resource (a lab) lives in its own name space: a fault type of the same name says
+		// nothing about how it is removed.
+		switch rt, ok := reg.Resource(fl.Type); {
+		case !ok:
+			return "by hand (type not in this build)"
+		case rt.Recover == nil:
+			return "by hand"
+		case fl.Record == nil:
+			return "none needed (killed before the change)"
+		}
+		return "automatic"
+	}
 	t, ok := reg.Fault(fl.Type)
 	switch {
 	case fl.Type == "-":

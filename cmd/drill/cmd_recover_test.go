@@ -180,3 +180,24 @@ func TestRecoverListSaysHowAndClosesTypesWithoutRevert(t *testing.T) {
 		})
 	}
 }
+
+// TestRevertTextOfResources: a lab is looked up among resources, never among faults, so a
+// registered lab type reads "automatic" and an unknown one "by hand".
+func TestRevertTextOfResources(t *testing.T) {
+	t.Parallel()
+	reg := newRegistry(&app{log: discardLogger(), getenv: func(string) string { return "" }}, registryOptions{})
+	for _, tt := range []struct {
+		fault journal.Fault
+		want  string
+	}{
+		{journal.Fault{Type: "etcd-lab", Resource: true, Record: json.RawMessage(`{}`)}, "automatic"},
+		{journal.Fault{Type: "postgres-lab", Resource: true, Record: json.RawMessage(`{}`)}, "automatic"},
+		{journal.Fault{Type: "no-such-lab", Resource: true, Record: json.RawMessage(`{}`)}, "by hand (type not in this build)"},
+		{journal.Fault{Type: "command", Resource: true, Record: json.RawMessage(`{}`)}, "by hand (type not in this build)"},
+		{journal.Fault{Type: "etcd-lab", Resource: true}, "none needed (killed before the change)"},
+	} {
+		if got := revertText(reg, tt.fault); got != tt.want {
+			t.Errorf("revertText(%s, resource) = %q, want %q", tt.fault.Type, got, tt.want)
+		}
+	}
+}
