@@ -1,0 +1,332 @@
+package compliance
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/result"
+	"github.com/drillhq/drill/suite"
+)
+
+// manyRuns is a seeded history of n runs over six scenarios on three systems, spread from two
+// months before q3 to after the report is generated, with every verdict, unmeasured and
+// unrecovered RTOs, unproven passes, failed injections, dry runs and sign-offs.
+func manyRuns(t testing.TB, n int) ([]*result.Result, map[string][]history.SignOff) {
+	rng := rand.New(rand.NewPCG(14, 2026))
+	from := q3.Since.AddDate(0, -2, 0)
+	span := reportAt.Add(48 * time.Hour).Sub(from)
+	signOffs := map[string][]history.SignOff{}
+	var runs []*result.Result
+	for i := range n {
+		sc := i % 6
+		at := from.Add(time.Duration(rng.Int64N(int64(span)))).Truncate(time.Second)
+		if i%97 == 0 && i > 0 {
+			at = runs[i-1].StartedAt // same start: the run id breaks the tie
+		}
+		r := &result.Result{
+			Schema: result.Schema, RunID: fmt.Sprintf("run-%05d", i), Scenario: fmt.Sprintf("scenario-%d", sc),
+			System: fmt.Sprintf("system-%d", sc%3), Owner: "team", Cadence: []string{"weekly", "monthly", "quarterly"}[sc%3],
+			ScenarioFile: fmt.Sprintf("drills/s%d.yaml", sc), ScenarioSHA256: strings.Repeat("ab", 32), ToolVersion: "test",
+			StartedAt: at, FinishedAt: at.Add(time.Minute), T0: at.Add(time.Second).Format(result.T0Layout),
+			Verdict: result.VerdictPass,
+		}
+		r.Objectives.RTO = result.RTO{TargetMs: 30000, ResolutionMs: 50}
+		if sc%2 == 0 {
+			r.Objectives.RPO.TargetMs = result.Int64(1000)
+		}
+		rto := rng.Int64N(60000)
+		r.Objectives.RTO.MeasuredMs, r.Objectives.RTO.Met = result.Int64(rto), rto <= 30000
+		r.Probes = []result.Probe{{Name: "health", Role: result.RoleAvailability}}
+		switch k := rng.IntN(20); {
+		case k < 4:
+			r.Verdict = result.VerdictFail
+			if k == 0 { // never recovered
+				r.Objectives.RTO.MeasuredMs, r.Objectives.RTO.Met = nil, false
+			}
+		case k < 6:
+			r.Verdict, r.Objectives.RTO.MeasuredMs, r.T0 = result.VerdictError, nil, ""
+		case k == 6:
+			r.Verdict = result.VerdictAborted
+		case k == 7: // unproven: no availability probe saw anything
+			r.Probes[0].NoDisruption = true
+			r.Objectives.RTO.MeasuredMs = result.Int64(0)
+		case k == 8: // a fault failed to inject: the RTO measured nothing
+			r.Faults = []result.Fault{{Name: "f", Error: "denied"}}
+			r.Verdict = result.VerdictError
+		case k == 9:
+			r.DryRun = true
+		}
+		if sc%2 == 0 && rng.IntN(3) > 0 {
+			rpo := rng.Int64N(2000)
+			r.Objectives.RPO.MeasuredMs, r.Objectives.RPO.Met = result.Int64(rpo), rpo <= 1000
+		}
+		if rng.IntN(10) == 0 {
+			signOffs[r.RunID] = []history.SignOff{{RunID: r.RunID, By: "alice", At: at.Add(time.Hour)}}
+		}
+		runs = append(runs, r)
+	}
+	return runs, signOffs
+}
+
+// refScenario is what the old report computed by holding and scanning every run.
+type refScenario struct {
+	Stats            ScenarioStats
+	Ladder           LadderCheck
+	LastRun, LastPas string
+	Awaiting         []string
+}
+
+// reference folds the figures the brute-force way: every run decoded, filtered and sorted,
+// as Build did before the report scaled.
+func reference(runs []*result.Result, signOffs map[string][]history.SignOff, asOf time.Time, entries []suite.Entry) (map[string]refScenario, Summary, []string) {
+	var kept []*result.Result
+	for _, r := range runs {
+		if r.StartedAt.Before(asOf) && !r.DryRun {
+			kept = append(kept, r)
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b *result.Result) int {
+		if older(a, b) {
+			return -1
+		}
+		if older(b, a) {
+			return 1
+		}
+		return 0
+	})
+	inPeriod := func(r *result.Result) bool { return !r.StartedAt.Before(q3.Since) && r.StartedAt.Before(q3.Until) }
+	judged := func(r *result.Result) *int64 {
+		for _, f := range r.Faults {
+			if f.Error != "" {
+				return nil
+			}
+		}
+		return r.Objectives.RTO.MeasuredMs
+	}
+	out := map[string]refScenario{}
+	var sum Summary
+	var awaiting []string
+	for _, e := range entries {
+		var ref refScenario
+		var measured []*int64
+		var values []int64
+		for _, r := range kept {
+			if r.Scenario != e.Name {
+				continue
+			}
+			ref.LastRun = r.RunID
+			proven := r.Verdict == result.VerdictPass && !r.IsUnproven()
+			if proven {
+				ref.LastPas = r.RunID
+			}
+			if !inPeriod(r) {
+				continue
+			}
+			ref.Stats.Runs++
+			switch r.Verdict {
+			case result.VerdictPass:
+				ref.Stats.Passed++
+				if r.IsUnproven() {
+					ref.Stats.PassedUnproven++
+				}
+			case result.VerdictFail:
+				ref.Stats.Failed++
+			default:
+				ref.Stats.Errored++
+			}
+			if proven || r.Verdict == result.VerdictFail {
+				measured = append(measured, judged(r))
+				if m := judged(r); m != nil {
+					values = append(values, *m)
+				} else {
+					ref.Stats.Unrecovered++
+				}
+			}
+			if len(signOffs[r.RunID]) == 0 {
+				awaiting = append(awaiting, r.RunID)
+			}
+		}
+		if len(values) > 0 {
+			slices.Sort(values)
+			ref.Stats.WorstRTOMs = result.Int64(values[len(values)-1])
+			ref.Stats.MedianRTOMs = result.Int64(values[(len(values)-1)/2])
+		}
+		if ref.Stats.Runs > 0 {
+			ref.Stats.PassRate = float64(ref.Stats.Passed-ref.Stats.PassedUnproven) / float64(ref.Stats.Runs)
+		}
+		ref.Ladder = CheckLadder(e.RTO.Milliseconds(), e.Criticality, measured)
+		out[e.Name] = ref
+		sum.Runs += ref.Stats.Runs
+		sum.Passed += ref.Stats.Passed
+		sum.PassedUnproven += ref.Stats.PassedUnproven
+		sum.Failed += ref.Stats.Failed
+		sum.Errored += ref.Stats.Errored
+	}
+	// Awaiting sign-off is oldest first across scenarios; kept is already in that order.
+	order := map[string]int{}
+	for i, r := range kept {
+		order[r.RunID] = i
+	}
+	slices.SortFunc(awaiting, func(a, b string) int { return order[a] - order[b] })
+	return out, sum, awaiting
+}
+
+// TestFoldedFiguresMatchEveryRun: the figures folded from rows, through memory and through a
+// real history store, equal those computed by holding every run; the report cites and lists
+// a bounded number of runs however many there are.
+func TestFoldedFiguresMatchEveryRun(t *testing.T) {
+	t.Parallel()
+	const n = 3000
+	runs, signOffs := manyRuns(t, n)
+	in := Input{Period: q3, Now: reportAt, Runs: runs, SignOffs: signOffs, ToolVersion: "test"}
+	fromMemory := Build(in)
+
+	store, err := history.Open(filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var stored []*result.Result
+	for _, r := range runs {
+		if !r.DryRun {
+			stored = append(stored, r)
+		}
+	}
+	if _, err := store.Import(context.Background(), stored); err != nil {
+		t.Fatal(err)
+	}
+	in.Runs = nil
+	fromStore, err := BuildFrom(context.Background(), in, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The store never holds dry runs, so only the note about them differs.
+	withoutDryNote := func(rep *Report) Report {
+		c := *rep
+		c.Notes = slices.DeleteFunc(slices.Clone(c.Notes), func(s string) bool { return strings.Contains(s, "dry run") })
+		if len(c.Notes) == 0 {
+			c.Notes = nil
+		}
+		return c
+	}
+	if diff := cmp.Diff(withoutDryNote(fromMemory), withoutDryNote(fromStore)); diff != "" {
+		t.Errorf("report from the store differs from the report from memory (-memory +store):\n%s", diff)
+	}
+
+	asOf := q3.Until
+	var entries []suite.Entry
+	for _, sys := range fromMemory.Systems {
+		for _, sc := range sys.Scenarios {
+			entries = append(entries, suite.Entry{Name: sc.Name, RTO: time.Duration(sc.RTOTargetMs) * time.Millisecond, Criticality: sc.Criticality})
+		}
+	}
+	if len(entries) != 6 {
+		t.Fatalf("%d scenarios in the report, want 6", len(entries))
+	}
+	want, wantSum, wantAwaiting := reference(runs, signOffs, asOf, entries)
+	for _, rep := range []*Report{fromMemory, fromStore} {
+		got := map[string]refScenario{}
+		listed := 0
+		for _, sys := range rep.Systems {
+			for _, sc := range sys.Scenarios {
+				g := refScenario{Stats: sc.Stats, Ladder: sc.Ladder}
+				if sc.LastRun != nil {
+					g.LastRun = sc.LastRun.RunID
+				}
+				if sc.LastPass != nil {
+					g.LastPas = sc.LastPass.RunID
+				}
+				got[sc.Name] = g
+				if sc.RunsInPeriod != sc.Stats.Runs || sc.RunsNotListed != sc.RunsInPeriod-len(sc.Runs) {
+					t.Errorf("%s: %d runs in period, %d listed, %d not listed", sc.Name, sc.RunsInPeriod, len(sc.Runs), sc.RunsNotListed)
+				}
+				listed += len(sc.Runs)
+				total := 0
+				for _, p := range sc.RTOTrend {
+					total += p.Runs
+				}
+				if total != sc.Stats.Runs || len(sc.RTOTrend) > maxTrendPoints {
+					t.Errorf("%s: RTO trend has %d points for %d runs; want every run counted in at most %d points", sc.Name, len(sc.RTOTrend), total, maxTrendPoints)
+				}
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("per-scenario figures (-every run +folded):\n%s", diff)
+		}
+		sum := rep.Summary
+		sum.Systems, sum.Compliant, sum.Overdue, sum.Failing, sum.NeverDrilled, sum.Unproven = 0, 0, 0, 0, 0, 0
+		if diff := cmp.Diff(wantSum, sum); diff != "" {
+			t.Errorf("summary (-every run +folded):\n%s", diff)
+		}
+		if diff := cmp.Diff(wantAwaiting, rep.AwaitingSignOff); diff != "" {
+			t.Errorf("awaiting sign-off (-every run +folded):\n%s", diff)
+		}
+		// Bounded: per scenario at most its newest run, last pass, newest failures and
+		// sign-offs are cited; the table adds at most the newest few.
+		if max := 6 * (2 + citedFailures + citedSignedOff); len(rep.Runs) > max || len(rep.Evidence) > max+6*listedRecent {
+			t.Errorf("%d runs in the evidence, %d timelines; want at most %d timelines", len(rep.Evidence), len(rep.Runs), max)
+		}
+		if listed > 6*(listedRecent+2+citedFailures+citedSignedOff) {
+			t.Errorf("%d runs listed in the scenario tables", listed)
+		}
+		if rep.RunsWithoutTimeline != rep.Summary.Runs-len(rep.Runs) || rep.Summary.Runs < n/2 {
+			t.Errorf("%d runs in period, %d timelines, %d without", rep.Summary.Runs, len(rep.Runs), rep.RunsWithoutTimeline)
+		}
+	}
+}
+
+// TestCitedRunsAreTheNewest: the failures and sign-offs cited for a scenario are its newest
+// ones in the period.
+func TestCitedRunsAreTheNewest(t *testing.T) {
+	t.Parallel()
+	runs, signOffs := manyRuns(t, 1200)
+	rep := Build(Input{Period: q3, Now: reportAt, Runs: runs, SignOffs: signOffs})
+	cited := map[string]bool{}
+	for _, r := range rep.Runs {
+		cited[r.RunID] = true
+	}
+	byScenario := map[string][]*result.Result{}
+	for _, r := range runs {
+		if !r.DryRun && !r.StartedAt.Before(q3.Since) && r.StartedAt.Before(q3.Until) {
+			byScenario[r.Scenario] = append(byScenario[r.Scenario], r)
+		}
+	}
+	for name, rs := range byScenario {
+		slices.SortFunc(rs, func(a, b *result.Result) int {
+			if older(a, b) {
+				return 1
+			}
+			if older(b, a) {
+				return -1
+			}
+			return 0
+		}) // newest first
+		if !cited[rs[0].RunID] {
+			t.Errorf("%s: newest run %s not cited", name, rs[0].RunID)
+		}
+		fails, signed := 0, 0
+		for _, r := range rs {
+			if r.Verdict != result.VerdictPass && fails < citedFailures {
+				fails++
+				if !cited[r.RunID] {
+					t.Errorf("%s: failure %s is among the newest %d but not cited", name, r.RunID, citedFailures)
+				}
+			}
+			if len(signOffs[r.RunID]) > 0 && signed < citedSignedOff {
+				signed++
+				if !cited[r.RunID] {
+					t.Errorf("%s: signed-off run %s is among the newest %d but not cited", name, r.RunID, citedSignedOff)
+				}
+			}
+		}
+	}
+}
