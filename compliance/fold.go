@@ -78,7 +78,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 		}
 		f := folds[r.Scenario]
 		if f == nil {
-			f = &scenarioFold{}
+			f = &scenarioFold{trend: trendFold{period: rep.Period}}
 			folds[r.Scenario] = f
 		}
 		f.add(r, inPeriod(r.StartedAt), len(in.SignOffs[r.RunID]) > 0)
@@ -163,7 +163,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 		if f == nil {
 			f = &scenarioFold{}
 		}
-		sc := f.scenario(e, due[i], rep.Period, inPeriod)
+		sc := f.scenario(e, due[i], inPeriod)
 		for _, row := range f.cited(inPeriod) {
 			cited[row.RunID] = row
 			named[row.RunID] = row
@@ -321,7 +321,7 @@ type scenarioFold struct {
 	stats                     ScenarioStats
 	rtos                      []int64 // measured RTOs in the period, for the median
 	anyRPO                    bool
-	samples                   []sample
+	trend                     trendFold
 	recent, failures, signed  []history.Row // newest few in the period
 	listed                    []history.Row // the scenario table's runs, set by scenario
 	awaiting                  []stamp
@@ -375,7 +375,7 @@ func (f *scenarioFold) add(r history.Row, inPeriod, signed bool) {
 	if rr.RPOMeasuredMs != nil {
 		f.anyRPO = true
 	}
-	f.samples = append(f.samples, sample{at: rr.StartedAt, runID: r.RunID, verdict: r.Verdict,
+	f.trend.add(sample{at: rr.StartedAt, runID: r.RunID, verdict: r.Verdict,
 		rto: rr.RTOMeasuredMs, rtoMet: rr.RTOMet, rpo: rr.RPOMeasuredMs, rpoMet: rr.RPOMet})
 	f.recent = keep(f.recent, r, listedRecent)
 	if r.Verdict != result.VerdictPass {
@@ -403,7 +403,7 @@ func (f *scenarioFold) cited(inPeriod func(time.Time) bool) []history.Row {
 	return append(out, f.signed...)
 }
 
-func (f *scenarioFold) scenario(e suite.Entry, d suite.Item, p Period, inPeriod func(time.Time) bool) Scenario {
+func (f *scenarioFold) scenario(e suite.Entry, d suite.Item, inPeriod func(time.Time) bool) Scenario {
 	sc := Scenario{
 		Name: e.Name, File: e.Path, SHA256: e.SHA256, Cadence: e.Cadence, Criticality: e.Criticality,
 		RTOTargetMs: e.RTO.Milliseconds(), DueAt: d.DueAt, Runs: []RunRow{}, RTOTrend: []TrendPoint{}, RPOTrend: []TrendPoint{},
@@ -456,10 +456,9 @@ func (f *scenarioFold) scenario(e suite.Entry, d suite.Item, p Period, inPeriod 
 	}
 	sc.RunsNotListed = sc.RunsInPeriod - len(sc.Runs)
 
-	from, to := trendSpan(p, f.samples)
-	sc.RTOTrend = trendOf(f.samples, from, to, false)
+	sc.RTOTrend = f.trend.points(false)
 	if sc.RPOTargetMs != nil || f.anyRPO {
-		sc.RPOTrend = trendOf(f.samples, from, to, true)
+		sc.RPOTrend = f.trend.points(true)
 	}
 
 	switch {
@@ -504,11 +503,11 @@ func ladderOf(rtoTargetMs int64, criticality string, worst *int64, unrecovered i
 	return CheckLadder(rtoTargetMs, criticality, measured)
 }
 
-// trendSpan is the time axis of a scenario's trend charts.
-func trendSpan(p Period, samples []sample) (from, to time.Time) {
+// trendSpan is the time axis of a scenario's trend charts, given its first run in the period.
+func trendSpan(p Period, first time.Time) (from, to time.Time) {
 	from, to = p.Since, p.Until
-	if from.IsZero() && len(samples) > 0 {
-		from = samples[0].at.Add(-24 * time.Hour)
+	if from.IsZero() && !first.IsZero() {
+		from = first.Add(-24 * time.Hour)
 	}
 	if from.IsZero() {
 		from = to.AddDate(0, -1, 0)
@@ -516,43 +515,81 @@ func trendSpan(p Period, samples []sample) (from, to time.Time) {
 	return from, to
 }
 
-// trendOf is one metric's points: one per run, or when there are more than maxTrendPoints the
-// worst run of each of maxTrendPoints equal slices of [from, to).
-func trendOf(samples []sample, from, to time.Time, rpo bool) []TrendPoint {
-	point := func(s sample) TrendPoint {
-		p := TrendPoint{At: s.at, RunID: s.runID, Verdict: s.verdict, Ms: s.rto, Met: s.rtoMet, Runs: 1}
-		if rpo {
-			p.Ms, p.Met = s.rpo, s.rpoMet
-		}
-		return p
+// trendFold builds a scenario's trend points as its runs arrive, oldest first: one per run
+// up to maxTrendPoints runs; beyond, the worst run of each of maxTrendPoints equal slices of
+// the chart's span. Memory is bounded by maxTrendPoints whatever the number of runs.
+type trendFold struct {
+	period   Period
+	from, to time.Time
+	n        int
+	raw      []sample // every run while n <= maxTrendPoints
+	rto, rpo []TrendPoint
+	bin      int // slice of the last binned point
+}
+
+func (t *trendFold) add(s sample) {
+	if t.n == 0 {
+		t.from, t.to = trendSpan(t.period, s.at)
 	}
-	out := []TrendPoint{}
-	if len(samples) <= maxTrendPoints {
-		for _, s := range samples {
-			out = append(out, point(s))
-		}
-		return out
+	t.n++
+	if t.n <= maxTrendPoints {
+		t.raw = append(t.raw, s)
+		return
 	}
-	span := to.Sub(from)
+	if t.raw != nil {
+		t.bin = -1
+		for _, r := range t.raw {
+			t.binned(r)
+		}
+		t.raw = nil
+	}
+	t.binned(s)
+}
+
+// binned adds s to its slice of both charts.
+func (t *trendFold) binned(s sample) {
+	span := t.to.Sub(t.from)
 	if span <= 0 {
 		span = time.Nanosecond
 	}
-	bin := -1
-	for _, s := range samples { // oldest first, so slices fill in order
-		b := int(float64(s.at.Sub(from)) / float64(span) * maxTrendPoints)
-		b = max(0, min(b, maxTrendPoints-1))
-		p := point(s)
-		if b != bin || len(out) == 0 {
-			out = append(out, p)
-			bin = b
-			continue
+	b := int(float64(s.at.Sub(t.from)) / float64(span) * maxTrendPoints)
+	b = max(0, min(b, maxTrendPoints-1))
+	rto, rpo := pointOf(s, false), pointOf(s, true)
+	if b != t.bin || len(t.rto) == 0 {
+		t.rto, t.rpo, t.bin = append(t.rto, rto), append(t.rpo, rpo), b
+		return
+	}
+	for _, c := range []struct {
+		cur *TrendPoint
+		p   TrendPoint
+		rpo bool
+	}{{&t.rto[len(t.rto)-1], rto, false}, {&t.rpo[len(t.rpo)-1], rpo, true}} {
+		n := c.cur.Runs + 1
+		if worse(c.p, *c.cur, c.rpo) {
+			*c.cur = c.p
 		}
-		cur := &out[len(out)-1]
-		n := cur.Runs + 1
-		if worse(p, *cur, rpo) {
-			*cur = p
+		c.cur.Runs = n
+	}
+}
+
+func pointOf(s sample, rpo bool) TrendPoint {
+	if rpo {
+		return TrendPoint{At: s.at, RunID: s.runID, Verdict: s.verdict, Ms: s.rpo, Met: s.rpoMet, Runs: 1}
+	}
+	return TrendPoint{At: s.at, RunID: s.runID, Verdict: s.verdict, Ms: s.rto, Met: s.rtoMet, Runs: 1}
+}
+
+// points is one metric's chart.
+func (t *trendFold) points(rpo bool) []TrendPoint {
+	out := []TrendPoint{}
+	if t.n > maxTrendPoints {
+		if rpo {
+			return append(out, t.rpo...)
 		}
-		cur.Runs = n
+		return append(out, t.rto...)
+	}
+	for _, s := range t.raw {
+		out = append(out, pointOf(s, rpo))
 	}
 	return out
 }

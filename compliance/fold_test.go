@@ -82,7 +82,51 @@ type refScenario struct {
 	Stats            ScenarioStats
 	Ladder           LadderCheck
 	LastRun, LastPas string
-	Awaiting         []string
+	RTOTrend         []TrendPoint
+}
+
+// refTrend bins every run of the period at once: the worst of each of maxTrendPoints equal
+// slices of the period, or every run when there are few.
+func refTrend(rs []*result.Result) []TrendPoint {
+	judgedPoint := func(r *result.Result) TrendPoint {
+		row := rowOf(history.RowOf(r))
+		return TrendPoint{At: row.StartedAt, RunID: r.RunID, Verdict: r.Verdict, Ms: row.RTOMeasuredMs, Met: row.RTOMet, Runs: 1}
+	}
+	out := []TrendPoint{}
+	if len(rs) <= maxTrendPoints {
+		for _, r := range rs {
+			out = append(out, judgedPoint(r))
+		}
+		return out
+	}
+	bins := map[int][]*result.Result{}
+	for _, r := range rs {
+		b := int(float64(r.StartedAt.Sub(q3.Since)) / float64(q3.Until.Sub(q3.Since)) * maxTrendPoints)
+		bins[b] = append(bins[b], r)
+	}
+	for b := range maxTrendPoints {
+		var worst *TrendPoint
+		for _, r := range bins[b] {
+			p := judgedPoint(r)
+			rank := func(p TrendPoint) int64 {
+				switch {
+				case p.Ms == nil && p.Verdict == result.VerdictFail:
+					return 1 << 62
+				case p.Ms != nil:
+					return *p.Ms
+				}
+				return -1
+			}
+			if worst == nil || rank(p) > rank(*worst) {
+				worst = &p
+			}
+		}
+		if worst != nil {
+			worst.Runs = len(bins[b])
+			out = append(out, *worst)
+		}
+	}
+	return out
 }
 
 // reference folds the figures the brute-force way: every run decoded, filtered and sorted,
@@ -119,6 +163,7 @@ func reference(runs []*result.Result, signOffs map[string][]history.SignOff, asO
 		var ref refScenario
 		var measured []*int64
 		var values []int64
+		var period []*result.Result
 		for _, r := range kept {
 			if r.Scenario != e.Name {
 				continue
@@ -132,6 +177,7 @@ func reference(runs []*result.Result, signOffs map[string][]history.SignOff, asO
 				continue
 			}
 			ref.Stats.Runs++
+			period = append(period, r)
 			switch r.Verdict {
 			case result.VerdictPass:
 				ref.Stats.Passed++
@@ -164,6 +210,7 @@ func reference(runs []*result.Result, signOffs map[string][]history.SignOff, asO
 			ref.Stats.PassRate = float64(ref.Stats.Passed-ref.Stats.PassedUnproven) / float64(ref.Stats.Runs)
 		}
 		ref.Ladder = CheckLadder(e.RTO.Milliseconds(), e.Criticality, measured)
+		ref.RTOTrend = refTrend(period)
 		out[e.Name] = ref
 		sum.Runs += ref.Stats.Runs
 		sum.Passed += ref.Stats.Passed
@@ -238,7 +285,7 @@ func TestFoldedFiguresMatchEveryRun(t *testing.T) {
 		listed := 0
 		for _, sys := range rep.Systems {
 			for _, sc := range sys.Scenarios {
-				g := refScenario{Stats: sc.Stats, Ladder: sc.Ladder}
+				g := refScenario{Stats: sc.Stats, Ladder: sc.Ladder, RTOTrend: sc.RTOTrend}
 				if sc.LastRun != nil {
 					g.LastRun = sc.LastRun.RunID
 				}
