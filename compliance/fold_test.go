@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -376,4 +377,66 @@ func TestCitedRunsAreTheNewest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestManyRunsRenderBounded: with thousands of runs the HTML and Markdown list a bounded
+// number of runs, sign-offs awaited and findings, say how many they leave out and where the
+// rest is, and still count every run.
+func TestManyRunsRenderBounded(t *testing.T) {
+	t.Parallel()
+	runs, signOffs := manyRuns(t, 3000)
+	var findings []history.Finding
+	for i := range 40 {
+		f := history.Finding{ID: fmt.Sprintf("F-%04d", i), System: "system-0", Scenario: "scenario-0", RunID: fmt.Sprintf("run-%05d", i*6),
+			Verdict: result.VerdictFail, What: "fail", OpenedAt: q3.Since.Add(time.Duration(i) * time.Hour), Status: history.FindingOpen}
+		if i < 2 { // overdue ones are always listed
+			f.Owner, f.Due = "team", q3.Since.Add(24*time.Hour)
+		}
+		findings = append(findings, f)
+	}
+	rep := Build(Input{Period: q3, Now: reportAt, Runs: runs, SignOffs: signOffs, Findings: findings})
+	page := string(renderHTML(t, rep))
+	var md bytes.Buffer
+	if err := WriteMarkdown(&md, rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.AwaitingSignOff) <= listedAwaiting || rep.RunsWithoutTimeline == 0 {
+		t.Fatalf("fixture too small: %d awaiting, %d without timeline", len(rep.AwaitingSignOff), rep.RunsWithoutTimeline)
+	}
+	counts := []struct {
+		what      string
+		got, want int
+	}{
+		{"timelines", strings.Count(page, `<figure id="run-`), len(rep.Runs)},
+		{"runs awaiting sign-off listed", strings.Count(between(page, `<ul class="awaiting">`, "</ul>"), "<li>"), listedAwaiting},
+		{"findings listed", strings.Count(page, `<tr data-finding=`), 2 + listedFindings},
+		{"tables saying runs are not listed", strings.Count(page, `data-not-listed=`), 6},
+		{"markdown: runs awaiting sign-off listed", strings.Count(md.String(), "\n- `run-"), listedAwaiting},
+	}
+	for _, c := range counts {
+		if c.got != c.want {
+			t.Errorf("%s: %d, want %d", c.what, c.got, c.want)
+		}
+	}
+	for _, want := range []string{
+		fmt.Sprintf(`data-without-timeline="%d"`, rep.RunsWithoutTimeline),
+		fmt.Sprintf(`data-findings-not-listed="%d"`, 40-2-listedFindings),
+		"<code>" + rep.RunList + "</code>",
+		"<code>" + rep.RunList + " --scenario scenario-0</code>",
+		fmt.Sprintf(`<div class="n">%d</div><div class="l">drill runs in period`, rep.Summary.Runs),
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	if !strings.Contains(md.String(), fmt.Sprintf("The other %d run(s) in the period", rep.RunsWithoutTimeline)) {
+		t.Error("Markdown does not say how many runs have no timeline")
+	}
+}
+
+// between is the part of s after the first start and before the next end.
+func between(s, start, end string) string {
+	_, after, _ := strings.Cut(s, start)
+	in, _, _ := strings.Cut(after, end)
+	return in
 }

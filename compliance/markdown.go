@@ -163,7 +163,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		}
 		p("\n")
 		if more > 0 {
-			p("%d more finding(s) are not listed (per scenario, every overdue one and the newest %d others are); `drill findings` and the JSON report list every one.\n\n", more, listedFindings)
+			p("%d more finding(s) are not listed (per scenario, every overdue one and the newest %d others are); `drill findings --all` and the JSON report list every one.\n\n", more, listedFindings)
 		}
 	}
 

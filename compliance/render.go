@@ -334,7 +334,7 @@ const listedFindings = 5
 
 // findingsShown is the findings the report lists, in report order: per scenario every overdue
 // one and the newest listedFindings others; more counts the rest (the JSON form and
-// `drill findings` have them all).
+// `drill findings --all` have them all).
 func findingsShown(rep *Report) (rows []FindingRow, more int) {
 	others := map[string]int{} // per scenario: findings not overdue, counted from the newest
 	keepIt := make([]bool, len(rep.Findings))
