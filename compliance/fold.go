@@ -161,7 +161,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 	for i, e := range entries {
 		f := folds[e.Name]
 		if f == nil {
-			f = &scenarioFold{}
+			f = &scenarioFold{trend: trendFold{period: rep.Period}}
 		}
 		sc := f.scenario(e, due[i], inPeriod)
 		for _, row := range f.cited(inPeriod) {
@@ -456,6 +456,10 @@ func (f *scenarioFold) scenario(e suite.Entry, d suite.Item, inPeriod func(time.
 	}
 	sc.RunsNotListed = sc.RunsInPeriod - len(sc.Runs)
 
+	sc.TrendFrom, sc.TrendUntil = f.trend.from, f.trend.to
+	if f.trend.n == 0 {
+		sc.TrendFrom, sc.TrendUntil = trendSpan(f.trend.period, time.Time{})
+	}
 	sc.RTOTrend = f.trend.points(false)
 	if sc.RPOTargetMs != nil || f.anyRPO {
 		sc.RPOTrend = f.trend.points(true)
@@ -506,7 +510,9 @@ func ladderOf(rtoTargetMs int64, criticality string, worst *int64, unrecovered i
 // trendSpan is the time axis of a scenario's trend charts, given its first run in the period.
 func trendSpan(p Period, first time.Time) (from, to time.Time) {
 	from, to = p.Since, p.Until
-	if from.IsZero() && !first.IsZero() {
+	// A period far longer than its runs (--since 2000-01-01) would squeeze them all into the
+	// chart's last pixels and one slice: start a day before the first run instead.
+	if !first.IsZero() && (from.IsZero() || first.Sub(from) > 366*24*time.Hour) {
 		from = first.Add(-24 * time.Hour)
 	}
 	if from.IsZero() {

@@ -440,3 +440,45 @@ func between(s, start, end string) string {
 	in, _, _ := strings.Cut(after, end)
 	return in
 }
+
+// TestTrendAxisOfALongPeriod: a period starting decades before its runs charts from a day
+// before the first run, with a handful of year ticks, not months of empty axis.
+func TestTrendAxisOfALongPeriod(t *testing.T) {
+	t.Parallel()
+	runs, _ := manyRuns(t, 600)
+	long := Period{Label: "2000-01-01 to 2026-10-01", Since: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), Until: q3.Until}
+	rep := Build(Input{Period: long, Now: reportAt, Runs: runs})
+	first := map[string]time.Time{}
+	for _, r := range runs {
+		if f, ok := first[r.Scenario]; !r.DryRun && r.StartedAt.Before(q3.Until) && (!ok || r.StartedAt.Before(f)) {
+			first[r.Scenario] = r.StartedAt
+		}
+	}
+	for _, sys := range rep.Systems {
+		for _, sc := range sys.Scenarios {
+			if want := first[sc.Name].Add(-24 * time.Hour); !sc.TrendFrom.Equal(want) || !sc.TrendUntil.Equal(long.Until) {
+				t.Errorf("%s: trend axis %s to %s, want %s to %s", sc.Name, sc.TrendFrom, sc.TrendUntil, want, long.Until)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		from     time.Time
+		max      int
+		yearOnly bool
+	}{
+		{long.Since, 8, true},
+		{time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 8, true},
+		{time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), 8, false},
+		{q3.Since, 4, false},
+	} {
+		ticks := timeTicks(tc.from, q3.Until)
+		if len(ticks) == 0 || len(ticks) > tc.max {
+			t.Errorf("from %s: %d ticks, want 1 to %d", tc.from, len(ticks), tc.max)
+		}
+		for _, tk := range ticks {
+			if tc.yearOnly && (tk.at.Month() != time.January || tk.at.Day() != 1 || len(tk.label) != 4) {
+				t.Errorf("from %s: tick %q at %s is not a year", tc.from, tk.label, tk.at)
+			}
+		}
+	}
+}

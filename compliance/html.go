@@ -103,17 +103,7 @@ func verdictClass(v result.Verdict) string {
 
 // scenarioTrend charts one scenario's RTO or RPO over the period.
 func scenarioTrend(rep *Report, sc Scenario, metric string) string {
-	var first time.Time
-	if len(sc.RTOTrend) > 0 {
-		first = sc.RTOTrend[0].At
-	}
-	from, to := rep.Period.Since, rep.Period.Until
-	if from.IsZero() && !first.IsZero() {
-		from = first.Add(-24 * time.Hour)
-	}
-	if from.IsZero() {
-		from = to.AddDate(0, -1, 0)
-	}
+	from, to := sc.TrendFrom, sc.TrendUntil
 	target, points := result64(sc.RTOTargetMs), sc.RTOTrend
 	if metric == "RPO" {
 		target, points = sc.RPOTargetMs, sc.RPOTrend

@@ -186,6 +186,10 @@ type Scenario struct {
 	// empty when the scenario has no RPO target and measured none.
 	RTOTrend []TrendPoint `json:"rtoTrend"`
 	RPOTrend []TrendPoint `json:"rpoTrend"`
+	// TrendFrom and TrendUntil are the charts' time axis: the period, or from a day before
+	// the first run when the period starts more than a year before it.
+	TrendFrom  time.Time `json:"trendFrom"`
+	TrendUntil time.Time `json:"trendUntil"`
 }
 
 // ScenarioStats are a scenario's figures over every run in the period.

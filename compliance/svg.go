@@ -214,12 +214,20 @@ func timeTicks(from, to time.Time) []tick {
 		if t.Before(from) {
 			t = t.AddDate(0, 1, 0)
 		}
-		every := 1
-		if span > 400*24*time.Hour {
+		every, layout := 1, "Jan 2006"
+		switch years := span.Hours() / 24 / 365; {
+		case years > 4: // whole years, at most about eight ticks
+			every, layout = 12*int(math.Ceil(years/8)), "2006"
+			if t.Month() != time.January {
+				t = time.Date(t.Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
+			}
+		case years > 2:
+			every = 6
+		case span > 400*24*time.Hour:
 			every = 3
 		}
 		for ; !t.After(to); t = t.AddDate(0, every, 0) {
-			out = append(out, tick{t, t.Format("Jan 2006")})
+			out = append(out, tick{t, t.Format(layout)})
 		}
 	case span > 10*24*time.Hour:
 		for t := from; !t.After(to); t = t.AddDate(0, 0, 7) {
