@@ -32,13 +32,14 @@ var (
 // objectives and the raw facts the report's labels are derived from. Runs it cites in full
 // are read with Get.
 type Row struct {
-	RunID     string         `json:"id"`
-	Scenario  string         `json:"sc"`
-	System    string         `json:"sys"`
-	StartedAt time.Time      `json:"at"`
-	Verdict   result.Verdict `json:"v"`
-	Reason    string         `json:"why,omitempty"`
-	DryRun    bool           `json:"dry,omitempty"`
+	RunID     string             `json:"id"`
+	Scenario  string             `json:"sc"`
+	System    string             `json:"sys"`
+	StartedAt time.Time          `json:"at"`
+	Verdict   result.Verdict     `json:"v"`
+	Reason    string             `json:"why,omitempty"`
+	Abort     result.AbortReason `json:"abort,omitempty"`
+	DryRun    bool               `json:"dry,omitempty"`
 	// HasT0: a fault was injected (the result has a t0).
 	HasT0 bool `json:"t0,omitempty"`
 	// Unproven is result.IsUnproven of the whole run.
@@ -64,7 +65,7 @@ func RowOf(r *result.Result) Row {
 	o := r.Objectives
 	row := Row{
 		RunID: r.RunID, Scenario: r.Scenario, System: r.System, StartedAt: r.StartedAt,
-		Verdict: r.Verdict, Reason: r.Reason, DryRun: r.DryRun, HasT0: r.T0 != "", Unproven: r.IsUnproven(),
+		Verdict: r.Verdict, Reason: r.Reason, Abort: r.Abort, DryRun: r.DryRun, HasT0: r.T0 != "", Unproven: r.IsUnproven(),
 		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: o.RTO.MeasuredMs, RTOMet: o.RTO.Met, ResolutionMs: o.RTO.ResolutionMs,
 		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
 	}
@@ -245,4 +246,16 @@ func (s *Store) Rows(ctx context.Context, f Filter, fn func(Row) error) (err err
 		return fmt.Errorf("read history rows %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// Summary is the row as a result holding only what the row has (no probes, faults, steps or
+// events; Unproven set from the whole run): enough for a table of runs.
+func (row Row) Summary() *result.Result {
+	r := &result.Result{
+		Schema: result.Schema, RunID: row.RunID, Scenario: row.Scenario, System: row.System, StartedAt: row.StartedAt,
+		Verdict: row.Verdict, Reason: row.Reason, Abort: row.Abort, DryRun: row.DryRun, Unproven: row.Unproven,
+	}
+	r.Objectives.RTO = result.RTO{TargetMs: row.RTOTargetMs, MeasuredMs: row.RTOMeasuredMs, Met: row.RTOMet, ResolutionMs: row.ResolutionMs}
+	r.Objectives.RPO = result.RPO{TargetMs: row.RPOTargetMs, MeasuredMs: row.RPOMeasuredMs, Met: row.RPOMet, LostWrites: row.LostWrites}
+	return r
 }
