@@ -11,7 +11,7 @@ RELEASE_OS   ?= $(shell $(GO) env GOOS)
 RELEASE_ARCH ?= $(shell $(GO) env GOARCH)
 RELEASE_NAME := drill-$(VERSION)-$(RELEASE_OS)-$(RELEASE_ARCH)
 
-.PHONY: help build release deps moto localstack etcd test test-localstack lint demo demo-web accuracy memory scale clean
+.PHONY: help build release deps moto localstack etcd test test-localstack lint demo demo-web accuracy memory scale history-scale clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -90,6 +90,12 @@ memory: ## 50 http probes at 10ms for MEMORY_DURATION (2m): peak RSS, live heap 
 
 scale: ## 1,000 http probes at 100ms: sampling-grid lateness and CPU (SCALE_FLAGS=-scale.server-nice=19)
 	$(GO) test -count=1 -run '^$$' -bench BenchmarkHTTP1000Probes -benchtime 1x ./probes/ $(SCALE_FLAGS)
+
+HISTORY_SIZES ?= 1000 10000 50000 100000
+HISTORY_DRILL ?= $(BIN)/drill
+
+history-scale: build ## report/due/history over synthetic histories of HISTORY_SIZES runs: wall time, peak RSS, output size (HISTORY_DRILL=other binary)
+	scripts/history-scale.sh $(HISTORY_DRILL) $(HISTORY_SIZES)
 
 clean: ## remove build output and local lab state
 	rm -rf $(BIN) dist out .lab

@@ -61,7 +61,8 @@ type ControlEvidence struct {
 }
 
 // controlEvidence builds one row per system from its scenarios' newest runs and the findings.
-func controlEvidence(systems []System, findings []FindingRow, runs map[string]*result.Result) []ControlEvidence {
+// lastUnproven says, by run id, whether a scenario's newest run is an unproven pass.
+func controlEvidence(systems []System, findings []FindingRow, lastUnproven map[string]bool) []ControlEvidence {
 	out := []ControlEvidence{}
 	for _, sys := range systems {
 		ce := ControlEvidence{System: sys.Name, Status: sys.Status, RTOTargetMs: sys.RTOTargetMs, RPOTargetMs: sys.RPOTargetMs}
@@ -71,9 +72,7 @@ func controlEvidence(systems []System, findings []FindingRow, runs map[string]*r
 			}
 			ce.LastTest, ce.LastRunID, ce.LastResult = sc.LastRun.StartedAt, sc.LastRun.RunID, sc.LastRun.Verdict
 			ce.RTOMeasuredMs, ce.RPOMeasuredMs = sc.LastRun.RTOMeasuredMs, sc.LastRun.RPOMeasuredMs
-			if r := runs[sc.LastRun.RunID]; r != nil {
-				ce.LastUnproven = r.IsUnproven()
-			}
+			ce.LastUnproven = lastUnproven[sc.LastRun.RunID]
 		}
 		for _, f := range findings {
 			if f.System == sys.Name && f.Status == history.FindingOpen {

@@ -17,45 +17,60 @@ var htmlTemplate string
 // WriteHTML renders the report as one self-contained HTML page: inline CSS and SVG, no script,
 // no external resource, laid out to print to PDF from a browser.
 func WriteHTML(w io.Writer, rep *Report) error {
+	withTimeline := map[string]bool{}
+	for _, r := range rep.Runs {
+		withTimeline[r.RunID] = true
+	}
 	t, err := template.New("report").Funcs(template.FuncMap{
-		"millis":        Millis,
-		"millisOr":      func(ms *int64, missing string) string { return MillisPtr(ms, missing) },
-		"date":          Date,
-		"datetime":      DateTime,
-		"crit":          criticalityText,
-		"cadences":      cadenceText,
-		"rpoTarget":     rpoTargetText,
-		"measuredRTO":   measuredRTO,
-		"measuredRPO":   measuredRPO,
-		"lastPass":      lastPassText,
-		"strategy":      StrategyName,
-		"ladderText":    ladderVerdictText,
-		"periodText":    periodText,
-		"scope":         scopeText,
-		"method":        methodNotes,
-		"anchor":        anchor,
-		"orDash":        orDash,
-		"capitalize":    capitalize,
-		"rel":           rel,
-		"ladderChart":   func(s []System) template.HTML { return template.HTML(ladderChart(s)) },
-		"timeline":      func(r Run) template.HTML { return template.HTML(timelineChart(r)) },
-		"trend":         func(sc Scenario, metric string) template.HTML { return template.HTML(scenarioTrend(rep, sc, metric)) },
-		"hasRPO":        hasRPO,
-		"spanText":      spanText,
-		"laneText":      laneText,
-		"thresholds":    thresholdRows,
-		"verdictClass":  verdictClass,
-		"ladderRows":    ladderRows,
-		"splitT0":       splitT0,
-		"operator":      operatorText,
-		"toolText":      toolText,
-		"join":          strings.Join,
-		"signOffText":   signOffText,
-		"findingStatus": findingStatusText,
-		"days":          daysText,
-		"controlResult": controlResultText,
-		"openFindings":  openFindingsText,
-		"datetimeSec":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"millis":         Millis,
+		"millisOr":       func(ms *int64, missing string) string { return MillisPtr(ms, missing) },
+		"date":           Date,
+		"datetime":       DateTime,
+		"crit":           criticalityText,
+		"cadences":       cadenceText,
+		"rpoTarget":      rpoTargetText,
+		"measuredRTO":    measuredRTO,
+		"measuredRPO":    measuredRPO,
+		"lastPass":       lastPassText,
+		"strategy":       StrategyName,
+		"ladderText":     ladderVerdictText,
+		"periodText":     periodText,
+		"scope":          scopeText,
+		"method":         methodNotes,
+		"anchor":         anchor,
+		"orDash":         orDash,
+		"capitalize":     capitalize,
+		"rel":            rel,
+		"ladderChart":    func(s []System) template.HTML { return template.HTML(ladderChart(s)) },
+		"timeline":       func(r Run) template.HTML { return template.HTML(timelineChart(r)) },
+		"trend":          func(sc Scenario, metric string) template.HTML { return template.HTML(scenarioTrend(rep, sc, metric)) },
+		"spanText":       spanText,
+		"laneText":       laneText,
+		"thresholds":     thresholdRows,
+		"verdictClass":   verdictClass,
+		"ladderRows":     ladderRows,
+		"splitT0":        splitT0,
+		"operator":       operatorText,
+		"toolText":       toolText,
+		"join":           strings.Join,
+		"signOffText":    signOffText,
+		"findingStatus":  findingStatusText,
+		"days":           daysText,
+		"controlResult":  controlResultText,
+		"openFindings":   openFindingsText,
+		"hasTimeline":    func(id string) bool { return withTimeline[id] },
+		"stats":          statsText,
+		"listedFindings": func() int { return listedFindings },
+		"runListFor":     func(scenario string) string { return scenarioRunList(rep, scenario) },
+		"awaiting": func() shownList[string] {
+			ids, more := awaitingShown(rep)
+			return shownList[string]{ids, more}
+		},
+		"findingsShown": func() shownList[FindingRow] {
+			rows, more := findingsShown(rep)
+			return shownList[FindingRow]{rows, more}
+		},
+		"datetimeSec": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	}).Parse(htmlTemplate)
 	if err != nil {
 		return fmt.Errorf("parse report template: %w", err)
@@ -64,6 +79,12 @@ func WriteHTML(w io.Writer, rep *Report) error {
 		return fmt.Errorf("write report html: %w", err)
 	}
 	return nil
+}
+
+// shownList is what a bounded list shows and how many it leaves out.
+type shownList[T any] struct {
+	Items []T
+	More  int
 }
 
 var nonAnchor = regexp.MustCompile(`[^a-z0-9-]+`)
@@ -82,43 +103,19 @@ func verdictClass(v result.Verdict) string {
 
 // scenarioTrend charts one scenario's RTO or RPO over the period.
 func scenarioTrend(rep *Report, sc Scenario, metric string) string {
-	from, to := rep.Period.Since, rep.Period.Until
-	if from.IsZero() && len(sc.Runs) > 0 {
-		from = sc.Runs[0].StartedAt.Add(-24 * time.Hour)
-	}
-	if from.IsZero() {
-		from = to.AddDate(0, -1, 0)
+	from, to := sc.TrendFrom, sc.TrendUntil
+	target, points := result64(sc.RTOTargetMs), sc.RTOTrend
+	if metric == "RPO" {
+		target, points = sc.RPOTargetMs, sc.RPOTrend
 	}
 	var pts []trendPoint
-	target := result64(sc.RTOTargetMs)
-	if metric == "RPO" {
-		target = sc.RPOTargetMs
-	}
-	for _, r := range sc.Runs {
-		p := trendPoint{at: r.StartedAt, verdict: string(r.Verdict), runID: r.RunID}
-		if metric == "RPO" {
-			p.ms, p.met = r.RPOMeasuredMs, r.RPOMet
-		} else {
-			p.ms, p.met = r.RTOMeasuredMs, r.RTOMet
-		}
-		pts = append(pts, p)
+	for _, p := range points {
+		pts = append(pts, trendPoint{at: p.At, ms: p.Ms, met: p.Met, verdict: string(p.Verdict), runID: p.RunID, runs: p.Runs})
 	}
 	return trendChart(metric, target, from, to, pts)
 }
 
 func result64(v int64) *int64 { return &v }
-
-func hasRPO(sc Scenario) bool {
-	if sc.RPOTargetMs != nil {
-		return true
-	}
-	for _, r := range sc.Runs {
-		if r.RPOMeasuredMs != nil {
-			return true
-		}
-	}
-	return false
-}
 
 type thresholdRow struct {
 	Name, Typical, Bound string

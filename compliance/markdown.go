@@ -87,6 +87,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				p("No drill runs in this period.\n\n")
 				continue
 			}
+			p("%s.\n\n", cell(capitalize(statsText(sc.Stats))))
 			p("| Date (UTC) | Run | Verdict | RTO measured / target | RPO measured / target | Lost writes |\n")
 			p("|---|---|---|---|---|---|\n")
 			for _, r := range sc.Runs {
@@ -101,11 +102,18 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 					measuredRTO(r), Millis(r.RTOTargetMs), measuredRPO(r), rpoTargetText(r.RPOTargetMs), r.LostWrites)
 			}
 			p("\n")
+			if sc.RunsNotListed > 0 {
+				p("%d earlier run(s) in the period are counted above but not listed; `%s` prints every one.\n\n", sc.RunsNotListed, scenarioRunList(rep, sc.Name))
+			}
 		}
 	}
 
 	if len(rep.Runs) > 0 {
-		p("## Run timelines\n\nTimes are relative to t0, the start of the first fault's injection.\n\n")
+		p("## Run timelines\n\nOne timeline per run the report cites: for each scenario its newest run, its newest failures and sign-offs in the period, and its last passing drill. ")
+		if rep.RunsWithoutTimeline > 0 {
+			p("The other %d run(s) in the period are counted in every figure above but not shown; `%s` prints them all as drill.result/v1 JSON. ", rep.RunsWithoutTimeline, rep.RunList)
+		}
+		p("Times are relative to t0, the start of the first fault's injection.\n\n")
 		for _, r := range rep.Runs {
 			p("**`%s`** %s · %s · %s · RTO %s (target %s)\n\n", r.RunID, DateTime(r.StartedAt), r.Scenario, r.Verdict, measuredRTO(r.RunRow), Millis(r.RTOTargetMs))
 			for _, f := range r.Timeline.Faults {
@@ -129,8 +137,13 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if len(rep.AwaitingSignOff) == 0 {
 		p("Every run in the period has been signed off.\n\n")
 	} else {
-		p("%d run(s) in the period await sign-off (`drill signoff RUN_ID --by NAME`):\n\n", len(rep.AwaitingSignOff))
-		for _, id := range rep.AwaitingSignOff {
+		ids, more := awaitingShown(rep)
+		p("%d run(s) in the period await sign-off (`drill signoff RUN_ID --by NAME`)", len(rep.AwaitingSignOff))
+		if more > 0 {
+			p("; the newest %d are listed, the JSON report lists every one (`awaitingSignOff`)", len(ids))
+		}
+		p(":\n\n")
+		for _, id := range ids {
 			p("- `%s`\n", id)
 		}
 		p("\n")
@@ -143,11 +156,15 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		p("Every run that did not pass opens a finding. Open findings, and those closed in the period:\n\n")
 		p("| ID | System | Scenario | Opened | Age | What failed | Owner | Due | Status | Run |\n")
 		p("|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, f := range rep.Findings {
+		rows, more := findingsShown(rep)
+		for _, f := range rows {
 			p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | `%s` |\n", cell(f.ID), cell(f.System), cell(f.Scenario), Date(f.OpenedAt),
 				daysText(f.AgeDays), cell(f.What), cell(orDash(f.Owner)), Date(f.Due), cell(findingStatusText(f)), f.RunID)
 		}
 		p("\n")
+		if more > 0 {
+			p("%d more finding(s) are not listed (per scenario, every overdue one and the newest %d others are); `drill findings --all` and the JSON report list every one.\n\n", more, listedFindings)
+		}
 	}
 
 	p("## Controls mapping\n\n")

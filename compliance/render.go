@@ -1,9 +1,11 @@
 package compliance
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 
 	"github.com/drillhq/drill/history"
@@ -32,14 +34,74 @@ func Write(w io.Writer, format string, rep *Report) error {
 	return fmt.Errorf("unknown report format %q (want %s)", format, strings.Join(Formats(), "|"))
 }
 
-// WriteJSON writes the report document, indented, with a final newline.
+// WriteJSON writes the report document, indented, with a final newline: the bytes
+// json.Encoder with a two-space indent writes, but streamed field by field and list element
+// by list element instead of built whole in memory first.
 func WriteJSON(w io.Writer, rep *Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(rep); err != nil {
+	bw := bufio.NewWriter(w)
+	if err := writeJSONObject(bw, reflect.ValueOf(*rep)); err != nil {
+		return fmt.Errorf("write report json: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write report json: %w", err)
 	}
 	return nil
+}
+
+// writeJSONObject writes a struct with no embedded fields, one field at a time; each element of
+// a list field is encoded on its own.
+func writeJSONObject(w *bufio.Writer, v reflect.Value) error {
+	t := v.Type()
+	w.WriteString("{")
+	first := true
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() || f.Anonymous {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fv := v.Field(i)
+		if opts == "omitempty" && ((fv.Kind() == reflect.Slice && fv.Len() == 0) || fv.IsZero()) {
+			continue
+		}
+		if !first {
+			w.WriteString(",")
+		}
+		first = false
+		key, err := json.Marshal(name)
+		if err != nil {
+			return err
+		}
+		w.WriteString("\n  ")
+		w.Write(key)
+		w.WriteString(": ")
+		if fv.Kind() != reflect.Slice || fv.Len() == 0 {
+			b, err := json.MarshalIndent(fv.Interface(), "  ", "  ")
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			w.Write(b)
+			continue
+		}
+		w.WriteString("[")
+		for j := range fv.Len() {
+			if j > 0 {
+				w.WriteString(",")
+			}
+			w.WriteString("\n    ")
+			b, err := json.MarshalIndent(fv.Index(j).Interface(), "    ", "  ")
+			if err != nil {
+				return fmt.Errorf("%s[%d]: %w", name, j, err)
+			}
+			w.Write(b)
+		}
+		w.WriteString("\n  ]")
+	}
+	_, err := w.WriteString("\n}\n")
+	return err
 }
 
 // methodNotes explain how every figure in the report was obtained; both the HTML and the
@@ -251,4 +313,71 @@ func openFindingsText(e ControlEvidence) string {
 		s += fmt.Sprintf(" (%d OVERDUE)", e.Overdue)
 	}
 	return s
+}
+
+// listedAwaiting bounds the runs awaiting sign-off a report lists; the JSON form has them all.
+const listedAwaiting = 25
+
+// awaitingShown is the newest runs awaiting sign-off the report lists, oldest first, and how
+// many earlier ones it leaves out.
+func awaitingShown(rep *Report) (ids []string, more int) {
+	ids = rep.AwaitingSignOff
+	if len(ids) > listedAwaiting {
+		more = len(ids) - listedAwaiting
+		ids = ids[more:]
+	}
+	return ids, more
+}
+
+// listedFindings bounds the findings a report lists per scenario besides the overdue ones.
+const listedFindings = 5
+
+// findingsShown is the findings the report lists, in report order: per scenario every overdue
+// one and the newest listedFindings others; more counts the rest (the JSON form and
+// `drill findings --all` have them all).
+func findingsShown(rep *Report) (rows []FindingRow, more int) {
+	others := map[string]int{} // per scenario: findings not overdue, counted from the newest
+	keepIt := make([]bool, len(rep.Findings))
+	for i := len(rep.Findings) - 1; i >= 0; i-- {
+		f := rep.Findings[i]
+		switch {
+		case f.Overdue:
+			keepIt[i] = true
+		case others[f.Scenario] < listedFindings:
+			keepIt[i] = true
+			others[f.Scenario]++
+		}
+	}
+	for i, f := range rep.Findings {
+		if keepIt[i] {
+			rows = append(rows, f)
+		} else {
+			more++
+		}
+	}
+	return rows, more
+}
+
+// scenarioRunList is the command that prints every run of one scenario the report covers.
+func scenarioRunList(rep *Report, scenario string) string {
+	return rep.RunList + " --scenario " + scenario
+}
+
+// statsText sums up a scenario's runs in the period.
+func statsText(s ScenarioStats) string {
+	if s.Runs == 0 {
+		return "no runs in the period"
+	}
+	out := fmt.Sprintf("%s in the period: %d passed", plural(s.Runs, "run", "runs"), s.Passed)
+	if s.PassedUnproven > 0 {
+		out += fmt.Sprintf(" (%d unproven)", s.PassedUnproven)
+	}
+	out += fmt.Sprintf(", %d failed, %d errored or aborted; %.0f%% proven passes", s.Failed, s.Errored, s.PassRate*100)
+	if s.WorstRTOMs != nil {
+		out += fmt.Sprintf("; RTO median %s, worst %s", Millis(*s.MedianRTOMs), Millis(*s.WorstRTOMs))
+	}
+	if s.Unrecovered > 0 {
+		out += fmt.Sprintf("; %s never recovered", plural(s.Unrecovered, "run", "runs"))
+	}
+	return out
 }

@@ -4,7 +4,6 @@
 package compliance
 
 import (
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -81,12 +80,19 @@ type Report struct {
 	ToolVersion string    `json:"toolVersion"`
 	Period      Period    `json:"period"`
 	// AsOf is the instant compliance is judged at: the end of the period, or now if earlier.
-	AsOf     time.Time  `json:"asOf"`
-	Suite    *SuiteRef  `json:"suite,omitempty"`
-	Summary  Summary    `json:"summary"`
-	Systems  []System   `json:"systems"`
-	Ladder   LadderInfo `json:"ladder"`
-	Runs     []Run      `json:"runs"`     // runs in the period, oldest first
+	AsOf    time.Time  `json:"asOf"`
+	Suite   *SuiteRef  `json:"suite,omitempty"`
+	Summary Summary    `json:"summary"`
+	Systems []System   `json:"systems"`
+	Ladder  LadderInfo `json:"ladder"`
+	// Runs are the runs in the period the report cites, with their timelines, oldest first:
+	// per scenario its newest run, newest failures and sign-offs, and its last proven pass.
+	// Every figure counts every run; RunList prints them all.
+	Runs []Run `json:"runs"`
+	// RunsWithoutTimeline counts the runs in the period that are counted but not in Runs.
+	RunsWithoutTimeline int `json:"runsWithoutTimeline"`
+	// RunList is the command that prints every run the report covers (drill.result/v1).
+	RunList  string     `json:"runList"`
 	Evidence []Evidence `json:"evidence"` // every run the report cites, oldest first
 	// AwaitingSignOff lists the runs in the period nobody has signed off yet, oldest first.
 	AwaitingSignOff []string `json:"awaitingSignOff"`
@@ -168,7 +174,49 @@ type Scenario struct {
 	// Ladder is the DR strategy check: per scenario, because each scenario carries its own RTO
 	// target (losing one member and losing a region are judged against different targets).
 	Ladder LadderCheck `json:"ladder"`
-	Runs   []RunRow    `json:"runs"` // in the period, oldest first
+	// Stats are folded from every run of the scenario in the period.
+	Stats        ScenarioStats `json:"stats"`
+	RunsInPeriod int           `json:"runsInPeriod"`
+	// Runs lists, oldest first, the runs in the period the report cites and the newest few;
+	// RunsNotListed counts the others (Report.RunList prints them).
+	Runs          []RunRow `json:"runs"`
+	RunsNotListed int      `json:"runsNotListed"`
+	// RTOTrend and RPOTrend are the trend charts' points: one per run in the period, or the
+	// worst run of each equal slice of the period when there are many (Runs > 1). RPOTrend is
+	// empty when the scenario has no RPO target and measured none.
+	RTOTrend []TrendPoint `json:"rtoTrend"`
+	RPOTrend []TrendPoint `json:"rpoTrend"`
+	// TrendFrom and TrendUntil are the charts' time axis: the period, or from a day before
+	// the first run when the period starts more than a year before it.
+	TrendFrom  time.Time `json:"trendFrom"`
+	TrendUntil time.Time `json:"trendUntil"`
+}
+
+// ScenarioStats are a scenario's figures over every run in the period.
+type ScenarioStats struct {
+	Runs           int `json:"runs"`
+	Passed         int `json:"passed"` // including unproven passes
+	PassedUnproven int `json:"passedUnproven"`
+	Failed         int `json:"failed"`
+	Errored        int `json:"errored"` // error or aborted
+	// PassRate is the share of runs that passed and proved recovery (0 to 1; 0 with no runs).
+	PassRate float64 `json:"passRate"`
+	// WorstRTOMs and MedianRTOMs are over the RTOs measured by proven passes and failed runs
+	// (the lower middle value for an even count); nil when none was measured.
+	WorstRTOMs  *int64 `json:"worstRtoMs"`
+	MedianRTOMs *int64 `json:"medianRtoMs"`
+	// Unrecovered counts proven passes and failed runs with no measured RTO: never recovered.
+	Unrecovered int `json:"unrecoveredRuns"`
+}
+
+// TrendPoint is a run on a trend chart, or the worst run of Runs runs in one slice of it.
+type TrendPoint struct {
+	At      time.Time      `json:"at"`
+	RunID   string         `json:"runId"`
+	Verdict result.Verdict `json:"verdict"`
+	Ms      *int64         `json:"ms"`
+	Met     bool           `json:"met"`
+	Runs    int            `json:"runs"`
 }
 
 // RunRef cites one run with its headline numbers.
@@ -269,314 +317,19 @@ type Evidence struct {
 	result.Provenance
 }
 
-// Build computes the report. It is pure: the same input gives the same report.
-func Build(in Input) *Report {
-	asOf := in.Period.Until
-	if !in.Now.IsZero() && in.Now.Before(asOf) {
-		asOf = in.Now
-	}
-	asOf = asOf.UTC()
-	rep := &Report{
-		Schema:      Schema,
-		GeneratedAt: in.Now.UTC(),
-		ToolVersion: in.ToolVersion,
-		Period:      Period{Label: in.Period.Label, Since: in.Period.Since.UTC(), Until: in.Period.Until.UTC()},
-		AsOf:        asOf,
-		Ladder: LadderInfo{Source: LadderSource, Rungs: Ladder(),
-			Policy: "Recommended = the least costly strategy whose typical RTO meets the RTO target. drill policy: a critical system is recommended at least pilot light."},
-		Systems:         []System{},
-		Runs:            []Run{},
-		Evidence:        []Evidence{},
-		AwaitingSignOff: []string{},
-		Findings:        []FindingRow{},
-	}
-	if in.SuiteFile != "" {
-		rep.Suite = &SuiteRef{File: in.SuiteFile, Name: in.SuiteName}
-	}
-
-	// Evidence is what happened up to AsOf; dry runs changed nothing and prove nothing.
-	var runs []*result.Result
-	dry := 0
-	for _, r := range in.Runs {
-		switch {
-		case r.StartedAt.After(asOf) || r.StartedAt.Equal(asOf):
-		case r.DryRun:
-			dry++
-		default:
-			runs = append(runs, r)
-		}
-	}
-	sort.SliceStable(runs, func(i, j int) bool { return older(runs[i], runs[j]) })
-	if dry > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d dry run(s) excluded: a dry run injects nothing and is not evidence.", dry))
-	}
-
-	entries := in.Entries
-	if entries == nil {
-		entries = suite.EntriesFromHistory(runs)
-	}
-	known := map[string]suite.Entry{}
-	for _, e := range entries {
-		known[e.Name] = e
-	}
-	outside := map[string]bool{}
-	byScenario := map[string][]*result.Result{}
-	for _, r := range runs {
-		if _, ok := known[r.Scenario]; !ok {
-			outside[r.Scenario] = true
-			continue
-		}
-		byScenario[r.Scenario] = append(byScenario[r.Scenario], r)
-	}
-	if len(outside) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("History holds runs of %d scenario(s) outside this suite (%s); they are not part of this report.", len(outside), strings.Join(sortedKeys(outside), ", ")))
-	}
-
-	due := suite.Due(asOf, entries, runs)
-	inPeriod := func(r *result.Result) bool {
-		return !r.StartedAt.Before(in.Period.Since) && r.StartedAt.Before(in.Period.Until)
-	}
-	cited := map[string]*result.Result{}
-	systems := map[string]*System{}
-	var order []string
-	for i, e := range entries {
-		sc := scenarioOf(e, due[i], byScenario[e.Name], inPeriod)
-		for _, r := range byScenario[e.Name] {
-			if inPeriod(r) || (sc.LastPass != nil && r.RunID == sc.LastPass.RunID) {
-				cited[r.RunID] = r
-			}
-		}
-		sys, ok := systems[e.System]
-		if !ok {
-			sys = &System{Name: e.System}
-			systems[e.System] = sys
-			order = append(order, e.System)
-		}
-		sys.Scenarios = append(sys.Scenarios, sc)
-		if e.Owner != "" && !containsWord(sys.Owner, e.Owner) {
-			sys.Owner = joinNonEmpty(sys.Owner, e.Owner)
-		}
-	}
-
-	for _, name := range order {
-		sys := systems[name]
-		rollUp(sys, byScenario, inPeriod)
-		rep.Systems = append(rep.Systems, *sys)
-		rep.Summary.Systems++
-		switch sys.Status {
-		case StatusCompliant:
-			rep.Summary.Compliant++
-		case StatusOverdue:
-			rep.Summary.Overdue++
-		case StatusFailing:
-			rep.Summary.Failing++
-		case StatusNeverDrilled:
-			rep.Summary.NeverDrilled++
-		case StatusUnproven:
-			rep.Summary.Unproven++
-		}
-	}
-
-	for _, r := range runs {
-		if _, ok := known[r.Scenario]; !ok || !inPeriod(r) {
-			continue
-		}
-		run := runOf(r)
-		if run.RTOTargetMs == 0 {
-			// Stored by an older drill that recorded no target when it stopped early.
-			run.RTOTargetMs = known[r.Scenario].RTO.Milliseconds()
-		}
-		run.SignOffs = in.SignOffs[r.RunID]
-		if run.SignOffs == nil {
-			run.SignOffs = []history.SignOff{}
-			rep.AwaitingSignOff = append(rep.AwaitingSignOff, r.RunID)
-		}
-		rep.Runs = append(rep.Runs, run)
-		rep.Summary.Runs++
-		switch r.Verdict {
-		case result.VerdictPass:
-			rep.Summary.Passed++
-			if r.IsUnproven() {
-				rep.Summary.PassedUnproven++
-			}
-		case result.VerdictFail:
-			rep.Summary.Failed++
-		default:
-			rep.Summary.Errored++
-		}
-	}
-	for _, r := range runs {
-		c, ok := cited[r.RunID]
-		if !ok {
-			continue
-		}
-		ev := Evidence{
-			RunID: c.RunID, Scenario: c.Scenario, System: c.System, StartedAt: c.StartedAt.UTC(),
-			FinishedAt: c.FinishedAt.UTC(), T0: c.T0, Verdict: c.Verdict, ToolVersion: c.ToolVersion,
-			ScenarioFile: c.ScenarioFile, ScenarioSHA256: c.ScenarioSHA256, InPeriod: inPeriod(c),
-			Provenance: c.Provenance,
-		}
-		if now := known[c.Scenario].SHA256; in.Entries != nil && now != "" && c.ScenarioSHA256 != "" && now != c.ScenarioSHA256 {
-			ev.ScenarioChanged = true
-		}
-		rep.Evidence = append(rep.Evidence, ev)
-	}
-	for _, f := range in.Findings {
-		if _, ok := known[f.Scenario]; !ok || f.OpenedAt.After(asOf) {
-			continue
-		}
-		closedBefore := f.Status == history.FindingClosed && f.ClosedAt.Before(in.Period.Since)
-		if closedBefore {
-			continue
-		}
-		end := asOf
-		if f.Status == history.FindingClosed && f.ClosedAt.Before(asOf) {
-			end = f.ClosedAt
-		}
-		rep.Findings = append(rep.Findings, FindingRow{Finding: f, AgeDays: int(end.Sub(f.OpenedAt).Hours() / 24), Overdue: f.Overdue(asOf)})
-	}
-	byID := map[string]*result.Result{}
-	for _, r := range runs {
-		byID[r.RunID] = r
-	}
-	rep.Controls, rep.ControlEvidence = Controls(), controlEvidence(rep.Systems, rep.Findings, byID)
-	if changed := countChanged(rep.Evidence); changed > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d cited run(s) used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).", changed))
-	}
-	return rep
-}
-
-func scenarioOf(e suite.Entry, d suite.Item, runs []*result.Result, inPeriod func(*result.Result) bool) Scenario {
-	sc := Scenario{
-		Name: e.Name, File: e.Path, SHA256: e.SHA256, Cadence: e.Cadence, Criticality: e.Criticality,
-		RTOTargetMs: e.RTO.Milliseconds(), DueAt: d.DueAt, Runs: []RunRow{},
-	}
-	if e.RPO != nil {
-		sc.RPOTargetMs = result.Int64(e.RPO.Milliseconds())
-	}
-	var lastRun, lastPass *result.Result
-	for _, r := range runs { // oldest first
-		lastRun = r
-		if r.Verdict == result.VerdictPass && !r.IsUnproven() {
-			lastPass = r
-		}
-		if inPeriod(r) {
-			row := rowOf(r)
-			if row.RTOTargetMs == 0 {
-				row.RTOTargetMs = sc.RTOTargetMs // an older drill's early stop recorded no target
-			}
-			sc.Runs = append(sc.Runs, row)
-		}
-	}
-	sc.LastRun, sc.LastPass = refOf(lastRun), refOf(lastPass)
-	// Runs that errored or were aborted measured nothing about recovery; a failed run without
-	// a measurement never recovered, and counts against the strategy.
-	var measured []*int64
-	for _, r := range sc.Runs {
-		if (r.Verdict == result.VerdictPass && !r.Unproven) || r.Verdict == result.VerdictFail {
-			measured = append(measured, r.RTOMeasuredMs)
-		}
-	}
-	sc.Ladder = CheckLadder(sc.RTOTargetMs, sc.Criticality, measured)
-	switch {
-	case lastRun == nil:
-		sc.Status = StatusNeverDrilled
-		sc.StatusReason = "no drill on record"
-	case lastRun.Verdict != result.VerdictPass:
-		sc.Status = StatusFailing
-		sc.StatusReason = fmt.Sprintf("latest drill %s: %s", Date(lastRun.StartedAt), lastRun.Verdict)
-		if lastRun.Reason != "" {
-			sc.StatusReason += " — " + lastRun.Reason
-		}
-	case lastPass == nil:
-		sc.Status = StatusUnproven
-		sc.StatusReason = fmt.Sprintf("latest drill %s passed but is unproven: %s", Date(lastRun.StartedAt), result.UnprovenText)
-	case d.Status == suite.StatusOverdue:
-		sc.Status = StatusOverdue
-		sc.StatusReason = fmt.Sprintf("last passed %s; %s cadence: due %s, overdue by %s", Date(lastPass.StartedAt), e.Cadence, Date(d.DueAt), Days(d.Overdue))
-	case d.Status == suite.StatusUnscheduled:
-		sc.Status = StatusCompliant
-		sc.StatusReason = fmt.Sprintf("passed %s; no cadence set", Date(lastPass.StartedAt))
-	default:
-		sc.Status = StatusCompliant
-		sc.StatusReason = fmt.Sprintf("passed %s; next due %s", Date(lastPass.StartedAt), Date(d.DueAt))
-	}
-	if lastRun != nil && lastPass != nil && lastRun != lastPass && lastRun.IsUnproven() {
-		sc.StatusReason += fmt.Sprintf("; the latest drill (%s) is unproven: no disruption observed", Date(lastRun.StartedAt))
-	}
-	return sc
-}
-
-func rollUp(sys *System, byScenario map[string][]*result.Result, inPeriod func(*result.Result) bool) {
-	sys.Status = StatusCompliant
-	cadences := map[string]bool{}
-	var reasons []string
-	for _, sc := range sys.Scenarios {
-		if suite.CriticalityRank(sc.Criticality) > suite.CriticalityRank(sys.Criticality) {
-			sys.Criticality = sc.Criticality
-		}
-		if sc.Cadence != "" {
-			cadences[sc.Cadence] = true
-		}
-		if sys.RTOTargetMs == 0 || (sc.RTOTargetMs > 0 && sc.RTOTargetMs < sys.RTOTargetMs) {
-			sys.RTOTargetMs = sc.RTOTargetMs
-		}
-		if sc.RPOTargetMs != nil && (sys.RPOTargetMs == nil || *sc.RPOTargetMs < *sys.RPOTargetMs) {
-			sys.RPOTargetMs = result.Int64(*sc.RPOTargetMs)
-		}
-		if sc.LastPass != nil && (sys.LastPass == nil || sc.LastPass.StartedAt.After(sys.LastPass.StartedAt)) {
-			p := *sc.LastPass
-			sys.LastPass = &p
-		}
-		sys.RunsInPeriod += len(sc.Runs)
-		if severity(sc.Status) > severity(sys.Status) {
-			sys.Status = sc.Status
-		}
-		if sc.Status != StatusCompliant {
-			reasons = append(reasons, sc.Name+": "+sc.StatusReason)
-		}
-	}
-	for _, c := range suite.Cadences() {
-		if cadences[c] {
-			sys.Cadences = append(sys.Cadences, c)
-		}
-	}
-	if sys.Cadences == nil {
-		sys.Cadences = []string{}
-	}
-	switch {
-	case len(reasons) > 0:
-		sys.StatusReason = strings.Join(reasons, "; ")
-	case len(sys.Scenarios) == 1:
-		sys.StatusReason = sys.Scenarios[0].StatusReason
-	default:
-		sys.StatusReason = fmt.Sprintf("%d of %d drills passed within their cadence", len(sys.Scenarios), len(sys.Scenarios))
-	}
-}
-
-func rowOf(r *result.Result) RunRow {
-	o := r.Objectives
+func rowOf(r history.Row) RunRow {
 	row := RunRow{
 		RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict, Reason: r.Reason,
-		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: judgedRTO(r), RTOMet: o.RTO.Met && judgedRTO(r) != nil, ResolutionMs: o.RTO.ResolutionMs,
-		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
+		RTOTargetMs: r.RTOTargetMs, RTOMeasuredMs: judgedRTO(r), RTOMet: r.RTOMet && judgedRTO(r) != nil, ResolutionMs: r.ResolutionMs,
+		RPOTargetMs: r.RPOTargetMs, RPOMeasuredMs: r.RPOMeasuredMs, RPOMet: r.RPOMet, LostWrites: r.LostWrites,
 	}
-	avail, quiet := 0, 0
-	for _, p := range r.Probes {
-		if p.IsAvailability() {
-			avail++
-			if p.NoDisruption {
-				quiet++
-			}
-		}
-	}
-	row.NoDisruption = avail > 0 && quiet == avail && r.T0 != ""
-	row.Unproven = r.IsUnproven()
+	row.NoDisruption = r.AvailProbes > 0 && r.QuietProbes == r.AvailProbes && r.HasT0
+	row.Unproven = r.Unproven
 	return row
 }
 
 func runOf(r *result.Result) Run {
-	run := Run{RunRow: rowOf(r), Scenario: r.Scenario, System: r.System, FinishedAt: r.FinishedAt.UTC(), T0: r.T0}
+	run := Run{RunRow: rowOf(history.RowOf(r)), Scenario: r.Scenario, System: r.System, FinishedAt: r.FinishedAt.UTC(), T0: r.T0}
 	tl := &run.Timeline
 	tl.Faults, tl.Steps, tl.Probes = []Span{}, []Span{}, []Lane{}
 	end := int64(0)
@@ -626,23 +379,21 @@ func runOf(r *result.Result) Run {
 	return run
 }
 
-func refOf(r *result.Result) *RunRef {
+func refOf(r *history.Row) *RunRef {
 	if r == nil {
 		return nil
 	}
 	return &RunRef{RunID: r.RunID, StartedAt: r.StartedAt.UTC(), Verdict: r.Verdict,
-		RTOMeasuredMs: judgedRTO(r), RPOMeasuredMs: r.Objectives.RPO.MeasuredMs}
+		RTOMeasuredMs: judgedRTO(*r), RPOMeasuredMs: r.RPOMeasuredMs}
 }
 
 // judgedRTO is the run's measured RTO, or nil when a fault failed to inject: older versions
 // stored what the probes saw of the undisturbed system as "RTO 0 s".
-func judgedRTO(r *result.Result) *int64 {
-	for _, f := range r.Faults {
-		if f.Error != "" {
-			return nil
-		}
+func judgedRTO(r history.Row) *int64 {
+	if r.FaultError {
+		return nil
 	}
-	return r.Objectives.RTO.MeasuredMs
+	return r.RTOMeasuredMs
 }
 
 func older(a, b *result.Result) bool {

@@ -81,18 +81,32 @@ func TestStatuses(t *testing.T) {
 	if !rep.AsOf.Equal(q3.Until) {
 		t.Errorf("AsOf = %s; want the end of the period %s (report generated after it)", rep.AsOf, q3.Until)
 	}
-	// The evidence cites every run in the period plus last passes from before it.
+	// The evidence names every run the report names: per scenario its newest run, failures
+	// and sign-offs in the period and its last proven pass (also from before the period),
+	// which have timelines, and the newest runs its table lists, which do not.
 	var ev []string
 	for _, e := range rep.Evidence {
-		if !e.InPeriod {
-			ev = append(ev, e.RunID)
-		}
+		ev = append(ev, e.RunID)
 	}
-	if diff := cmp.Diff([]string{"20260302T090000Z-3c3c3c3c"}, ev); diff != "" {
-		t.Errorf("evidence before the period (-want +got):\n%s", diff)
+	wantEv := []string{
+		"20260302T090000Z-3c3c3c3c", // search: last pass, before the period
+		"20260703T083000Z-01020304", // web: listed only (one of the newest five)
+		"20260708T103000Z-aa11bb22", // quorum: failure
+		"20260714T093000Z-1f2e3d4c", // minority: listed only
+		"20260721T223000Z-7a7b7c7d", // payments: last pass
+		"20260801T083000Z-05060708", // web: listed only
+		"20260805T103000Z-cc33dd44", // quorum: newest, last pass, signed off
+		"20260818T143000Z-5a6b7c8d", // minority: failure
+		"20260829T083000Z-090a0b0c", // web: newest, last pass
+		"20260915T223000Z-8a8b8c8d", // payments: newest, failure
+		"20260922T093000Z-9e8d7c6b", // minority: newest, last pass, signed off
+		"20260928T093000Z-4d4d4d4d", // search: newest, error
 	}
-	if len(rep.Evidence) != 12 {
-		t.Errorf("evidence has %d runs; want 11 in period + 1 before", len(rep.Evidence))
+	if diff := cmp.Diff(wantEv, ev); diff != "" {
+		t.Errorf("evidence (-want +got):\n%s", diff)
+	}
+	if rep.RunsWithoutTimeline != 3 || len(rep.Runs) != 8 {
+		t.Errorf("%d timelines, %d runs without; want 8 and 3 (two web passes, one minority pass)", len(rep.Runs), rep.RunsWithoutTimeline)
 	}
 }
 
@@ -333,6 +347,33 @@ func TestCapitalizeLeavesScenarioNames(t *testing.T) {
 	} {
 		if got := capitalize(in); got != want {
 			t.Errorf("capitalize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestStreamedJSONIsTheEncodersJSON: WriteJSON streams field by field, byte for byte what
+// json.Encoder writes for the whole document, with and without optional fields and lists.
+func TestStreamedJSONIsTheEncodersJSON(t *testing.T) {
+	t.Parallel()
+	many, signOffs := manyRuns(t, 400)
+	for name, rep := range map[string]*Report{
+		"fixture":    fixtureReport(t),
+		"no suite":   Build(Input{Period: q3, Now: reportAt, Runs: fixtureRuns(t)}),
+		"empty":      Build(Input{Period: q3, Now: reportAt}),
+		"many runs":  Build(Input{Period: q3, Now: reportAt, Runs: many, SignOffs: signOffs}),
+		"zero value": {},
+	} {
+		var want, got bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteJSON(&got, rep); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want.String(), got.String()); diff != "" {
+			t.Errorf("%s: streamed JSON differs (-encoder +streamed):\n%s", name, diff)
 		}
 	}
 }

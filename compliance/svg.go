@@ -88,6 +88,7 @@ type trendPoint struct {
 	met     bool
 	verdict string
 	runID   string
+	runs    int // > 1: the worst of this many runs
 }
 
 // trendChart plots a measurement (RTO or RPO) per run across the period with its target.
@@ -97,6 +98,12 @@ func trendChart(metric string, targetMs *int64, from, to time.Time, pts []trendP
 	pw, ph := W-left-right, H-top-bottom
 	var s svg
 	label := fmt.Sprintf("%s per drill run, %s to %s", metric, Date(from), Date(to.Add(-time.Nanosecond)))
+	for _, p := range pts {
+		if p.runs > 1 {
+			label = fmt.Sprintf("%s, worst run of each of up to %d equal slices of %s to %s", metric, maxTrendPoints, Date(from), Date(to.Add(-time.Nanosecond)))
+			break
+		}
+	}
 	if targetMs != nil {
 		label += ", target " + Millis(*targetMs)
 	}
@@ -163,6 +170,9 @@ func trendChart(metric string, targetMs *int64, from, to time.Time, pts []trendP
 	for _, p := range pts {
 		px := x(p.at)
 		tip := fmt.Sprintf("%s — %s: %s (%s)", DateTime(p.at), metric, MillisPtr(p.ms, "not measured"), p.verdict)
+		if p.runs > 1 {
+			tip = fmt.Sprintf("worst of %d runs: %s", p.runs, tip)
+		}
 		switch {
 		case p.ms != nil:
 			col := colPass
@@ -204,12 +214,20 @@ func timeTicks(from, to time.Time) []tick {
 		if t.Before(from) {
 			t = t.AddDate(0, 1, 0)
 		}
-		every := 1
-		if span > 400*24*time.Hour {
+		every, layout := 1, "Jan 2006"
+		switch years := span.Hours() / 24 / 365; {
+		case years > 4: // whole years, at most about eight ticks
+			every, layout = 12*int(math.Ceil(years/8)), "2006"
+			if t.Month() != time.January {
+				t = time.Date(t.Year()+1, 1, 1, 0, 0, 0, 0, time.UTC)
+			}
+		case years > 2:
+			every = 6
+		case span > 400*24*time.Hour:
 			every = 3
 		}
 		for ; !t.After(to); t = t.AddDate(0, every, 0) {
-			out = append(out, tick{t, t.Format("Jan 2006")})
+			out = append(out, tick{t, t.Format(layout)})
 		}
 	case span > 10*24*time.Hour:
 		for t := from; !t.After(to); t = t.AddDate(0, 0, 7) {

@@ -13,6 +13,7 @@
 //	by-scenario/<n> timeKey(startedAt) + runId -> nil
 //	meta            "layout" -> "1"
 //	summary         scenario -> newest run, newest proven pass (summary.go)
+//	rows            timeKey(startedAt) + runId -> the run's Row (rows.go)
 //
 // Sign-offs, findings and the hash chain over every record are described in evidence.go.
 //
@@ -252,7 +253,10 @@ func initBuckets(tx *bolt.Tx) error {
 	if err := ensurePending(tx); err != nil {
 		return err
 	}
-	return ensureSummary(tx)
+	if err := ensureSummary(tx); err != nil {
+		return err
+	}
+	return ensureRows(tx)
 }
 
 func checkLayout(tx *bolt.Tx) error {
@@ -312,7 +316,7 @@ func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 }
 
 // appendTx stores r (encoded as doc) in tx: the record, its indexes, its chain link, its
-// findings and the per-scenario summary, so they are all committed together or not at all.
+// findings, the per-scenario summary and its row, so they are all committed together or not at all.
 // added is false when the identical document is already stored.
 func appendTx(tx *bolt.Tx, r *result.Result, doc []byte, now time.Time) (added bool, err error) {
 	id := []byte(r.RunID)
@@ -343,6 +347,9 @@ func appendTx(tx *bolt.Tx, r *result.Result, doc []byte, now time.Time) (added b
 		return false, err
 	}
 	if err := summarise(tx, r); err != nil {
+		return false, err
+	}
+	if err := putRow(tx, r, key); err != nil {
 		return false, err
 	}
 	return true, nil

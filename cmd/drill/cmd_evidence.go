@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -86,11 +87,7 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 			defer store.Close()
 			ctx := cmd.Context()
 			fail := func(err error) error { return &exitError{code: result.ExitError, msg: err.Error()} }
-			runs, err := store.List(ctx, history.Filter{Until: p.Until, System: system})
-			if err != nil {
-				return fail(err)
-			}
-			in := compliance.Input{Period: p, Now: now, Runs: runs, ToolVersion: toolVersion()}
+			in := compliance.Input{Period: p, Now: now, ToolVersion: toolVersion()}
 			if s != nil {
 				in.SuiteFile, in.SuiteName = s.File, s.Name
 				for _, e := range s.Entries {
@@ -116,14 +113,18 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 				// Still exported: the bundle records the broken chain for the auditor to see.
 				fmt.Fprintf(a.stderr, "drill: warning: history hash chain is broken: %s (recorded in history-verify.json)\n", ver.Broken)
 			}
-			rep := compliance.Build(in)
-			byID := map[string]*result.Result{}
-			for _, r := range runs {
-				byID[r.RunID] = r
+			// The report folds the rows of every run; only the runs it cites are decoded.
+			rep, err := compliance.BuildFrom(ctx, in, systemRows{store, system})
+			if err != nil {
+				return fail(err)
 			}
 			var cited []*result.Result
 			for _, e := range rep.Evidence {
-				if r, ok := byID[e.RunID]; ok {
+				r, ok, err := store.Get(ctx, e.RunID)
+				if err != nil {
+					return fail(err)
+				}
+				if ok {
 					cited = append(cited, r)
 				}
 			}
@@ -255,4 +256,17 @@ them. It refuses to overwrite existing files.`,
 	}
 	cmd.Flags().StringVar(&out, "out", "", "`NAME` of the key files to write")
 	return cmd
+}
+
+// systemRows limits a history's rows to one system ("" for all), as --system limits a bundle.
+type systemRows struct {
+	history.RowSource
+	system string
+}
+
+func (s systemRows) Rows(ctx context.Context, f history.Filter, fn func(history.Row) error) error {
+	if s.system != "" {
+		f.System = s.system
+	}
+	return s.RowSource.Rows(ctx, f, fn)
 }

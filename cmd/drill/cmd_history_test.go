@@ -125,6 +125,41 @@ func TestHistoryVerb(t *testing.T) {
 	}
 }
 
+// TestHistoryTableFromRows: the table of a whole history, read from the row index, is the
+// table read from the documents (--limit reads the documents), for every kind of run.
+func TestHistoryTableFromRows(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "h.db")
+	base := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+	never := runAt("never", "etcd-loss", "orders", base.Add(time.Hour), result.VerdictFail, 0)
+	never.Objectives.RTO.MeasuredMs, never.Objectives.RPO.TargetMs, never.Objectives.RPO.MeasuredMs = nil, nil, nil
+	quiet := runAt("quiet", "web-outage", "web", base.Add(2*time.Hour), result.VerdictPass, 0)
+	quiet.Probes = []result.Probe{{Name: "home", NoDisruption: true}}
+	killed := runAt("killed", "web-outage", "web", base.Add(3*time.Hour), result.VerdictAborted, 0)
+	killed.Abort, killed.Objectives.RTO.MeasuredMs = result.AbortKilled, nil
+	early := runAt("early", "etcd-loss", "orders", base.Add(4*time.Hour), result.VerdictError, 0)
+	early.Objectives.RTO = result.RTO{}
+	seedHistory(t, db,
+		runAt("r1", "etcd-loss", "orders", base, result.VerdictPass, 2310),
+		runAt("r2", "web-outage", "web", base.Add(90*time.Minute), result.VerdictFail, 14200),
+		never, quiet, killed, early,
+	)
+	for _, args := range [][]string{nil, {"--system", "web"}, {"--since", "2026-07-01T10:00:00Z"}} {
+		_, rows, _ := runProgrammeCLI(t, nil, append([]string{"history", "--history", db}, args...)...)
+		_, docs, _ := runProgrammeCLI(t, nil, append([]string{"history", "--history", db, "--limit", "100"}, args...)...)
+		if rows == "" || rows != docs {
+			t.Errorf("%v: table from rows differs from the table from documents:\n%s\n%s", args, rows, docs)
+		}
+		if args == nil {
+			for _, want := range []string{"interrupted", "(UNPROVEN)", "not recovered", "not recorded"} {
+				if !strings.Contains(rows, want) {
+					t.Errorf("table lacks %q:\n%s", want, rows)
+				}
+			}
+		}
+	}
+}
+
 func TestHistoryLocation(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

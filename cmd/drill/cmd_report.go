@@ -33,9 +33,16 @@ func newReportCmd(a *app) *cobra.Command {
 		Long: `Report builds the DR compliance report for a period from the history store: for each
 system its owner, criticality, cadence and RTO/RPO targets; the drills run in the
 period with their verdicts and measured RTO and RPO; the last passing drill; and a
-status (compliant, overdue, failing, never drilled). It adds a trend chart of RTO and
-RPO per scenario, a timeline of every run, a check against the AWS DR strategy
-ladder, and an evidence appendix (run ids, times, tool version, scenario file hash).
+status (compliant, overdue, failing, never drilled). It adds per scenario its run
+counts, pass rate and worst and median RTO, a trend chart of RTO and RPO, a check
+against the AWS DR strategy ladder, and an evidence appendix (run ids, times, tool
+version, scenario file hash).
+
+Every figure counts every run, but a scenario's table lists only its newest runs and
+the ones the report cites, and timelines are drawn only for the cited runs: its
+newest run, newest failures and sign-offs, and last passing drill. The report names
+the 'drill history --json' command that prints every run it covers, so it stays a
+few megabytes however often drills run.
 
 --format html writes one self-contained page (inline CSS and SVG, no script, no
 network) that prints cleanly to PDF; md suits pull requests and wikis; json feeds
@@ -80,6 +87,9 @@ system, never a table Scan, so it needs the systems: those of --suite FILE and/o
 			in := compliance.Input{Period: p, Now: now, ToolVersion: toolVersion()}
 			// Runs before the period are read too: they hold each drill's last passing run.
 			filter := history.Filter{Until: p.Until}
+			// The local store is folded row by row (compliance.BuildFrom) and only the runs the
+			// report cites are decoded; DynamoDB's runs arrive whole and are held (in.Runs).
+			var rows history.RowSource
 			switch source {
 			case "local":
 				if len(systems) > 0 {
@@ -90,9 +100,7 @@ system, never a table Scan, so it needs the systems: those of --suite FILE and/o
 					return err
 				}
 				defer store.Close()
-				if in.Runs, err = store.List(cmd.Context(), filter); err != nil {
-					return &exitError{code: result.ExitError, msg: err.Error()}
-				}
+				rows = store
 				if in.SignOffs, err = store.SignOffs(cmd.Context()); err != nil {
 					return &exitError{code: result.ExitError, msg: err.Error()}
 				}
@@ -116,7 +124,14 @@ system, never a table Scan, so it needs the systems: those of --suite FILE and/o
 					in.Entries = append(in.Entries, entriesOutside(s, in.Runs)...)
 				}
 			}
-			rep := compliance.Build(in)
+			var rep *compliance.Report
+			if rows != nil {
+				if rep, err = compliance.BuildFrom(cmd.Context(), in, rows); err != nil {
+					return &exitError{code: result.ExitError, msg: err.Error()}
+				}
+			} else {
+				rep = compliance.Build(in)
+			}
 			write := func(w io.Writer) error { return compliance.Write(w, format, rep) }
 			if format == compliance.FormatPDF {
 				write = func(w io.Writer) error { return compliance.WritePDF(cmd.Context(), w, rep, browser) }

@@ -1,0 +1,261 @@
+package history
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/drillhq/drill/result"
+)
+
+// The row index lets the compliance report fold over every run of a period without decoding
+// the run documents: a row is the ~250 bytes of a run the report's figures are computed from,
+// against ~4 KB for the document with its probes, faults and timeline.
+//
+//	rows            timeKey(startedAt) + runId -> Row JSON (same keys as by-time)
+//	meta            "row-runs" -> number of runs indexed (big-endian uint64)
+//
+// Like the summary it is written in the same transaction as each run, rebuilt by Open when the
+// count differs from the number of runs (a store from a drill without it, or appended to by
+// one), and a read-only reader of such a store falls back to decoding the runs.
+var (
+	bucketRows  = []byte("rows")
+	rowsRunsKey = []byte("row-runs")
+)
+
+// Row is what the compliance report needs of every run: identity, verdict, the judged
+// objectives and the raw facts the report's labels are derived from. Runs it cites in full
+// are read with Get.
+type Row struct {
+	RunID     string             `json:"id"`
+	Scenario  string             `json:"sc"`
+	System    string             `json:"sys"`
+	StartedAt time.Time          `json:"at"`
+	Verdict   result.Verdict     `json:"v"`
+	Reason    string             `json:"why,omitempty"`
+	Abort     result.AbortReason `json:"abort,omitempty"`
+	DryRun    bool               `json:"dry,omitempty"`
+	// HasT0: a fault was injected (the result has a t0).
+	HasT0 bool `json:"t0,omitempty"`
+	// Unproven is result.IsUnproven of the whole run.
+	Unproven bool `json:"unp,omitempty"`
+	// AvailProbes and QuietProbes count the availability probes and those of them that saw no
+	// disruption.
+	AvailProbes int `json:"avail,omitempty"`
+	QuietProbes int `json:"quiet,omitempty"`
+	// FaultError: a fault failed to inject, so the measured RTO is not a recovery time.
+	FaultError    bool   `json:"ferr,omitempty"`
+	RTOTargetMs   int64  `json:"rtoT,omitempty"`
+	RTOMeasuredMs *int64 `json:"rto,omitempty"`
+	RTOMet        bool   `json:"rtoOk,omitempty"`
+	ResolutionMs  int64  `json:"res,omitempty"`
+	RPOTargetMs   *int64 `json:"rpoT,omitempty"`
+	RPOMeasuredMs *int64 `json:"rpo,omitempty"`
+	RPOMet        bool   `json:"rpoOk,omitempty"`
+	LostWrites    int    `json:"lost,omitempty"`
+}
+
+// RowOf is the row of r.
+func RowOf(r *result.Result) Row {
+	o := r.Objectives
+	row := Row{
+		RunID: r.RunID, Scenario: r.Scenario, System: r.System, StartedAt: r.StartedAt,
+		Verdict: r.Verdict, Reason: r.Reason, Abort: r.Abort, DryRun: r.DryRun, HasT0: r.T0 != "", Unproven: r.IsUnproven(),
+		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: o.RTO.MeasuredMs, RTOMet: o.RTO.Met, ResolutionMs: o.RTO.ResolutionMs,
+		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
+	}
+	for _, p := range r.Probes {
+		if p.IsAvailability() {
+			row.AvailProbes++
+			if p.NoDisruption {
+				row.QuietProbes++
+			}
+		}
+	}
+	for _, f := range r.Faults {
+		if f.Error != "" {
+			row.FaultError = true
+		}
+	}
+	return row
+}
+
+// RowSource is a history that can walk the rows of its runs. Store implements it.
+type RowSource interface {
+	// Rows calls fn with the row of every run f matches, oldest first (by start time, then run
+	// id); f.Limit is ignored.
+	Rows(ctx context.Context, f Filter, fn func(Row) error) error
+	// Get returns one full run.
+	Get(ctx context.Context, runID string) (*result.Result, bool, error)
+}
+
+func (row Row) match(f Filter) bool {
+	return (f.System == "" || row.System == f.System) && (f.Scenario == "" || row.Scenario == f.Scenario) &&
+		(f.Since.IsZero() || !row.StartedAt.Before(f.Since)) && (f.Until.IsZero() || row.StartedAt.Before(f.Until))
+}
+
+// putRow adds r's row to the index in tx and counts it.
+func putRow(tx *bolt.Tx, r *result.Result, key []byte) error {
+	doc, err := json.Marshal(RowOf(r))
+	if err != nil {
+		return fmt.Errorf("encode row of %s: %w", r.RunID, err)
+	}
+	b := tx.Bucket(bucketRows)
+	// Runs arrive in time order almost always (a run is appended when it ends), so pages are
+	// filled before they split instead of half: the report reads every row page, and half-empty
+	// pages double what it maps.
+	b.FillPercent = 0.9
+	if err := b.Put(key, doc); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bucketMeta)
+	n, _ := countOf(meta, rowsRunsKey)
+	return meta.Put(rowsRunsKey, binary.BigEndian.AppendUint64(nil, n+1))
+}
+
+func countOf(meta *bolt.Bucket, key []byte) (uint64, bool) {
+	v := meta.Get(key)
+	if len(v) != 8 {
+		return 0, false
+	}
+	return binary.BigEndian.Uint64(v), true
+}
+
+// rowsCurrent reports whether the row index covers exactly the stored runs.
+func rowsCurrent(tx *bolt.Tx) bool {
+	meta, idx, rows := tx.Bucket(bucketMeta), tx.Bucket(bucketTime), tx.Bucket(bucketRows)
+	if meta == nil || idx == nil || rows == nil {
+		return false
+	}
+	n, ok := countOf(meta, rowsRunsKey)
+	return ok && n == uint64(idx.Stats().KeyN) && n == uint64(rows.Stats().KeyN)
+}
+
+// ensureRows rebuilds the row index from every run when it is missing or out of date.
+func ensureRows(tx *bolt.Tx) error {
+	if rowsCurrent(tx) {
+		return nil
+	}
+	if tx.Bucket(bucketRows) != nil {
+		if err := tx.DeleteBucket(bucketRows); err != nil {
+			return fmt.Errorf("rebuild row index: %w", err)
+		}
+	}
+	if _, err := tx.CreateBucket(bucketRows); err != nil {
+		return fmt.Errorf("rebuild row index: %w", err)
+	}
+	if err := tx.Bucket(bucketMeta).Put(rowsRunsKey, binary.BigEndian.AppendUint64(nil, 0)); err != nil {
+		return fmt.Errorf("rebuild row index: %w", err)
+	}
+	runs := tx.Bucket(bucketRuns)
+	return tx.Bucket(bucketTime).ForEach(func(k, _ []byte) error {
+		id := string(k[8:])
+		doc := runs.Get([]byte(id))
+		if doc == nil {
+			return fmt.Errorf("rebuild row index: index names run %s but no record exists", id)
+		}
+		r, err := decode(id, doc)
+		if err != nil {
+			return fmt.Errorf("rebuild row index: %w", err)
+		}
+		return putRow(tx, r, bytes.Clone(k))
+	})
+}
+
+// Rows implements RowSource. It reads the row index, or decodes every run when the index is
+// out of date and the store is open read-only.
+func (s *Store) Rows(ctx context.Context, f Filter, fn func(Row) error) (err error) {
+	if s.db == nil {
+		return nil
+	}
+	defer recoverCorrupt("read history rows", s.path, &err)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		current := rowsCurrent(tx)
+		rows, runs := tx.Bucket(bucketRows), tx.Bucket(bucketRuns)
+		if runs == nil {
+			return nil
+		}
+		idx := tx.Bucket(bucketTime)
+		// The narrowest index serves the query, as in List; its keys are the row keys.
+		switch {
+		case f.Scenario != "":
+			idx = subBucket(tx.Bucket(bucketScenario), f.Scenario)
+		case f.System != "":
+			idx = subBucket(tx.Bucket(bucketSystem), f.System)
+		}
+		if idx == nil {
+			return nil
+		}
+		// Without a system or scenario, the row bucket itself is the time index.
+		whole := current && f.System == "" && f.Scenario == ""
+		if whole {
+			idx = rows
+		}
+		c := idx.Cursor()
+		k, v := c.First()
+		if !f.Since.IsZero() {
+			k, v = c.Seek(timePrefix(f.Since))
+		}
+		until := timePrefix(f.Until)
+		for ; k != nil; k, v = c.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if !f.Until.IsZero() && bytes.Compare(k[:8], until) >= 0 {
+				break
+			}
+			var row Row
+			if current {
+				doc := v
+				if !whole {
+					doc = rows.Get(k)
+				}
+				if doc == nil {
+					return fmt.Errorf("index names run %s but it has no row", k[8:])
+				}
+				if err := json.Unmarshal(doc, &row); err != nil {
+					return fmt.Errorf("decode row of run %s: %w", k[8:], err)
+				}
+			} else {
+				id := string(k[8:])
+				doc := runs.Get([]byte(id))
+				if doc == nil {
+					return fmt.Errorf("index names run %s but no record exists", id)
+				}
+				r, err := decode(id, doc)
+				if err != nil {
+					return err
+				}
+				row = RowOf(r)
+			}
+			if !row.match(f) {
+				continue
+			}
+			if err := fn(row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read history rows %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Summary is the row as a result holding only what the row has (no probes, faults, steps or
+// events; Unproven set from the whole run): enough for a table of runs.
+func (row Row) Summary() *result.Result {
+	r := &result.Result{
+		Schema: result.Schema, RunID: row.RunID, Scenario: row.Scenario, System: row.System, StartedAt: row.StartedAt,
+		Verdict: row.Verdict, Reason: row.Reason, Abort: row.Abort, DryRun: row.DryRun, Unproven: row.Unproven,
+	}
+	r.Objectives.RTO = result.RTO{TargetMs: row.RTOTargetMs, MeasuredMs: row.RTOMeasuredMs, Met: row.RTOMet, ResolutionMs: row.ResolutionMs}
+	r.Objectives.RPO = result.RPO{TargetMs: row.RPOTargetMs, MeasuredMs: row.RPOMeasuredMs, Met: row.RPOMet, LostWrites: row.LostWrites}
+	return r
+}
