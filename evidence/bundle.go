@@ -1,12 +1,14 @@
 // Package evidence writes and checks evidence bundles: a directory an auditor can take away
-// holding the compliance report, every run it cites, their sign-offs and findings, and a
-// manifest of SHA-256 sums, optionally signed with an ed25519 key.
+// holding the compliance report, every run its figures count and every run it cites, their
+// sign-offs and findings, and a manifest of SHA-256 sums, optionally signed with an ed25519 key.
 //
 // Bundle layout:
 //
 //	report.html, report.md, report.json   the compliance report in each format
-//	runs/<run id>.json                    each cited run's drill.result/v1 document
-//	signoffs.json                         sign-offs of the cited runs, by run id
+//	runs/<run id>.json                    the drill.result/v1 document of each run in the period
+//	                                      (every run the report's figures count) and of each
+//	                                      run the report cites from before it (a last pass)
+//	signoffs.json                         sign-offs of those runs, by run id
 //	findings.json                         the report's findings
 //	history-verify.json                   the history hash chain check at export time
 //	manifest.json                         drill.evidence/v1: every file above with its SHA-256
@@ -75,8 +77,12 @@ type FileEntry struct {
 
 // Contents is what a bundle holds.
 type Contents struct {
-	Report       *compliance.Report
-	Runs         []*result.Result // the runs the report cites
+	Report *compliance.Report
+	Runs   []*result.Result // the runs the report cites
+	// PeriodRuns, when set, calls fn with every run the report's figures count (the period,
+	// the --system filter), one at a time: the report draws only a few of them, so the bundle
+	// is where an auditor finds the rest, and holding 100k runs in memory is not an option.
+	PeriodRuns   func(fn func(*result.Result) error) error
 	SignOffs     map[string][]history.SignOff
 	Verification history.Verification
 	System       string
@@ -131,6 +137,26 @@ func Export(dir string, c Contents, key ed25519.PrivateKey) (*Manifest, error) {
 		}{"runs/" + safeName(r.RunID) + ".json", jsonOf(r)})
 		if so := c.SignOffs[r.RunID]; len(so) > 0 {
 			signOffs[r.RunID] = so
+		}
+	}
+	// Written as they come, not queued: a period can hold 100k runs.
+	written := map[string]bool{}
+	for _, r := range c.Runs {
+		written[r.RunID] = true
+	}
+	if c.PeriodRuns != nil {
+		err := c.PeriodRuns(func(r *result.Result) error {
+			if written[r.RunID] {
+				return nil
+			}
+			written[r.RunID] = true
+			if so := c.SignOffs[r.RunID]; len(so) > 0 {
+				signOffs[r.RunID] = so
+			}
+			return write("runs/"+safeName(r.RunID)+".json", jsonOf(r))
+		})
+		if err != nil {
+			return nil, fmt.Errorf("export evidence to %s: runs of the period: %w", dir, err)
 		}
 	}
 	findings := c.Report.Findings

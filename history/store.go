@@ -397,12 +397,27 @@ func (s *Store) Get(ctx context.Context, runID string) (r *result.Result, ok boo
 }
 
 // List returns the runs matching f, newest first (by StartedAt, then run id).
-func (s *Store) List(ctx context.Context, f Filter) (_ []*result.Result, err error) {
+func (s *Store) List(ctx context.Context, f Filter) ([]*result.Result, error) {
+	var out []*result.Result
+	err := s.Each(ctx, f, func(r *result.Result) error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// errStop ends an Each walk early without an error.
+var errStop = errors.New("stop")
+
+// Each calls fn with each run matching f, newest first, decoding one at a time, so a caller
+// that does not keep them (an evidence export of 100k runs) needs memory for one run only.
+// An error from fn ends the walk and is returned.
+func (s *Store) Each(ctx context.Context, f Filter, fn func(*result.Result) error) (err error) {
 	if s.db == nil {
-		return nil, nil
+		return nil
 	}
 	defer recoverCorrupt("list history", s.path, &err)
-	var out []*result.Result
+	var fnErr error
 	err = s.db.View(func(tx *bolt.Tx) error {
 		runs := tx.Bucket(bucketRuns)
 		if runs == nil {
@@ -433,6 +448,7 @@ func (s *Store) List(ctx context.Context, f Filter) (_ []*result.Result, err err
 			}
 		}
 		since := timePrefix(f.Since)
+		n := 0
 		for ; k != nil; k, _ = c.Prev() {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -452,17 +468,23 @@ func (s *Store) List(ctx context.Context, f Filter) (_ []*result.Result, err err
 			if !f.Match(r) {
 				continue
 			}
-			out = append(out, r)
-			if f.Limit > 0 && len(out) >= f.Limit {
+			if fnErr = fn(r); fnErr != nil {
+				return errStop
+			}
+			n++
+			if f.Limit > 0 && n >= f.Limit {
 				break
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list history %s: %w", s.path, err)
+	if fnErr != nil {
+		return fnErr
 	}
-	return out, nil
+	if err != nil {
+		return fmt.Errorf("list history %s: %w", s.path, err)
+	}
+	return nil
 }
 
 func subBucket(parent *bolt.Bucket, name string) *bolt.Bucket {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -128,7 +129,10 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 					cited = append(cited, r)
 				}
 			}
-			m, err := evidence.Export(out, evidence.Contents{Report: rep, Runs: cited, SignOffs: in.SignOffs, Verification: ver, System: system, CreatedAt: now}, key)
+			periodRuns := func(fn func(*result.Result) error) error {
+				return store.Each(ctx, history.Filter{Since: p.Since, Until: p.Until, System: system}, fn)
+			}
+			m, err := evidence.Export(out, evidence.Contents{Report: rep, Runs: cited, PeriodRuns: periodRuns, SignOffs: in.SignOffs, Verification: ver, System: system, CreatedAt: now}, key)
 			if err != nil {
 				return fail(err)
 			}
@@ -136,7 +140,7 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 			if key != nil {
 				signed = "signed with key " + evidence.Fingerprint(key.Public().(ed25519.PublicKey))[:16]
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: %d files (%d runs, %d findings), %s\n", out, len(m.Files), len(cited), len(rep.Findings), signed)
+			fmt.Fprintf(a.stdout, "wrote %s: %d files (%d runs, %d findings), %s\n", out, len(m.Files), runFiles(m), len(rep.Findings), signed)
 			return nil
 		},
 	}
@@ -269,4 +273,15 @@ func (s systemRows) Rows(ctx context.Context, f history.Filter, fn func(history.
 		f.System = s.system
 	}
 	return s.RowSource.Rows(ctx, f, fn)
+}
+
+// runFiles counts the run documents in a bundle.
+func runFiles(m *evidence.Manifest) int {
+	n := 0
+	for _, f := range m.Files {
+		if strings.HasPrefix(f.Path, "runs/") {
+			n++
+		}
+	}
+	return n
 }

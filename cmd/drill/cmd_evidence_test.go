@@ -4,12 +4,17 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/drillhq/drill/evidence"
+	"github.com/drillhq/drill/result"
 )
 
 // exportBundle seeds history, signs off a run, makes a key pair and exports a signed bundle.
@@ -149,5 +154,51 @@ func TestEvidenceUnsignedAndBadInput(t *testing.T) {
 		if code, _, stderr := runProgrammeCLI(t, nil, tt.args...); code != 2 || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%v: exit %d, %q; want 2 and %q", tt.args, code, stderr, tt.want)
 		}
+	}
+}
+
+// TestEvidenceBundleHoldsEveryRunOfThePeriod: the report draws only the runs it cites, so the
+// bundle is where every other run its figures count must be; a run outside the period (and
+// not cited) is not.
+func TestEvidenceBundleHoldsEveryRunOfThePeriod(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "h.db")
+	base := time.Date(2026, 7, 1, 9, 0, 0, 0, time.UTC)
+	var runs []*result.Result
+	var want []string
+	for i := range 20 {
+		id := fmt.Sprintf("r-%02d", i)
+		runs = append(runs, runAt(id, "etcd-loss", "orders", base.Add(time.Duration(i)*time.Hour), result.VerdictFail, 14200))
+		want = append(want, id)
+	}
+	runs = append(runs, runAt("r-old-fail", "etcd-loss", "orders", base.AddDate(0, -1, 0), result.VerdictFail, 14200))
+	seedHistory(t, db, runs...)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	code, out, stderr := runProgrammeCLI(t, nil, "evidence", "export", "--history", db, "--period", "2026-Q3", "--out", dir)
+	if code != 0 || !strings.Contains(out, "(20 runs,") {
+		t.Fatalf("export: exit %d, out %q, err %q; want 20 runs", code, out, stderr)
+	}
+	var rep struct {
+		Evidence []struct {
+			RunID string `json:"runId"`
+		} `json:"evidence"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || json.Unmarshal(data, &rep) != nil {
+		t.Fatalf("report.json: %v", err)
+	}
+	if len(rep.Evidence) >= len(want) {
+		t.Fatalf("the report cites %d runs: this test needs a period with more runs than it cites", len(rep.Evidence))
+	}
+	var got []string
+	files, _ := filepath.Glob(filepath.Join(dir, "runs", "*.json"))
+	for _, f := range files {
+		got = append(got, strings.TrimSuffix(filepath.Base(f), ".json"))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("run documents in the bundle (-want +got):\n%s", diff)
+	}
+	if code, out, stderr := runProgrammeCLI(t, nil, "evidence", "verify", dir); code != 0 {
+		t.Errorf("verify: exit %d, out %q, err %q", code, out, stderr)
 	}
 }
