@@ -20,7 +20,8 @@ import (
 )
 
 // BenchmarkMemory runs one whole drill (runner.Run, GC tuned as cmd/drill tunes it) with
-// MEMORY_PROBES http probes (default 50) every MEMORY_INTERVAL (10ms) against a loopback server
+// MEMORY_PROBES http probes (default 50) every MEMORY_INTERVAL (10ms), each sample timing out after
+// MEMORY_TIMEOUT (200ms), against a loopback server
 // that a fault takes down for 1s, and ends at limits.timeout MEMORY_DURATION (2m) after the start,
 // whatever the probes saw (a loaded machine makes the odd sample time out, and recovery holding
 // for the whole window is not what is measured here). It reports the peak RSS,
@@ -30,6 +31,7 @@ import (
 func BenchmarkMemory(b *testing.B) {
 	dur := envDuration(b, "MEMORY_DURATION", 2*time.Minute)
 	interval := envDuration(b, "MEMORY_INTERVAL", 10*time.Millisecond)
+	timeout := envDuration(b, "MEMORY_TIMEOUT", 200*time.Millisecond)
 	n := 50
 	if v := os.Getenv("MEMORY_PROBES"); v != "" {
 		var err error
@@ -53,7 +55,7 @@ func BenchmarkMemory(b *testing.B) {
 		}
 		for i := range n {
 			name := fmt.Sprint("p", i)
-			s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: name, Type: "http", Role: scenarios.RoleAvailability, Interval: interval, Timeout: 200 * time.Millisecond,
+			s.Probes = append(s.Probes, scenarios.ProbeSpec{Name: name, Type: "http", Role: scenarios.RoleAvailability, Interval: interval, Timeout: timeout,
 				With: &probes.HTTPConfig{URL: "http://" + srv.addr + "/?p=" + name, Method: "GET", ExpectStatus: 200}})
 		}
 		s.SteadyState = []string{"p0"}
