@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -40,6 +42,27 @@ func TestListFits120Columns(t *testing.T) {
 	// The longest meaning there is (the command fault's revert), whole once unwrapped.
 	if !strings.Contains(strings.Join(strings.Fields(out), " "), "shell command that undoes it during rollback (and in 'drill recover' after a killed drill, so make it idempotent); empty: nothing to undo") {
 		t.Error("the command fault's revert field lost words in wrapping")
+	}
+}
+
+// TestInvalidFilesCountReadsAsEnglish: "1 of 1 scenario file invalid", never "file(s)".
+func TestInvalidFilesCountReadsAsEnglish(t *testing.T) {
+	t.Parallel()
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(bad, []byte("version: 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		files []string
+		want  string
+	}{
+		{[]string{bad}, "1 of 1 scenario file invalid; nothing was run"},
+		{[]string{bad, "../../scenarios/library/etcd/follower-loss.yaml"}, "1 of 2 scenario files invalid; nothing was run"},
+	} {
+		code, _, stderr := runCLI(t, append([]string{"validate"}, tt.files...)...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("validate %v: exit %d, stderr %q; want 2 and %q", tt.files, code, stderr, tt.want)
+		}
 	}
 }
 
