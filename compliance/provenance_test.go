@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -43,6 +44,10 @@ func TestReportShowsSignOffsAndFindings(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := buf.String()
+		// The finding's status says OVERDUE once; the row's colour marks it in HTML.
+		if text := strings.Join(strings.Fields(regexp.MustCompile(`<[^>]*>`).ReplaceAllString(out, " ")), " "); strings.Contains(strings.ToLower(text), "overdue overdue") {
+			t.Errorf("%s report says overdue twice in a row", format)
+		}
 		for _, want := range []string{"signed off by alice (DR coordinator)", "dave (service owner)", "awaiting sign-off", "OVERDUE", "retested: passed", "snapshot job fixed", "F-0004"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s report lacks %q", format, want)

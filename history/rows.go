@@ -25,7 +25,9 @@ import (
 // one), and a read-only reader of such a store falls back to decoding the runs.
 var (
 	bucketRows  = []byte("rows")
-	rowsRunsKey = []byte("row-runs")
+	// The key names the row format: a store indexed by an older one counts as out of date and
+	// is re-indexed (v2 added the RPO source).
+	rowsRunsKey = []byte("row-runs-v2")
 )
 
 // Row is what the compliance report needs of every run: identity, verdict, the judged
@@ -58,6 +60,9 @@ type Row struct {
 	RPOMeasuredMs *int64 `json:"rpo,omitempty"`
 	RPOMet        bool   `json:"rpoOk,omitempty"`
 	LostWrites    int    `json:"lost,omitempty"`
+	// RPOSource says how RPO was measured: a lost-write count means something only from a
+	// data probe.
+	RPOSource string `json:"rpoSrc,omitempty"`
 }
 
 // RowOf is the row of r.
@@ -68,6 +73,7 @@ func RowOf(r *result.Result) Row {
 		Verdict: r.Verdict, Reason: r.Reason, Abort: r.Abort, DryRun: r.DryRun, HasT0: r.T0 != "", Unproven: r.IsUnproven(),
 		RTOTargetMs: o.RTO.TargetMs, RTOMeasuredMs: o.RTO.MeasuredMs, RTOMet: o.RTO.Met, ResolutionMs: o.RTO.ResolutionMs,
 		RPOTargetMs: o.RPO.TargetMs, RPOMeasuredMs: o.RPO.MeasuredMs, RPOMet: o.RPO.Met, LostWrites: o.RPO.LostWrites,
+		RPOSource: o.RPO.Source,
 	}
 	for _, p := range r.Probes {
 		if p.IsAvailability() {
@@ -256,6 +262,6 @@ func (row Row) Summary() *result.Result {
 		Verdict: row.Verdict, Reason: row.Reason, Abort: row.Abort, DryRun: row.DryRun, Unproven: row.Unproven,
 	}
 	r.Objectives.RTO = result.RTO{TargetMs: row.RTOTargetMs, MeasuredMs: row.RTOMeasuredMs, Met: row.RTOMet, ResolutionMs: row.ResolutionMs}
-	r.Objectives.RPO = result.RPO{TargetMs: row.RPOTargetMs, MeasuredMs: row.RPOMeasuredMs, Met: row.RPOMet, LostWrites: row.LostWrites}
+	r.Objectives.RPO = result.RPO{TargetMs: row.RPOTargetMs, MeasuredMs: row.RPOMeasuredMs, Met: row.RPOMet, LostWrites: row.LostWrites, Source: row.RPOSource}
 	return r
 }

@@ -63,7 +63,7 @@ func LabUp(ctx context.Context, dir string, o LabOptions) (*LabState, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create lab directory: %w", err)
 	}
-	logPath := filepath.Join(dir, "aws-"+emulator+".log")
+	logPath := labLog(dir, emulator)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", logPath, err)
@@ -128,14 +128,37 @@ func LabStatus(ctx context.Context, dir string) (*LabState, bool, error) {
 }
 
 // LabDown stops the lab's emulator and everything it started (its state is lost: both keep it
-// in memory), and removes the state file and LocalStack's files. Without a state file there is
-// nothing to do.
-func LabDown(ctx context.Context, dir string) error {
-	path := filepath.Join(dir, LabStateFile)
+// in memory), and removes what LabUp created: the state file, LocalStack's files, the emulator
+// logs and the directory once that leaves it empty (a directory holding anything else is kept).
+// up reports whether a lab was recorded; without one, a log a failed LabUp left is removed.
+func LabDown(ctx context.Context, dir string) (up bool, err error) {
 	st, _, err := LabStatus(ctx, dir)
-	if err != nil || st == nil {
-		return err
+	if err != nil {
+		return false, err
 	}
+	if st != nil {
+		if err := stopLab(ctx, dir, st); err != nil {
+			return true, err
+		}
+	}
+	for _, name := range []string{EmulatorMoto, EmulatorLocalStack} {
+		if err := os.Remove(labLog(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return st != nil, fmt.Errorf("remove the emulator log: %w", err)
+		}
+	}
+	// Remove fails on a directory with anything else in it, which is then not ours to delete.
+	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		return st != nil, fmt.Errorf("remove the lab directory: %w", err)
+	}
+	return st != nil, nil
+}
+
+// labLog is where LabUp sends an emulator's output.
+func labLog(dir, emulator string) string { return filepath.Join(dir, "aws-"+emulator+".log") }
+
+// stopLab stops a recorded lab's emulator and removes its state file and LocalStack's files.
+func stopLab(ctx context.Context, dir string, st *LabState) error {
+	path := filepath.Join(dir, LabStateFile)
 	if isEmulator(st.PID) {
 		// The server leads its own session: signal the whole group so worker processes (and
 		// any Java a LocalStack service started) go too.

@@ -195,13 +195,13 @@ func TestLabUpDown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "lab") // LabDown removes it
 	up, err := localstack.LabUp(ctx, dir, localstack.LabOptions{Emulator: emulator, CreateTable: createTable})
 	if err != nil {
 		t.Fatalf("LabUp: %v", err)
 	}
 	ep := up.Endpoint
-	t.Cleanup(func() { _ = localstack.LabDown(context.Background(), dir) })
+	t.Cleanup(func() { _, _ = localstack.LabDown(context.Background(), dir) })
 	st, running, err := localstack.LabStatus(ctx, dir)
 	if err != nil || !running {
 		t.Fatalf("LabStatus after LabUp: running=%v err=%v", running, err)
@@ -216,11 +216,12 @@ func TestLabUpDown(t *testing.T) {
 	if err != nil || again.Endpoint != ep {
 		t.Errorf("second LabUp = %+v, %v; want the running lab %q", again, err, ep)
 	}
-	if err := localstack.LabDown(ctx, dir); err != nil {
-		t.Fatalf("LabDown: %v", err)
+	if wasUp, err := localstack.LabDown(ctx, dir); err != nil || !wasUp {
+		t.Fatalf("LabDown = %v, %v; want the lab taken down", wasUp, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, localstack.LabStateFile)); !os.IsNotExist(err) {
-		t.Errorf("state file still there after LabDown: %v", err)
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		entries, _ := os.ReadDir(dir)
+		t.Errorf("lab directory still there after LabDown (%v): %v", err, entries)
 	}
 	if localstack.Ready(ctx, ep) == nil {
 		t.Errorf("emulator at %s still answers after LabDown", ep)

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/result"
 )
 
@@ -157,37 +158,10 @@ func fitLastColumn(header []string, rows [][]string, width int) [][]string {
 	for i, row := range rows {
 		out[i] = row
 		if len(row) == n {
-			out[i] = append(append([]string(nil), row[:n-1]...), wrap(row[n-1], avail))
+			out[i] = append(append([]string(nil), row[:n-1]...), textwrap.Wrap(row[n-1], avail))
 		}
 	}
 	return out
-}
-
-// wrap breaks s into lines of at most width runes at spaces; a longer word is split.
-func wrap(s string, width int) string {
-	var lines []string
-	var line []rune
-	for _, word := range strings.Fields(s) {
-		w := []rune(word)
-		for len(w) > width {
-			if len(line) > 0 {
-				lines, line = append(lines, string(line)), nil
-			}
-			lines, w = append(lines, string(w[:width])), w[width:]
-		}
-		switch {
-		case len(line) == 0:
-			line = w
-		case len(line)+1+len(w) <= width:
-			line = append(append(line, ' '), w...)
-		default:
-			lines, line = append(lines, string(line)), w
-		}
-	}
-	if len(line) > 0 {
-		lines = append(lines, string(line))
-	}
-	return strings.Join(lines, "\n")
 }
 
 func yesNo(ok bool) string {

@@ -29,20 +29,3 @@ func TestSummaryTablesFit120Columns(t *testing.T) {
 		}
 	}
 }
-
-func TestWrap(t *testing.T) {
-	for _, c := range []struct {
-		in    string
-		width int
-		want  string
-	}{
-		{"a bb ccc", 4, "a bb\nccc"},
-		{"abcdefghij", 4, "abcd\nefgh\nij"},
-		{"x abcdefgh y", 4, "x\nabcd\nefgh\ny"},
-		{"", 4, ""},
-	} {
-		if got := wrap(c.in, c.width); got != c.want {
-			t.Errorf("wrap(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
-		}
-	}
-}

@@ -437,16 +437,21 @@ func (r *run) newStep(spec scenarios.StepSpec) (Step, error) {
 func (r *run) plan(ctx context.Context) {
 	for _, f := range r.faults {
 		f.res.Targets = []string{}
-		if p, ok := f.fault.(Planner); ok {
-			targets, err := planSafely(ctx, f, p)
-			if err != nil {
-				f.res.Error = fmt.Sprintf("resolve targets: %v", err)
-				r.fail("fault %s: resolve targets: %v", f.spec.Name, err)
-				continue
-			}
-			f.res.Targets = targets
+		p, ok := f.fault.(Planner)
+		if !ok {
+			// A type that resolves nothing in advance (a command, a random majority of a lab)
+			// has no target list to show; "targets: none" would read as if it hit nothing.
+			r.event(result.EventFault, "plan: fault %s (%s) would be injected", f.spec.Name, f.spec.Type)
+			continue
 		}
-		r.event(result.EventFault, "plan: fault %s (%s) would be injected; targets: %s", f.spec.Name, f.spec.Type, targetList(f.res.Targets))
+		targets, err := planSafely(ctx, f, p)
+		if err != nil {
+			f.res.Error = fmt.Sprintf("resolve targets: %v", err)
+			r.fail("fault %s: resolve targets: %v", f.spec.Name, err)
+			continue
+		}
+		f.res.Targets = targets
+		r.event(result.EventFault, "plan: fault %s (%s) would be injected; targets: %s", f.spec.Name, f.spec.Type, targetList(targets))
 	}
 }
 
@@ -472,7 +477,7 @@ func (r *run) announceTargets(ctx context.Context) {
 
 func targetList(t []string) string {
 	if len(t) == 0 {
-		return "(chosen by the fault at run time)"
+		return "none resolved yet"
 	}
 	return strings.Join(t, ", ")
 }

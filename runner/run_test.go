@@ -524,6 +524,42 @@ func TestRunAnnouncesTargetsBeforeInjecting(t *testing.T) {
 	})
 }
 
+// TestRunDryRunPlanLines: a fault that resolves targets lists them; one that resolves nothing in
+// advance (a command) gets no targets clause, which would read as if it hit nothing.
+func TestRunDryRunPlanLines(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		fault string
+		want  string
+	}{
+		{"planned", "plan: fault down (planned) would be injected; targets: i-1, i-2"},
+		{"outage", "plan: fault down (outage) would be injected"},
+	} {
+		t.Run(tt.fault, func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				svc := &service{}
+				reg := testRegistry(svc)
+				reg.AddFault(FaultType{Name: "planned", New: func(cfg any, env *Env) (Fault, error) {
+					return &plannedFault{outageFault: outageFault{name: "p", svc: svc}}, nil
+				}})
+				s := testScenario(outageCfg{})
+				s.Faults[0].Type = tt.fault
+				res := Run(t.Context(), s, Options{Registry: reg, DryRun: true})
+				var plans []string
+				for _, e := range res.Events {
+					if strings.HasPrefix(e.Message, "plan: ") {
+						plans = append(plans, e.Message)
+					}
+				}
+				if len(plans) != 1 || plans[0] != tt.want {
+					t.Errorf("plan lines %q, want [%q]", plans, tt.want)
+				}
+			})
+		})
+	}
+}
+
 // failingWriter fails every write after the first n bytes.
 type failingWriter struct{ n int }
 

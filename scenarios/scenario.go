@@ -68,6 +68,7 @@ func (p *parser) scenario(root *yaml.Node) *Scenario {
 		s.SteadyState = p.steadyState(pr, s.Probes, names)
 	}
 	p.limits(s, top)
+	p.timeoutCoversRTO(s)
 	p.revertBudgets(s)
 	p.requireFaultAndProbe(s, top, root)
 	p.rpoSources(s, top)
@@ -155,6 +156,7 @@ func (p *parser) objectives(s *Scenario, top map[string]pair, root *yaml.Node) {
 		return
 	}
 	if rto, ok := get(m, "rto"); ok {
+		p.rtoAt = rto.val
 		s.Objectives.RTO, _ = p.duration(rto, "objectives.rto")
 	} else {
 		p.errorf(keyOr(m, "rto", pr.key), "objectives.rto", "is required: the drill needs an RTO target to judge recovery")

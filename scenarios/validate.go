@@ -83,7 +83,7 @@ func (p *parser) limits(s *Scenario, top map[string]pair) {
 	timeoutOK, observeOK := true, true
 	var timeoutNode, observeNode *yaml.Node
 	if v, ok := get(m, "timeout"); ok {
-		timeoutNode = v.val
+		timeoutNode, p.timeoutAt = v.val, v.val
 		if d, ok := p.duration(v, "limits.timeout"); ok {
 			s.Limits.Timeout = d
 		} else {
@@ -114,6 +114,21 @@ func (p *parser) limits(s *Scenario, top map[string]pair) {
 		p.errorf(at, "limits", "limits.timeout (%s) must be longer than limits.observe (%s)",
 			fmtDuration(s.Limits.Timeout), fmtDuration(s.Limits.Observe))
 	}
+}
+
+// timeoutCoversRTO: limits.timeout bounds the whole drill, so one no longer than the RTO cuts
+// off a recovery that meets the objective and fails the drill for it. Easy to miss with the
+// default (10m) and an RTO of 15m; the error then points at the RTO.
+func (p *parser) timeoutCoversRTO(s *Scenario) {
+	if s.Objectives.RTO <= 0 || s.Limits.Timeout > s.Objectives.RTO {
+		return
+	}
+	at, which := p.timeoutAt, ""
+	if at == nil {
+		at, which = p.rtoAt, " (the default)"
+	}
+	p.errorf(at, "limits.timeout", "%s%s must be longer than objectives.rto (%s): a recovery within the RTO would be cut off and fail the drill",
+		fmtDuration(s.Limits.Timeout), which, fmtDuration(s.Objectives.RTO))
 }
 
 // requireFaultAndProbe enforces what makes a drill measure anything: a fault to inject and an

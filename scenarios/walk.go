@@ -27,6 +27,9 @@ type parser struct {
 	// faultWiths remembers each fault's decoded `with:` and where it is written, for checks
 	// that need limits, which are read after the faults.
 	faultWiths []faultWith
+	// rtoAt and timeoutAt are where objectives.rto and limits.timeout are written (nil when
+	// absent), for the check that one covers the other, made once both are read.
+	rtoAt, timeoutAt *yaml.Node
 
 	// lineStarts indexes src by line, built on first use.
 	lineStarts []int

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -116,7 +117,9 @@ func dueDetail(it suite.Item) string {
 
 func writeDueTable(a *app, items []suite.Item) error {
 	t := newTable(a)
-	t.Header("STATUS", "SCENARIO", "SYSTEM", "CRITICALITY", "CADENCE", "LAST PASS (UTC)", "DUE (UTC)", "DETAIL")
+	header := []string{"STATUS", "SCENARIO", "SYSTEM", "CRITICALITY", "CADENCE", "LAST PASS (UTC)", "DUE (UTC)", "DETAIL"}
+	t.Header(header)
+	var rows [][]string
 	for _, it := range items {
 		last := "-"
 		if it.LastPass != nil {
@@ -128,8 +131,11 @@ func writeDueTable(a *app, items []suite.Item) error {
 		} else if it.Status == suite.StatusUnscheduled {
 			due = "-"
 		}
-		if err := t.Append(string(it.Status), it.Entry.Name, it.Entry.System, orDashStr(it.Entry.Criticality),
-			orDashStr(it.Entry.Cadence), last, due, dueDetail(it)); err != nil {
+		rows = append(rows, []string{string(it.Status), it.Entry.Name, it.Entry.System, orDashStr(it.Entry.Criticality),
+			orDashStr(it.Entry.Cadence), last, due, dueDetail(it)})
+	}
+	for _, row := range textwrap.Fit(header, rows, tableWidth, minColumnWidth, 1, 2, 7) {
+		if err := t.Append(row); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("due table: %v", err)}
 		}
 	}

@@ -158,12 +158,31 @@ func TestDueBadSuite(t *testing.T) {
 }
 
 // tableRows returns the data rows of an ASCII table.
+// tableRows returns a table's body rows, each as one line: the lines of a row whose cells
+// wrapped (continuation lines have an empty first cell) are joined cell by cell.
 func tableRows(out string) []string {
-	var rows []string
+	var rows [][]string
 	for i, line := range strings.Split(out, "\n") {
-		if strings.HasPrefix(line, "|") && i > 1 {
-			rows = append(rows, line)
+		if !strings.HasPrefix(line, "|") || i <= 1 {
+			continue
 		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for j := range cells {
+			cells[j] = strings.TrimSpace(cells[j])
+		}
+		if n := len(rows); n > 0 && cells[0] == "" && len(cells) == len(rows[n-1]) {
+			for j, c := range cells {
+				if c != "" {
+					rows[n-1][j] = strings.TrimSpace(rows[n-1][j] + " " + c)
+				}
+			}
+			continue
+		}
+		rows = append(rows, cells)
 	}
-	return rows
+	lines := make([]string, len(rows))
+	for i, cells := range rows {
+		lines[i] = "| " + strings.Join(cells, " | ") + " |"
+	}
+	return lines
 }

@@ -60,7 +60,8 @@ func TestFindingsVerbs(t *testing.T) {
 	t.Parallel()
 	db := seedFailThenPass(t)
 	h := []string{"--history", db}
-	code, out, stderr := runProgrammeCLI(t, nil, append([]string{"findings"}, h...)...)
+	code, table, stderr := runProgrammeCLI(t, nil, append([]string{"findings"}, h...)...)
+	out := strings.Join(tableRows(table), "\n") // cells may wrap to fit 120 columns
 	if code != 0 || !strings.Contains(out, "F-0001") || !strings.Contains(out, "retested: passed") || !strings.Contains(out, "RTO 14.2s exceeds") {
 		t.Fatalf("findings: exit %d\n%s\n%s", code, out, stderr)
 	}

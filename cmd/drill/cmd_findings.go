@@ -11,6 +11,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/result"
 )
 
@@ -181,7 +182,9 @@ func updateFinding(cmd *cobra.Command, a *app, path, id string, change func(*his
 
 func writeFindingsTable(a *app, fs []history.Finding, now time.Time) error {
 	t := newTable(a)
-	t.Header("ID", "OPENED (UTC)", "SYSTEM", "SCENARIO", "WHAT FAILED", "OWNER", "DUE", "STATUS", "RUN ID")
+	header := []string{"ID", "OPENED (UTC)", "SYSTEM", "SCENARIO", "WHAT FAILED", "OWNER", "DUE", "STATUS", "RUN ID"}
+	t.Header(header)
+	var rows [][]string
 	for _, f := range fs {
 		status := string(f.Status)
 		switch {
@@ -190,15 +193,15 @@ func writeFindingsTable(a *app, fs []history.Finding, now time.Time) error {
 		case f.Status == history.FindingOpen && f.Retest != nil:
 			status = "open, retested: passed"
 		}
-		what := f.What
-		if len(what) > 60 {
-			what = what[:57] + "..."
-		}
 		due := "-"
 		if !f.Due.IsZero() {
 			due = compliance.Date(f.Due)
 		}
-		if err := t.Append(f.ID, f.OpenedAt.UTC().Format("2006-01-02 15:04"), f.System, f.Scenario, what, orDashText(f.Owner), due, status, f.RunID); err != nil {
+		rows = append(rows, []string{f.ID, f.OpenedAt.UTC().Format("2006-01-02 15:04"), f.System, f.Scenario, f.What, orDashText(f.Owner), due, status, f.RunID})
+	}
+	// What failed wraps rather than being cut: it is the finding. Ids are never wrapped.
+	for _, row := range textwrap.Fit(header, rows, tableWidth, minColumnWidth, 4, 1, 2, 3, 5) {
+		if err := t.Append(row); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("findings table: %v", err)}
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
@@ -312,7 +313,9 @@ func dynamoHistory(ctx context.Context, a *app, o dynamoOptions, f history.Filte
 
 func writeHistoryTable(a *app, runs []*result.Result) error {
 	t := newTable(a)
-	t.Header("WHEN (UTC)", "SCENARIO", "SYSTEM", "VERDICT", "RTO MEASURED/TARGET", "RPO MEASURED/TARGET", "LOST WRITES", "RUN ID")
+	header := []string{"WHEN (UTC)", "SCENARIO", "SYSTEM", "VERDICT", "RTO / TARGET", "RPO / TARGET", "LOST", "RUN ID"}
+	t.Header(header)
+	var rows [][]string
 	for _, r := range runs {
 		o := r.Objectives
 		rto := "not recovered"
@@ -346,10 +349,18 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 		case r.IsUnproven():
 			verdict += " (UNPROVEN)"
 		}
-		if err := t.Append(
-			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, verdict,
-			rto+" / "+rtoTarget, rpo+" / "+rpoTarget, fmt.Sprint(o.RPO.LostWrites), r.RunID,
-		); err != nil {
+		lost := "-" // only a data probe counts writes; "0" would claim none were lost
+		if o.RPO.Source == result.RPOSourceDataProbe {
+			lost = fmt.Sprint(o.RPO.LostWrites)
+		}
+		rows = append(rows, []string{
+			r.StartedAt.UTC().Format("2006-01-02 15:04"), r.Scenario, r.System, string(verdict),
+			rto + " / " + rtoTarget, rpo + " / " + rpoTarget, lost, r.RunID,
+		})
+	}
+	// The run id is what signoff and findings take, so it is never wrapped.
+	for _, row := range textwrap.Fit(header, rows, tableWidth, minColumnWidth, 1, 2, 0, 3, 4, 5, 6) {
+		if err := t.Append(row); err != nil {
 			return &exitError{code: result.ExitError, msg: fmt.Sprintf("history table: %v", err)}
 		}
 	}
@@ -358,6 +369,13 @@ func writeHistoryTable(a *app, runs []*result.Result) error {
 	}
 	return nil
 }
+
+// tableWidth is the terminal width the verbs' tables fit; minColumnWidth keeps a wrapped
+// column readable when that cannot be met.
+const (
+	tableWidth     = 120
+	minColumnWidth = 8
+)
 
 // newTable is the table style of the console summary: ASCII borders for every CI log viewer,
 // headers left-aligned and written as given.

@@ -81,7 +81,7 @@ Exit code: 0 every file imported, 2 a file was unreadable or invalid, 3 the stor
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			if len(bad) > 0 {
-				return usageErrorf("%d file(s) not imported: %s", len(bad), strings.Join(bad, ", "))
+				return usageErrorf("%s not imported: %s", plural(len(bad), "file", "files"), strings.Join(bad, ", "))
 			}
 			return nil
 		},

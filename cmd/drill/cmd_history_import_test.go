@@ -94,7 +94,7 @@ func TestHistoryImport(t *testing.T) {
 		{"wrong schema", []string{wrongSchema}, 2, 0, []string{"schema.json", "drill.result/v0", "line 1, column 1"}},
 		{"document without runId", []string{noID}, 2, 0, []string{"noid.json", "document 2 at line", "no runId"}},
 		{"invalid JSON", []string{notJSON}, 2, 0, []string{"garbage.json", "line 3, column 3"}},
-		{"bad file beside a good one", []string{truncated, b}, 2, 1, []string{"truncated.json", "1 file(s) not imported"}},
+		{"bad file beside a good one", []string{truncated, b}, 2, 1, []string{"truncated.json", "1 file not imported"}},
 		{"dry run is skipped", []string{dry}, 0, 0, []string{"1 dry run(s) skipped"}},
 		{"missing file", []string{filepath.Join(dir, "nope.json")}, 2, 0, []string{"nope.json"}},
 	}

@@ -188,26 +188,31 @@ func renameScenario(src []byte, path string) []byte {
 	})
 }
 
-// writeNew writes data to path; without force an existing file is an error, checked by the
-// create itself (O_EXCL) so a file appearing meanwhile is not overwritten either.
+// writeNew writes data to path, creating its directory (`drill init drills/checkout.yaml` in a
+// new project); without force an existing file is an error, checked by the create itself
+// (O_EXCL) so a file appearing meanwhile is not overwritten either. A file that cannot be
+// written is exit 3, not a usage error: the command line was right.
 func writeNew(path string, data []byte, force bool) error {
 	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	if !force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return &exitError{code: result.ExitError, msg: fmt.Sprintf("create %s: %v", path, err)}
 	}
 	f, err := os.OpenFile(path, flags, 0o644)
 	if errors.Is(err, fs.ErrExist) {
 		return &exitError{code: result.ExitUsage, msg: fmt.Sprintf("%s already exists; use --force to overwrite it", path)}
 	}
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return &exitError{code: result.ExitError, msg: fmt.Sprintf("create %s: %v", path, err)}
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
+		return &exitError{code: result.ExitError, msg: fmt.Sprintf("write %s: %v", path, err)}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return &exitError{code: result.ExitError, msg: fmt.Sprintf("write %s: %v", path, err)}
 	}
 	return nil
 }

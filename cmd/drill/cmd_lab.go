@@ -191,10 +191,15 @@ localstack'); it seeds what that runtime serves and notes on stderr what it skip
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.aws {
-				if err := localstack.LabDown(context.WithoutCancel(cmd.Context()), awsLabDir(a, f)); err != nil {
+				wasUp, err := localstack.LabDown(context.WithoutCancel(cmd.Context()), awsLabDir(a, f))
+				if err != nil {
 					return &exitError{code: result.ExitError, msg: "lab down --aws: " + err.Error()}
 				}
-				fmt.Fprintf(a.stdout, "AWS lab in %s is down\n", awsLabDir(a, f))
+				if !wasUp {
+					fmt.Fprintf(a.stdout, "no AWS lab in %s: nothing to take down\n", awsLabDir(a, f))
+					return nil
+				}
+				fmt.Fprintf(a.stdout, "AWS lab in %s is down and removed\n", awsLabDir(a, f))
 				return nil
 			}
 			if f.postgres {

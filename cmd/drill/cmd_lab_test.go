@@ -82,14 +82,46 @@ func TestLabUpRejectsBadMembers(t *testing.T) {
 
 func TestLabDownWithNothingUp(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "never-up")
-	for range 2 {
-		code, out, errOut := runLab(t, "down", "--dir", dir)
-		if code != 0 || !strings.Contains(out, "nothing to take down") {
-			t.Errorf("lab down with no lab: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
-		}
+	for _, kind := range []string{"etcd", "aws", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			base := filepath.Join(t.TempDir(), "never-up")
+			args := []string{"down", "--dir", base}
+			dirs := []string{base, base + "-aws", base + "-postgres"}
+			if kind != "etcd" {
+				args = append(args, "--"+kind)
+			}
+			for range 2 {
+				code, out, errOut := runLab(t, args...)
+				if code != 0 || !strings.Contains(out, "nothing to take down") {
+					t.Errorf("lab down with no lab: exit %d, stdout %q, stderr %q; want 0", code, out, errOut)
+				}
+			}
+			for _, dir := range dirs {
+				if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("lab down created %s: %v", dir, err)
+				}
+			}
+		})
 	}
-	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("lab down created %s: %v", dir, err)
+}
+
+// TestLabDownAWSRemovesItsLog: an AWS lab whose start failed leaves its log to read; lab down
+// removes it and the then empty directory, as it does after a lab that came up.
+func TestLabDownAWSRemovesItsLog(t *testing.T) {
+	t.Parallel()
+	base := filepath.Join(t.TempDir(), "lab")
+	if err := os.MkdirAll(base+"-aws", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base+"-aws", "aws-moto.log"), []byte("Address already in use\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runLab(t, "down", "--aws", "--dir", base); code != 0 {
+		t.Fatalf("lab down --aws: exit %d, %q %q", code, out, errOut)
+	}
+	if _, err := os.Stat(base + "-aws"); !errors.Is(err, os.ErrNotExist) {
+		entries, _ := os.ReadDir(base + "-aws")
+		t.Errorf("lab down --aws left %s (%v): %v", base+"-aws", err, entries)
 	}
 }

@@ -6,8 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
+)
+
+// listWidth is the terminal width drill list fits: a field's meaning wraps under itself rather
+// than running past it. listMinDoc keeps a readable column for it after a long key or type.
+const (
+	listWidth  = 120
+	listMinDoc = 30
 )
 
 func newListCmd(a *app) *cobra.Command {
@@ -43,7 +51,7 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 					section = d.Kind
 					fmt.Fprintf(a.stdout, "%s\n", sectionTitle(section))
 				}
-				fmt.Fprintf(a.stdout, "  %s\n      %s\n", d.Name, d.Summary)
+				fmt.Fprintf(a.stdout, "  %s\n%s\n", d.Name, textwrap.Indent("      ", d.Summary, listWidth, listMinDoc))
 				fields := runner.ConfigFields(d.Config)
 				if len(fields) == 0 {
 					fmt.Fprintf(a.stdout, "      with: (no fields)\n")
@@ -54,7 +62,8 @@ block takes, their types, defaults and meaning. Name types to show only those.`,
 					if f.Default != "" && !strings.Contains(f.Doc, "default "+f.Default) && !strings.Contains(f.Doc, "default: "+f.Default) {
 						def = " (default " + f.Default + ")"
 					}
-					fmt.Fprintf(a.stdout, "      %-18s %-16s %s%s\n", f.Key, f.Type, f.Doc, def)
+					prefix := fmt.Sprintf("      %-18s %-16s ", f.Key, f.Type)
+					fmt.Fprintf(a.stdout, "%s\n", textwrap.Indent(prefix, f.Doc+def, listWidth, listMinDoc))
 				}
 			}
 			for n := range want {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
@@ -242,7 +243,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	if f.dryRun {
 		for i, res := range results {
-			printPlan(a.stdout, ss[i], res)
+			printPlan(a.stdout, reg, ss[i], res)
 		}
 	} else if err := reporters.WriteSummary(a.stdout, results); err != nil {
 		// A closed stdout (drill run | head) must not cost the --json/--junit files below.
@@ -357,7 +358,7 @@ func worstExit(results []*result.Result) int {
 }
 
 // printPlan shows what a run would do, in order, with the targets the faults resolved.
-func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
+func printPlan(w io.Writer, reg *runner.Registry, s *scenarios.Scenario, res *result.Result) {
 	fmt.Fprintf(w, "plan for %s (%s), system %s — nothing was injected\n", s.Name, s.File, s.System)
 	fmt.Fprintf(w, "  objectives: RTO %v", s.Objectives.RTO)
 	if s.Objectives.RPO != nil {
@@ -377,15 +378,27 @@ func printPlan(w io.Writer, s *scenarios.Scenario, res *result.Result) {
 	}
 	fmt.Fprintf(w, "  %d. inject (t0 = start of the first):\n", step)
 	for i, fs := range s.Faults {
-		targets := "(chosen at run time)"
+		// A fault that resolved no targets (a command, a random majority of a lab) is described
+		// by what its type does: "targets: none" or "chosen at run time" would misread as a
+		// fault that hits nothing, or one that picks something it never does.
+		delay := delayText(fs.After, " after %v")
+		targetsSep := " targets: "
+		if delay != "" {
+			targetsSep = ", targets: "
+		}
+		sep, what := ": ", ""
+		if ft, ok := reg.Fault(fs.Type); ok {
+			what = ft.Summary
+		}
 		if i < len(res.Faults) {
 			if res.Faults[i].Error != "" {
-				targets = "ERROR: " + res.Faults[i].Error
+				sep, what = targetsSep, "ERROR: "+res.Faults[i].Error
 			} else if len(res.Faults[i].Targets) > 0 {
-				targets = strings.Join(res.Faults[i].Targets, ", ")
+				sep, what = targetsSep, strings.Join(res.Faults[i].Targets, ", ")
 			}
 		}
-		fmt.Fprintf(w, "       %s (%s)%s targets: %s\n", fs.Name, fs.Type, delayText(fs.After, " after %v,"), targets)
+		prefix := fmt.Sprintf("       %s (%s)%s%s", fs.Name, fs.Type, delay, sep)
+		fmt.Fprintf(w, "%s\n", strings.TrimRight(textwrap.Indent(prefix, what, 120, 40), " "))
 	}
 	step++
 	if len(s.Recovery) > 0 {

@@ -80,6 +80,28 @@ func TestInitRefusesToOverwrite(t *testing.T) {
 	}
 }
 
+// TestInitWhere: init creates the directory it is asked to write into; a path it cannot
+// create is exit 3 naming the file, without the usage hint (the command line was right).
+func TestInitWhere(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	nested := filepath.Join(dir, "drills", "web", "checkout.yaml")
+	if code, _, stderr := runCLI(t, "init", nested); code != 0 {
+		t.Fatalf("init into a new directory: exit %d\n%s", code, stderr)
+	}
+	if code, _, stderr := runCLI(t, "validate", nested); code != 0 {
+		t.Errorf("validate: exit %d\n%s", code, stderr)
+	}
+	blocker := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "init", filepath.Join(blocker, "x.yaml"))
+	if code != 3 || !strings.Contains(stderr, "x.yaml") || strings.Contains(stderr, "--help") {
+		t.Errorf("init under a file: exit %d, stderr %q; want 3 naming the file, no usage hint", code, stderr)
+	}
+}
+
 func TestInitListAndBadTemplate(t *testing.T) {
 	t.Parallel()
 	code, out, _ := runCLI(t, "init", "--list")

@@ -24,7 +24,7 @@ func loadAll(a *app, cat scenarios.Catalog, paths []string) ([]*scenarios.Scenar
 		out = append(out, s)
 	}
 	if bad > 0 {
-		return nil, &exitError{code: 2, msg: fmt.Sprintf("%d of %d scenario file(s) invalid; nothing was run", bad, len(paths))}
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("%d of %s invalid; nothing was run", bad, plural(len(paths), "scenario file", "scenario files"))}
 	}
 	return out, nil
 }

@@ -153,10 +153,17 @@ faults:
 		"name not a DNS label":       strings.Replace(base, "name: x\n", "name: X Y\n", 1),
 		"continueOnError on a fault": strings.Replace(base, "    type: command\n", "    type: command\n    continueOnError: true\n", 1),
 		"fault list empty":           strings.Replace(base, "faults:\n  - name: f\n    type: command\n    with: {run: \"true\"}\n", "faults: []\n", 1),
+		// Enumerated values, listed by the types themselves (scenarios.Enumer).
+		"sql driver not offered":     strings.Replace(base, "faults:\n", sqlProbe("oracle")+"faults:\n", 1),
+		"etcd signal not offered":    base + killMember("SIGHUP"),
+		"route53 method not offered": strings.Replace(base, "faults:\n", recordProbe("dig")+"faults:\n", 1),
 	}
 	docs := map[string]any{"base": yamlDoc(t, []byte(base)),
 		"placeholders": yamlDoc(t, []byte(strings.Replace(base, `{url: "http://127.0.0.1:1/"}`, `{url: "${URL}", expectStatus: "${STATUS:-200}"}`, 1)+"limits: {timeout: \"${T:-1m}\"}\n"))}
 	docs["continueOnError on a recovery step"] = yamlDoc(t, []byte(base+"recovery: [{name: r, type: command, continueOnError: true, with: {run: x}}]\n"))
+	docs["sql driver offered"] = yamlDoc(t, []byte(strings.Replace(base, "faults:\n", sqlProbe("mysql")+"faults:\n", 1)))
+	docs["etcd signal offered"] = yamlDoc(t, []byte(base+killMember("SIGSTOP")))
+	docs["route53 method offered"] = yamlDoc(t, []byte(strings.Replace(base, "faults:\n", recordProbe("test-dns-answer")+"faults:\n", 1)))
 	reg := newRegistry(&app{getenv: os.Getenv}, registryOptions{})
 	for name, src := range cases {
 		if _, err := scenarios.Parse(name+".yaml", []byte(src), reg); err == nil {
@@ -173,4 +180,17 @@ faults:
 			t.Errorf("%s: the schema rejects a valid scenario:\n  %s", name, strings.Join(errs, "\n  "))
 		}
 	}
+}
+
+func sqlProbe(driver string) string {
+	return "  - name: db\n    type: sql\n    with: {driver: " + driver + ", dsn: \"postgres://u@127.0.0.1:1/d\"}\n"
+}
+
+func recordProbe(method string) string {
+	return "  - name: dns\n    type: aws-route53-record\n    with: {zone: example.com, name: www.example.com, expect: [1.2.3.4], method: " + method + "}\n"
+}
+
+// killMember is a second fault entry, appended after the base scenario's faults list.
+func killMember(signal string) string {
+	return "  - name: k\n    type: etcd-kill-member\n    with: {member: leader, signal: " + signal + "}\n"
 }

@@ -32,7 +32,7 @@ func TestConfigValidation(t *testing.T) {
 		wantErr string
 	}{
 		{"kill defaults", KillMemberType().NewConfig().(*KillMemberConfig), ""},
-		{"bad signal", &KillMemberConfig{Member: "leader", Signal: "SIGHUP"}, "signal: must be SIGKILL, SIGTERM or SIGSTOP"},
+		{"bad signal", &KillMemberConfig{Member: "leader", Signal: "SIGHUP"}, "signal: must be one of SIGKILL, SIGTERM, SIGSTOP"},
 		{"wipe a frozen member", &KillMemberConfig{Member: "any", Signal: "SIGSTOP", Wipe: true}, "wipe: cannot wipe a frozen"},
 		{"no member", &KillMemberConfig{Signal: "SIGKILL"}, "member: required"},
 		{"quorum defaults", KillQuorumType().NewConfig().(*KillQuorumConfig), ""},

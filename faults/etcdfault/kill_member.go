@@ -19,6 +19,9 @@ type KillMemberConfig struct {
 	Wipe   bool   `yaml:"wipe" doc:"delete the member's data dir once it is dead: it can only come back as a new member"`
 }
 
+// Enums implements scenarios.Enumer.
+func (*KillMemberConfig) Enums() map[string][]string { return signalEnums() }
+
 // Validate implements scenarios.Validator.
 func (c *KillMemberConfig) Validate() error {
 	errs := validateSignal(c.Signal, c.Wipe)

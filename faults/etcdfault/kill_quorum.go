@@ -22,6 +22,9 @@ type KillQuorumConfig struct {
 // Validate implements scenarios.Validator.
 func (c *KillQuorumConfig) Validate() error { return errors.Join(validateSignal(c.Signal, c.Wipe)...) }
 
+// Enums implements scenarios.Enumer.
+func (*KillQuorumConfig) Enums() map[string][]string { return signalEnums() }
+
 // KillQuorumType is the etcd-kill-quorum fault (lab only): a random majority of members goes, the
 // cluster can no longer commit. Its revert restarts them together (or, if their data was wiped,
 // restores the newest snapshot), unless a recovery step already brought the cluster back.

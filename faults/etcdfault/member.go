@@ -29,10 +29,17 @@ var signals = map[string]syscall.Signal{
 	"SIGSTOP": syscall.SIGSTOP,
 }
 
+// signalNames are the signal: values, in the order errors, the schema and editors show them.
+func signalNames() []string { return []string{"SIGKILL", "SIGTERM", "SIGSTOP"} }
+
+// signalEnums is the Enums (scenarios.Enumer) of both kill configs: one list, so the schema and
+// validation cannot disagree.
+func signalEnums() map[string][]string { return map[string][]string{"signal": signalNames()} }
+
 func validateSignal(sig string, wipe bool) []error {
 	var errs []error
 	if _, ok := signals[sig]; !ok {
-		errs = append(errs, scenarios.FieldErrorf("signal", "must be SIGKILL, SIGTERM or SIGSTOP, got %q", sig))
+		errs = append(errs, scenarios.FieldErrorf("signal", "must be one of %s, got %q", strings.Join(signalNames(), ", "), sig))
 	}
 	if wipe && sig == "SIGSTOP" {
 		errs = append(errs, scenarios.FieldErrorf("wipe", "cannot wipe a frozen (SIGSTOP) member: its process still holds the data"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,11 +25,18 @@ const (
 
 // checkFrom validates a health-source key (from, healthFrom).
 func checkFrom(field, v string) error {
-	switch v {
-	case FromAuto, FromStatus, FromConfig:
+	if slices.Contains(fromValues(), v) {
 		return nil
 	}
-	return scenarios.FieldErrorf(field, "want auto, status or config, got %q", v)
+	return scenarios.FieldErrorf(field, "want one of %s, got %q", strings.Join(fromValues(), ", "), v)
+}
+
+// fromValues are the values of a health-source key, for validation and the schema alike.
+func fromValues() []string { return []string{FromAuto, FromStatus, FromConfig} }
+
+// Enums implements scenarios.Enumer.
+func (*Route53HealthCheckConfig) Enums() map[string][]string {
+	return map[string][]string{"from": fromValues()}
 }
 
 // Route53HealthCheckConfig is the `with:` block of the aws-route53-health-check probe.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/route53"
@@ -38,16 +40,22 @@ func (c *Route53RecordConfig) ref() awsenv.RecordRef {
 	return awsenv.RecordRef{Zone: c.Zone, ZoneID: c.ZoneID, Name: c.Name, Type: c.Type, SetIdentifier: c.SetIdentifier}
 }
 
+// methodValues are the method: values, for validation and the schema alike.
+func methodValues() []string { return []string{MethodAuto, MethodTestDNSAnswer, MethodRecord} }
+
+// Enums implements scenarios.Enumer.
+func (*Route53RecordConfig) Enums() map[string][]string {
+	return map[string][]string{"method": methodValues(), "healthFrom": fromValues()}
+}
+
 // Validate implements scenarios.Validator.
 func (c *Route53RecordConfig) Validate() error {
 	errs := []error{c.ref().Validate("")}
 	if len(c.Expect) == 0 {
 		errs = append(errs, scenarios.FieldErrorf("expect", "give the values the record must answer"))
 	}
-	switch c.Method {
-	case MethodAuto, MethodRecord, MethodTestDNSAnswer:
-	default:
-		errs = append(errs, scenarios.FieldErrorf("method", "want auto, test-dns-answer or record, got %q", c.Method))
+	if !slices.Contains(methodValues(), c.Method) {
+		errs = append(errs, scenarios.FieldErrorf("method", "want one of %s, got %q", strings.Join(methodValues(), ", "), c.Method))
 	}
 	if c.Method == MethodTestDNSAnswer && c.SetIdentifier != "" {
 		errs = append(errs, scenarios.FieldErrorf("setIdentifier", "TestDNSAnswer answers for the name, not one set: use method record"))

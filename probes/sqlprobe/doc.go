@@ -18,6 +18,16 @@ import (
 // validateConn checks the driver and, when given, that the DSN parses, for any probe config.
 // An empty DSN is allowed here: a lab may supply one at build time, which the loader cannot
 // know about.
+// driverEnums is the Enums (scenarios.Enumer) of both SQL probe configs: the drivers sqlenv
+// parses, so the schema offers exactly what validation accepts.
+func driverEnums() map[string][]string {
+	var names []string
+	for _, d := range sqlenv.Drivers() {
+		names = append(names, string(d))
+	}
+	return map[string][]string{"driver": names}
+}
+
 func validateConn(driver, dsnField, dsn string) []error {
 	if driver == "" {
 		return []error{scenarios.FieldErrorf("driver", "required: postgres or mysql")}

@@ -18,6 +18,9 @@ type SQLConfig struct {
 	Writable bool   `yaml:"writable" doc:"also require a read-write primary: not in recovery and transactions not read-only (postgres), read_only and super_read_only off (mysql)"`
 }
 
+// Enums implements scenarios.Enumer.
+func (*SQLConfig) Enums() map[string][]string { return driverEnums() }
+
 // Validate implements scenarios.Validator.
 func (c *SQLConfig) Validate() error {
 	errs := validateConn(c.Driver, "dsn", c.DSN)

@@ -22,6 +22,9 @@ type WritesConfig struct {
 	ReadBackDSN string `yaml:"readBackDsn" doc:"where to read the writes back after recovery, e.g. the promoted replica (default: dsn)"`
 }
 
+// Enums implements scenarios.Enumer.
+func (*WritesConfig) Enums() map[string][]string { return driverEnums() }
+
 // Validate implements scenarios.Validator.
 func (c *WritesConfig) Validate() error {
 	errs := validateConn(c.Driver, "dsn", c.DSN)
