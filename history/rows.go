@@ -24,7 +24,7 @@ import (
 // count differs from the number of runs (a store from a drill without it, or appended to by
 // one), and a read-only reader of such a store falls back to decoding the runs.
 var (
-	bucketRows  = []byte("rows")
+	bucketRows = []byte("rows")
 	// The key names the row format: a store indexed by an older one counts as out of date and
 	// is re-indexed (v2 added the RPO source).
 	rowsRunsKey = []byte("row-runs-v2")
