@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/suite"
 )
@@ -88,7 +89,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 		return nil, fmt.Errorf("build report: %w", err)
 	}
 	if dry > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d dry run(s) excluded: a dry run injects nothing and is not evidence.", dry))
+		rep.Notes = append(rep.Notes, english.Count(dry, "dry run", "dry runs")+" excluded: a dry run injects nothing and is not evidence.")
 	}
 
 	// full reads the runs the report cites, once each.
@@ -139,7 +140,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 		}
 	}
 	if len(outside) > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("History holds runs of %d scenario(s) outside this suite (%s); they are not part of this report.", len(outside), strings.Join(sortedKeys(outside), ", ")))
+		rep.Notes = append(rep.Notes, fmt.Sprintf("History holds runs of %s outside this suite (%s); they are not part of this report.", english.Count(len(outside), "scenario", "scenarios"), strings.Join(sortedKeys(outside), ", ")))
 	}
 
 	// Due dates need only each scenario's newest run and newest proven pass.
@@ -285,7 +286,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 	}
 	rep.Controls, rep.ControlEvidence = Controls(), controlEvidence(rep.Systems, rep.Findings, lastUnproven)
 	if changed := countChanged(rep.Evidence); changed > 0 {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("%d cited run(s) used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).", changed))
+		rep.Notes = append(rep.Notes, english.Count(changed, "cited run", "cited runs")+" used a different version of their scenario file than the one in the suite today (marked in the evidence appendix).")
 	}
 	return rep, nil
 }

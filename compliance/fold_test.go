@@ -429,7 +429,7 @@ func TestManyRunsRenderBounded(t *testing.T) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
-	if !strings.Contains(md.String(), fmt.Sprintf("The other %d run(s) in the period", rep.RunsWithoutTimeline)) {
+	if !strings.Contains(md.String(), fmt.Sprintf("The other %d runs in the period are counted", rep.RunsWithoutTimeline)) {
 		t.Error("Markdown does not say how many runs have no timeline")
 	}
 }

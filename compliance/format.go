@@ -22,14 +22,6 @@ func DateTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// plural is "1 system" or "3 systems".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
-
 // Days formats a lateness or lead time coarsely: whole days from one day on, else hours.
 func Days(d time.Duration) string {
 	switch {

@@ -3,6 +3,7 @@ package compliance
 import (
 	_ "embed"
 	"fmt"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 	"html/template"
 	"io"
@@ -23,6 +24,8 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	}
 	t, err := template.New("report").Funcs(template.FuncMap{
 		"millis":         Millis,
+		"count":          english.Count,
+		"isAre":          isAre,
 		"millisOr":       func(ms *int64, missing string) string { return MillisPtr(ms, missing) },
 		"date":           Date,
 		"datetime":       DateTime,

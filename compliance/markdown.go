@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 )
 
@@ -26,11 +27,11 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 
 	sm := rep.Summary
 	p("## Summary\n\n")
-	p("%s: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", plural(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
+	p("%s: **%d compliant**, **%d overdue**, **%d failing**, **%d never drilled**", english.Count(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled)
 	if sm.Unproven > 0 {
 		p(", **%d unproven**", sm.Unproven)
 	}
-	p(".  \n%s in the period: %d passed, %d failed, %d errored or aborted.", plural(sm.Runs, "drill run", "drill runs"), sm.Passed, sm.Failed, sm.Errored)
+	p(".  \n%s in the period: %d passed, %d failed, %d errored or aborted.", english.Count(sm.Runs, "drill run", "drill runs"), sm.Passed, sm.Failed, sm.Errored)
 	if sm.PassedUnproven > 0 {
 		p(" %d of the passes are unproven: no disruption observed.", sm.PassedUnproven)
 	}
@@ -103,7 +104,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			}
 			p("\n")
 			if sc.RunsNotListed > 0 {
-				p("%d earlier run(s) in the period are counted above but not listed; `%s` prints every one.\n\n", sc.RunsNotListed, scenarioRunList(rep, sc.Name))
+				p("%s in the period %s counted above but not listed; `%s` prints every one.\n\n", english.Count(sc.RunsNotListed, "earlier run", "earlier runs"), isAre(sc.RunsNotListed), scenarioRunList(rep, sc.Name))
 			}
 		}
 	}
@@ -111,7 +112,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if len(rep.Runs) > 0 {
 		p("## Run timelines\n\nOne timeline per run the report cites: for each scenario its newest run, its newest failures and sign-offs in the period, and its last passing drill. ")
 		if rep.RunsWithoutTimeline > 0 {
-			p("The other %d run(s) in the period are counted in every figure above but not shown; `%s` prints them all as drill.result/v1 JSON. ", rep.RunsWithoutTimeline, rep.RunList)
+			p("The other %s in the period %s counted in every figure above but not shown; `%s` prints them all as drill.result/v1 JSON. ", english.Count(rep.RunsWithoutTimeline, "run", "runs"), isAre(rep.RunsWithoutTimeline), rep.RunList)
 		}
 		p("Times are relative to t0, the start of the first fault's injection.\n\n")
 		for _, r := range rep.Runs {
@@ -138,7 +139,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		p("Every run in the period has been signed off.\n\n")
 	} else {
 		ids, more := awaitingShown(rep)
-		p("%d run(s) in the period await sign-off (`drill signoff RUN_ID --by NAME`)", len(rep.AwaitingSignOff))
+		p("%s in the period %s sign-off (`drill signoff RUN_ID --by NAME`)", english.Count(len(rep.AwaitingSignOff), "run", "runs"), map[bool]string{true: "awaits", false: "await"}[len(rep.AwaitingSignOff) == 1])
 		if more > 0 {
 			p("; the newest %d are listed, the JSON report lists every one (`awaitingSignOff`)", len(ids))
 		}
@@ -269,4 +270,12 @@ func capitalize(s string) string {
 	}
 	r, size := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[size:]
+}
+
+// isAre is the verb that agrees with a count.
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }

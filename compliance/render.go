@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 )
 
 // Formats accepted by Write.
@@ -368,7 +369,7 @@ func statsText(s ScenarioStats) string {
 	if s.Runs == 0 {
 		return "no runs in the period"
 	}
-	out := fmt.Sprintf("%s in the period: %d passed", plural(s.Runs, "run", "runs"), s.Passed)
+	out := fmt.Sprintf("%s in the period: %d passed", english.Count(s.Runs, "run", "runs"), s.Passed)
 	if s.PassedUnproven > 0 {
 		out += fmt.Sprintf(" (%d unproven)", s.PassedUnproven)
 	}
@@ -377,7 +378,7 @@ func statsText(s ScenarioStats) string {
 		out += fmt.Sprintf("; RTO median %s, worst %s", Millis(*s.MedianRTOMs), Millis(*s.WorstRTOMs))
 	}
 	if s.Unrecovered > 0 {
-		out += fmt.Sprintf("; %s never recovered", plural(s.Unrecovered, "run", "runs"))
+		out += fmt.Sprintf("; %s never recovered", english.Count(s.Unrecovered, "run", "runs"))
 	}
 	return out
 }

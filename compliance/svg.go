@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"fmt"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 	"html"
 	"math"
@@ -345,7 +346,7 @@ func timelineChart(r Run) string {
 			if *p.Lost == 0 {
 				sub += " · no write lost"
 			} else {
-				sub += fmt.Sprintf(" · %d writes lost", *p.Lost)
+				sub += " · " + english.Count(*p.Lost, "write", "writes") + " lost"
 			}
 		case p.NoDisruption:
 			sub += " · no disruption seen"

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 )
 
@@ -45,14 +46,6 @@ func secs(ms int64) string {
 		ms = -ms
 	}
 	return fmt.Sprintf("%s%d.%03ds", sign, ms/1000, ms%1000)
-}
-
-// plural returns "1 write" / "2 writes".
-func plural(n int, word string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, word)
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // oneLine folds a possibly multi-line message (command stderr, wrapped errors) onto one line so
@@ -166,7 +159,7 @@ func verdictCounts(rs []*result.Result) string {
 			parts = append(parts, fmt.Sprintf("%d %s", counts[v], name))
 		}
 	}
-	line := fmt.Sprintf("%s: %s", plural(len(rs), "scenario"), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%s: %s", english.Count(len(rs), "scenario", "scenarios"), strings.Join(parts, ", "))
 	quiet := 0
 	for _, r := range rs {
 		if len(undisturbed(r)) > 0 {

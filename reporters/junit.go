@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 )
 
@@ -385,7 +386,7 @@ func rpoCase(r *result.Result) junitCase {
 	case rpo.TargetMs != nil && !rpo.Met && rpo.Source == result.RPOSourceRestorePoint:
 		c.Failure = failure(caseRPO, fmt.Sprintf("RPO %s exceeds target %s (restore point)", secs(*rpo.MeasuredMs), dur(*rpo.TargetMs)), rpoBody(r))
 	case rpo.TargetMs != nil && !rpo.Met:
-		c.Failure = failure(caseRPO, fmt.Sprintf("RPO %s exceeds target %s (%s)", secs(*rpo.MeasuredMs), dur(*rpo.TargetMs), plural(rpo.LostWrites, "lost write")), rpoBody(r))
+		c.Failure = failure(caseRPO, fmt.Sprintf("RPO %s exceeds target %s (%s)", secs(*rpo.MeasuredMs), dur(*rpo.TargetMs), english.Count(rpo.LostWrites, "lost write", "lost writes")), rpoBody(r))
 	default:
 		c.SystemOut = text(rpoBody(r))
 	}

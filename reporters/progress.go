@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/runner"
 )
@@ -209,7 +210,7 @@ func (p *Progress) statusLine(s runner.Status, now time.Time) string {
 		case ps.Up:
 			b.WriteString(p.paint(green, "UP"))
 		default:
-			b.WriteString(p.paint(red, fmt.Sprintf("DOWN(%s)", plural(ps.Fails, "fail"))))
+			b.WriteString(p.paint(red, fmt.Sprintf("DOWN(%s)", english.Count(ps.Fails, "fail", "fails"))))
 		}
 	}
 	return b.String()

@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/result"
 )
@@ -204,7 +205,7 @@ func objectiveRows(r *result.Result) [][]string {
 		// No writes were counted: the window is t0 minus the point the restore went back to.
 		rpoMeasured = fmt.Sprintf("%s (restore point)", dur(*rpo.MeasuredMs))
 	case rpo.MeasuredMs != nil:
-		rpoMeasured = fmt.Sprintf("%s (%s)", dur(*rpo.MeasuredMs), plural(rpo.LostWrites, "lost write"))
+		rpoMeasured = fmt.Sprintf("%s (%s)", dur(*rpo.MeasuredMs), english.Count(rpo.LostWrites, "lost write", "lost writes"))
 	case rpo.DataProbes == 0:
 		rpoMeasured = "n/a (no data probe)"
 	default:

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/internal/redact"
 	"github.com/drillhq/drill/measure"
 )
@@ -80,7 +81,7 @@ func (l *sampleLog) close() {
 	l.mu.Unlock()
 	<-l.done
 	if l.dropped > 0 {
-		l.warn(fmt.Sprintf("--samples: %d samples not written: the file could not keep up", l.dropped))
+		l.warn("--samples: " + english.Count(l.dropped, "sample", "samples") + " not written: the file could not keep up")
 	}
 }
 

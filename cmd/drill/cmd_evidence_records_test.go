@@ -154,7 +154,7 @@ func TestReportShowsSignOffsAndFindingsFromHistory(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"signed off by alice (DR coordinator)", "await sign-off", "- `r-fail`", "F-0001", "retested: passed"} {
+	for _, want := range []string{"signed off by alice (DR coordinator)", "awaits sign-off", "- `r-fail`", "F-0001", "retested: passed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q", want)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/result"
@@ -197,8 +198,8 @@ func writeVerification(a *app, path string, v history.Verification) {
 	}
 	fmt.Fprintf(a.stdout, "intact: %s: %d links, head %s\n", path, v.Links, v.Head)
 	if v.Adopted > 0 {
-		fmt.Fprintf(a.stdout, "note: %d record(s) were stored before the chain started on %s; they are protected since then, not before\n",
-			v.Adopted, compliance.DateTime(v.Since))
+		fmt.Fprintf(a.stdout, "note: %s stored before the chain started on %s; they are protected since then, not before\n",
+			english.Count(v.Adopted, "record was", "records were"), compliance.DateTime(v.Since))
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/result"
 )
 
@@ -68,20 +69,20 @@ Exit code: 0 every file imported, 2 a file was unreadable or invalid, 3 the stor
 				for _, id := range st.Conflicts {
 					fmt.Fprintf(a.stderr, "drill: warning: %s: run %s is stored with different content; kept the stored one\n", f, id)
 				}
-				fmt.Fprintf(a.stderr, "drill: %s: %d run(s) imported, %d already present, %d dry run(s) skipped\n",
-					f, st.Added, st.Present, st.DryRuns)
+				fmt.Fprintf(a.stderr, "drill: %s: %s imported, %d already present, %s skipped\n",
+					f, english.Count(st.Added, "run", "runs"), st.Present, english.Count(st.DryRuns, "dry run", "dry runs"))
 				total.Added += st.Added
 				total.Present += st.Present
 				total.DryRuns += st.DryRuns
 				total.Conflicts = append(total.Conflicts, st.Conflicts...)
 			}
-			fmt.Fprintf(a.stdout, "imported %d run(s) into %s (%d already present, %d conflicting, %d dry run(s) skipped)\n",
-				total.Added, store.Path(), total.Present, len(total.Conflicts), total.DryRuns)
+			fmt.Fprintf(a.stdout, "imported %s into %s (%d already present, %d conflicting, %s skipped)\n",
+				english.Count(total.Added, "run", "runs"), store.Path(), total.Present, len(total.Conflicts), english.Count(total.DryRuns, "dry run", "dry runs"))
 			if err := store.Close(); err != nil {
 				return &exitError{code: result.ExitError, msg: err.Error()}
 			}
 			if len(bad) > 0 {
-				return usageErrorf("%s not imported: %s", plural(len(bad), "file", "files"), strings.Join(bad, ", "))
+				return usageErrorf("%s not imported: %s", english.Count(len(bad), "file", "files"), strings.Join(bad, ", "))
 			}
 			return nil
 		},

@@ -95,7 +95,7 @@ func TestHistoryImport(t *testing.T) {
 		{"document without runId", []string{noID}, 2, 0, []string{"noid.json", "document 2 at line", "no runId"}},
 		{"invalid JSON", []string{notJSON}, 2, 0, []string{"garbage.json", "line 3, column 3"}},
 		{"bad file beside a good one", []string{truncated, b}, 2, 1, []string{"truncated.json", "1 file not imported"}},
-		{"dry run is skipped", []string{dry}, 0, 0, []string{"1 dry run(s) skipped"}},
+		{"dry run is skipped", []string{dry}, 0, 0, []string{"1 dry run skipped"}},
 		{"missing file", []string{filepath.Join(dir, "nope.json")}, 2, 0, []string{"nope.json"}},
 	}
 	for _, tt := range tests {
@@ -131,7 +131,7 @@ func TestHistoryImport(t *testing.T) {
 			// Importing the same files again changes nothing, and the chain holds.
 			ids := storedIDs(t, db)
 			code, stdout, _ = runProgrammeCLI(t, env, append([]string{"history", "import"}, tt.files...)...)
-			if code != tt.wantCode || !strings.Contains(stdout, "imported 0 run(s)") {
+			if code != tt.wantCode || !strings.Contains(stdout, "imported 0 runs") {
 				t.Errorf("second import: exit %d, stdout %q", code, stdout)
 			}
 			if again := storedIDs(t, db); len(again) != len(ids) {

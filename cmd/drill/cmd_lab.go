@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/localstack"
 	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/result"
@@ -114,7 +115,7 @@ localstack'); it seeds what that runtime serves and notes on stderr what it skip
 				fmt.Fprintln(a.stdout, strings.Join(lab.Endpoints(), ","))
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "etcd lab up in %s (%s, %s)\n", lab.Dir(), plural(f.members, "member", "members"), bin)
+			fmt.Fprintf(a.stdout, "etcd lab up in %s (%s, %s)\n", lab.Dir(), english.Count(f.members, "member", "members"), bin)
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			for _, m := range lab.Members() {
 				fmt.Fprintf(tw, "  %s\t%s\tid %s\tpid %d\n", m.Name, m.ClientURL, m.ID, m.PID)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/drillhq/drill/compliance"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/reporters"
 	"github.com/drillhq/drill/result"
 	"github.com/drillhq/drill/resultstore"
@@ -147,7 +148,7 @@ system, never a table Scan, so it needs the systems: those of --suite FILE and/o
 			}
 			sm := rep.Summary
 			fmt.Fprintf(a.stderr, "drill: wrote %s (%s): %s, %d compliant, %d overdue, %d failing, %d never drilled, %d unproven; %s in period\n",
-				out, p.Label, plural(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Unproven, plural(sm.Runs, "run", "runs"))
+				out, p.Label, english.Count(sm.Systems, "system", "systems"), sm.Compliant, sm.Overdue, sm.Failing, sm.NeverDrilled, sm.Unproven, english.Count(sm.Runs, "run", "runs"))
 			return nil
 		},
 	}

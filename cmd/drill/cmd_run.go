@@ -13,6 +13,7 @@ import (
 
 	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/history"
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/internal/textwrap"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/reporters"
@@ -233,7 +234,7 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			}
 		}
 		if res.Abort == result.AbortInterrupted && i < len(ss)-1 {
-			fmt.Fprintf(a.stderr, "drill: interrupted: %d remaining scenario(s) not run\n", len(ss)-1-i)
+			fmt.Fprintf(a.stderr, "drill: interrupted: %s not run\n", english.Count(len(ss)-1-i, "remaining scenario", "remaining scenarios"))
 			break
 		}
 	}

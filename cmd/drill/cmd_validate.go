@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/drillhq/drill/internal/english"
 )
 
 func newValidateCmd(a *app) *cobra.Command {
@@ -26,18 +28,10 @@ Exit code 0 when every file is valid, 2 otherwise.`,
 			}
 			for _, s := range ss {
 				fmt.Fprintf(a.stdout, "ok  %s  (%s: %s, %s, %s; RTO %v)\n",
-					s.File, s.Name, plural(len(s.Probes), "probe", "probes"), plural(len(s.Faults), "fault", "faults"),
-					plural(len(s.Recovery), "recovery step", "recovery steps"), s.Objectives.RTO)
+					s.File, s.Name, english.Count(len(s.Probes), "probe", "probes"), english.Count(len(s.Faults), "fault", "faults"),
+					english.Count(len(s.Recovery), "recovery step", "recovery steps"), s.Objectives.RTO)
 			}
 			return nil
 		},
 	}
-}
-
-// plural is "1 probe" or "3 probes".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/drillhq/drill/internal/english"
 	"github.com/drillhq/drill/scenarios"
 )
 
@@ -24,7 +25,7 @@ func loadAll(a *app, cat scenarios.Catalog, paths []string) ([]*scenarios.Scenar
 		out = append(out, s)
 	}
 	if bad > 0 {
-		return nil, &exitError{code: 2, msg: fmt.Sprintf("%d of %s invalid; nothing was run", bad, plural(len(paths), "scenario file", "scenario files"))}
+		return nil, &exitError{code: 2, msg: fmt.Sprintf("%d of %s invalid; nothing was run", bad, english.Count(len(paths), "scenario file", "scenario files"))}
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/drillhq/drill/backends/awsenv"
+	"github.com/drillhq/drill/internal/english"
 )
 
 // ec2BatchSize bounds the ids in one Stop/Start/Reboot/TerminateInstances call, so a fleet of
@@ -45,7 +46,7 @@ func startInstances(ctx context.Context, api *ec2.Client, ids []string, c *awsen
 			break
 		}
 		if err := sleep(ctx, c.PollEvery()); err != nil {
-			return nil, fmt.Errorf("wait for %d instances to finish stopping: %w", stopping, err)
+			return nil, fmt.Errorf("wait for %s to finish stopping: %w", english.Count(stopping, "instance", "instances"), err)
 		}
 	}
 	for _, b := range awsenv.Batches(stopped, ec2BatchSize) {

@@ -1,0 +1,13 @@
+// Package english words counts for people: "1 run", "3 runs". Every verb, report and progress
+// line uses it, so a count never reads "1 runs" or "run(s)".
+package english
+
+import "strconv"
+
+// Count is n followed by one (n == 1) or many: Count(1, "run", "runs") is "1 run".
+func Count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
