@@ -11,6 +11,7 @@ import (
 	"io/fs"
 
 	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/runner"
 )
 
@@ -57,31 +58,25 @@ func labRecordOf(dir string, keep bool, ownerPID int, lab *etcdlab.Lab) LabRecor
 // recoverLab takes the drill's lab down: pid-checked kills from the lab's state file, then its
 // directory. It is a no-op on a lab already gone, so it is idempotent.
 func recoverLab(ctx context.Context, env *runner.Env, rec *LabRecord) error {
-	if rec.Keep {
-		env.Log.Warn("etcd lab kept (--keep-lab): drill recover leaves it running; remove it with `drill lab down --dir " + rec.Dir + "`")
-		return nil
-	}
-	lab, err := etcdlab.Open(rec.Dir, env.Log)
-	if errors.Is(err, fs.ErrNotExist) {
-		// No state file: the lab was removed already, or the drill died before Up wrote it, when
-		// nothing had been started. A member running from the dir all the same is not ours to
-		// guess about.
-		if left := etcdlab.MembersUnder(rec.Dir); len(left) > 0 {
-			return fmt.Errorf("recover etcd lab %s: no lab state, but etcd processes still run there: %v (kill them by hand)", rec.Dir, left)
-		}
-		if err := etcdlab.RemoveUnstarted(rec.Dir); err != nil {
-			return fmt.Errorf("recover etcd lab: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("recover etcd lab %s: %w", rec.Dir, err)
-	}
-	if st := lab.State(); st.OwnerPID != rec.OwnerPID {
-		return fmt.Errorf("recover etcd lab %s: it belongs to process %d now, the drill's was %d: not touching it", rec.Dir, st.OwnerPID, rec.OwnerPID)
-	}
-	if err := lab.Down(ctx); err != nil {
-		return fmt.Errorf("recover etcd lab %s: take it down: %w", rec.Dir, err)
-	}
-	return nil
+	return labdir.Recovery{
+		Kind: "etcd lab", Dir: rec.Dir, OwnerPID: rec.OwnerPID, Keep: rec.Keep,
+		DownCmd: "drill lab down --dir " + rec.Dir,
+		Open: func() (bool, int, func(context.Context) error, error) {
+			lab, err := etcdlab.Open(rec.Dir, env.Log)
+			if errors.Is(err, fs.ErrNotExist) {
+				return false, 0, nil, nil
+			}
+			if err != nil {
+				return false, 0, nil, err
+			}
+			return true, lab.State().OwnerPID, lab.Down, nil
+		},
+		Leftovers: func() string {
+			if left := etcdlab.MembersUnder(rec.Dir); len(left) > 0 {
+				return fmt.Sprint(left)
+			}
+			return ""
+		},
+		RemoveUnstarted: func() error { return etcdlab.RemoveUnstarted(rec.Dir) },
+	}.Recover(ctx, env.Log)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/runner"
 )
@@ -66,33 +67,27 @@ func postgresLabTargets(lab *pglab.Lab) []string {
 // then anything still running from its directory, initdb or pg_basebackup of a lab killed while
 // starting included), their shared memory, the directory. A lab already gone is a no-op.
 func recoverPostgresLab(ctx context.Context, env *runner.Env, rec *PostgresLabRecord) error {
-	if rec.Keep {
-		env.Log.Warn("postgres lab kept (--keep-lab): drill recover leaves it running; remove it with `drill lab down --postgres --dir " + rec.Dir + "`")
-		return nil
-	}
-	lab, err := pglab.Open(rec.Dir, env.Log)
-	if errors.Is(err, pglab.ErrNoLab) {
-		// No state file: the lab was removed already, or the drill died before Start wrote it,
-		// when no server had been started. One running from the dir all the same is not ours
-		// to guess about.
-		if left := pglab.ProcessesUnder(rec.Dir); len(left) > 0 {
-			return fmt.Errorf("recover postgres lab %s: no lab state, but servers still run there: %v (stop them by hand)", rec.Dir, left)
-		}
-		if err := pglab.RemoveUnstarted(rec.Dir); err != nil {
-			return fmt.Errorf("recover postgres lab: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("recover postgres lab %s: %w", rec.Dir, err)
-	}
-	if st := lab.State(); st.OwnerPID != rec.OwnerPID {
-		return fmt.Errorf("recover postgres lab %s: it belongs to process %d now, the drill's was %d: not touching it", rec.Dir, st.OwnerPID, rec.OwnerPID)
-	}
-	if err := lab.Remove(ctx); err != nil {
-		return fmt.Errorf("recover postgres lab: %w", err)
-	}
-	return nil
+	return labdir.Recovery{
+		Kind: "postgres lab", Dir: rec.Dir, OwnerPID: rec.OwnerPID, Keep: rec.Keep,
+		DownCmd: "drill lab down --postgres --dir " + rec.Dir,
+		Open: func() (bool, int, func(context.Context) error, error) {
+			lab, err := pglab.Open(rec.Dir, env.Log)
+			if errors.Is(err, pglab.ErrNoLab) {
+				return false, 0, nil, nil
+			}
+			if err != nil {
+				return false, 0, nil, err
+			}
+			return true, lab.State().OwnerPID, lab.Remove, nil
+		},
+		Leftovers: func() string {
+			if left := pglab.ProcessesUnder(rec.Dir); len(left) > 0 {
+				return fmt.Sprint(left)
+			}
+			return ""
+		},
+		RemoveUnstarted: func() error { return pglab.RemoveUnstarted(rec.Dir) },
+	}.Recover(ctx, env.Log)
 }
 
 // postgresLabRemoved closes the lab's journal record. Failing to is only a warning: the lab is

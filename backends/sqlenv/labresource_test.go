@@ -1,55 +1,16 @@
 package sqlenv
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/drillhq/drill/runner"
+	"github.com/drillhq/drill/internal/recovertest"
 )
 
-// Recover of the PostgreSQL lab record, on what a killed drill can leave without a running
-// server: a lab dir Start had only begun (no state file), a lab already removed, a kept lab
-// (--keep-lab). Removing a started lab is covered on the built binary (cmd/drill).
+// TestRecoverPostgresLabRecord: the PostgreSQL lab record's recover on what a killed drill
+// leaves without a running server.
 func TestRecoverPostgresLabRecord(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name     string
-		keep     bool
-		create   []string
-		wantGone bool
-		wantErr  bool
-	}{
-		{name: "unstarted", create: []string{"members", "logs", "run"}, wantGone: true},
-		{name: "already removed", wantGone: true},
-		{name: "kept with --keep-lab", keep: true, create: []string{"members"}},
-		{name: "unstarted with a stranger's file", create: []string{"members", "mine.txt"}, wantErr: true},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dir := filepath.Join(t.TempDir(), "drill-pglab-x")
-			for _, c := range tc.create {
-				if err := os.MkdirAll(filepath.Join(dir, c), 0o755); err != nil {
-					t.Fatal(err)
-				}
-			}
-			raw, err := json.Marshal(PostgresLabRecord{Dir: dir, OwnerPID: 4242, Keep: tc.keep})
-			if err != nil {
-				t.Fatal(err)
-			}
-			typ := PostgresLabResourceType()
-			for i := range 2 { // idempotent
-				err = typ.Recover(t.Context(), runner.NewEnv(nil, nil), raw)
-				if (err != nil) != tc.wantErr {
-					t.Fatalf("recover #%d: %v, want error %v", i+1, err, tc.wantErr)
-				}
-			}
-			_, serr := os.Stat(dir)
-			if gone := os.IsNotExist(serr); gone != tc.wantGone {
-				t.Errorf("lab dir gone %v, want %v", gone, tc.wantGone)
-			}
-		})
-	}
+	recovertest.LabRecordCases(t, PostgresLabResourceType(), []string{"members", "logs", "run"}, func(dir string, keep bool) any {
+		return PostgresLabRecord{Dir: dir, OwnerPID: 4242, Keep: keep}
+	})
 }
