@@ -186,14 +186,7 @@ func (s *Store) Rows(ctx context.Context, f Filter, fn func(Row) error) (err err
 		if runs == nil {
 			return nil
 		}
-		idx := tx.Bucket(bucketTime)
-		// The narrowest index serves the query, as in List; its keys are the row keys.
-		switch {
-		case f.Scenario != "":
-			idx = subBucket(tx.Bucket(bucketScenario), f.Scenario)
-		case f.System != "":
-			idx = subBucket(tx.Bucket(bucketSystem), f.System)
-		}
+		idx := narrowestIndex(tx, f) // its keys are the row keys
 		if idx == nil {
 			return nil
 		}

@@ -423,14 +423,7 @@ func (s *Store) Each(ctx context.Context, f Filter, fn func(*result.Result) erro
 		if runs == nil {
 			return nil
 		}
-		idx := tx.Bucket(bucketTime)
-		// The narrowest index serves the query; the filter still checks every field.
-		switch {
-		case f.Scenario != "":
-			idx = subBucket(tx.Bucket(bucketScenario), f.Scenario)
-		case f.System != "":
-			idx = subBucket(tx.Bucket(bucketSystem), f.System)
-		}
+		idx := narrowestIndex(tx, f) // the filter still checks every field
 		if idx == nil {
 			return nil
 		}
@@ -485,6 +478,18 @@ func (s *Store) Each(ctx context.Context, f Filter, fn func(*result.Result) erro
 		return fmt.Errorf("list history %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// narrowestIndex is the time-ordered index that serves f with the fewest keys: the scenario's,
+// else the system's, else every run's. nil: no run matches.
+func narrowestIndex(tx *bolt.Tx, f Filter) *bolt.Bucket {
+	switch {
+	case f.Scenario != "":
+		return subBucket(tx.Bucket(bucketScenario), f.Scenario)
+	case f.System != "":
+		return subBucket(tx.Bucket(bucketSystem), f.System)
+	}
+	return tx.Bucket(bucketTime)
 }
 
 func subBucket(parent *bolt.Bucket, name string) *bolt.Bucket {
