@@ -18,7 +18,7 @@ import (
 // against ~4 KB for the document with its probes, faults and timeline.
 //
 //	rows            timeKey(startedAt) + runId -> Row JSON (same keys as by-time)
-//	meta            "row-runs" -> number of runs indexed (big-endian uint64)
+//	meta            "row-runs-v2" -> number of runs indexed (big-endian uint64)
 //
 // Like the summary it is written in the same transaction as each run, rebuilt by Open when the
 // count differs from the number of runs (a store from a drill without it, or appended to by
