@@ -72,7 +72,7 @@ demo: ## run a real drill: lose a follower of a local 3-member etcd cluster (no 
 	@mkdir -p out
 	@echo "demo: running scenarios/library/etcd/follower-loss.yaml" >&2
 	@bin/drill run scenarios/library/etcd/follower-loss.yaml --json out/follower-loss.json --junit out/follower-loss.junit.xml; rc=$$?; \
-	echo "demo: results in out/follower-loss.json (drill.result/v1) and out/follower-loss.junit.xml (JUnit); history: drill history" >&2; \
+	echo "demo: results in out/follower-loss.json (drill.result/v1) and out/follower-loss.junit.xml (JUnit); history: bin/drill history" >&2; \
 	exit $$rc
 
 demo-web: build ## a quicker real drill: SIGKILL a local web service, restart it, measure RTO
