@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/drillhq/drill/result"
+)
+
+// TestEvidenceBundleHoldsScenarioTexts runs a real drill twice, whose fault uses a secret
+// from ${DRILL_BUNDLE_TOKEN}, exports the bundle and checks it holds the scenario file byte
+// for byte under its digest, once, with the reference and never the value, in the bundle
+// and in the history file; then that one changed byte of it fails verify, naming it.
+// Not parallel: scenarios expand ${VAR} from the process environment.
+func TestEvidenceBundleHoldsScenarioTexts(t *testing.T) {
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	token := "bundle-tok-" + hex.EncodeToString(rnd[:])
+	t.Setenv("DRILL_BUNDLE_TOKEN", token)
+	dir := t.TempDir()
+	scn := filepath.Join(dir, "texts.yaml")
+	seen := filepath.Join(dir, "seen")
+	body := []byte(fmt.Sprintf(`version: 1
+name: texts
+system: bundle
+cadence: weekly
+objectives: { rto: 5s }
+probes:
+  - { name: up, type: command, interval: 50ms, with: { run: "true" } }
+faults:
+  - { name: f, type: command, with: { run: "printf %%s '${DRILL_BUNDLE_TOKEN}' > %s", revert: "true" } }
+limits: { timeout: 10s, observe: 200ms }
+`, seen))
+	if err := os.WriteFile(scn, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	sha := hex.EncodeToString(sum[:])
+	db := filepath.Join(dir, "history.db")
+	env := map[string]string{"DRILL_HISTORY": db}
+	for i := 0; i < 2; i++ {
+		if code, stdout, stderr := runProgrammeCLI(t, env, "run", "-q", scn); code != 0 {
+			t.Fatalf("drill run %d: exit %d\n%s\n%s", i, code, stdout, stderr)
+		}
+	}
+	bundle := filepath.Join(dir, "bundle")
+	code, out, stderr := runProgrammeCLI(t, env, "evidence", "export", "--out", bundle)
+	if code != 0 || !strings.Contains(out, "(2 runs, 1 scenario texts,") {
+		t.Fatalf("export: exit %d, out %q, err %q", code, out, stderr)
+	}
+	name := filepath.Join("scenarios", sha+".yaml")
+	got, err := os.ReadFile(filepath.Join(bundle, name))
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("bundle's %s = %q (%v), want the scenario file's bytes", name, got, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(bundle, "scenarios")); len(entries) != 1 {
+		t.Errorf("%d scenario texts for two runs of one scenario, want 1", len(entries))
+	}
+	var run result.Result
+	runs, _ := filepath.Glob(filepath.Join(bundle, "runs", "*.json"))
+	for _, p := range runs {
+		raw, _ := os.ReadFile(p)
+		if err := json.Unmarshal(raw, &run); err != nil || run.ScenarioSHA256 != sha {
+			t.Errorf("%s: scenarioSha256 %q (%v), want %s", p, run.ScenarioSHA256, err, sha)
+		}
+	}
+	// The value reached the fault, yet nothing drill keeps holds it.
+	if b, err := os.ReadFile(seen); err != nil || string(b) != token {
+		t.Fatalf("the fault saw %q (%v), want the token", b, err)
+	}
+	files := []string{db}
+	_ = filepath.WalkDir(bundle, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return err
+	})
+	for _, p := range files {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(token)) {
+			t.Errorf("%s holds the secret value", p)
+		}
+	}
+	if !bytes.Contains(got, []byte("${DRILL_BUNDLE_TOKEN}")) {
+		t.Errorf("scenario text lost the reference:\n%s", got)
+	}
+	code, out, stderr = runProgrammeCLI(t, nil, "evidence", "verify", bundle)
+	if code != 0 || !strings.Contains(out, "intact: ") || strings.Contains(out, "note: ") {
+		t.Fatalf("verify of an untouched bundle: exit %d, out %q, err %q", code, out, stderr)
+	}
+	got[len(got)/2] ^= 0x01
+	if err := os.WriteFile(filepath.Join(bundle, name), got, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runProgrammeCLI(t, nil, "evidence", "verify", bundle)
+	if code != 1 || !strings.Contains(out, "changed: scenarios/"+sha+".yaml") || !strings.Contains(out, "scenario text does not match its name: scenarios/"+sha+".yaml") {
+		t.Errorf("verify after one changed byte of the scenario text: exit %d, out %q", code, out)
+	}
+}
+
+// A run imported from its JSON brings no scenario text: the bundle is still intact, and
+// verify notes which runs' text it does not hold.
+func TestEvidenceNotesRunsWithoutScenarioText(t *testing.T) {
+	t.Parallel()
+	doc := realDrillJSON(t, "imported")
+	raw, err := os.ReadFile(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r result.Result
+	if err := json.Unmarshal(raw, &r); err != nil || r.ScenarioSHA256 == "" {
+		t.Fatalf("run JSON: %v, scenarioSha256 %q", err, r.ScenarioSHA256)
+	}
+	dir := t.TempDir()
+	env := map[string]string{"DRILL_HISTORY": filepath.Join(dir, "history.db")}
+	if code, _, stderr := runProgrammeCLI(t, env, "history", "import", doc); code != 0 {
+		t.Fatalf("import: exit %d, %s", code, stderr)
+	}
+	bundle := filepath.Join(dir, "bundle")
+	if code, out, stderr := runProgrammeCLI(t, env, "evidence", "export", "--out", bundle); code != 0 || !strings.Contains(out, "(1 runs, 0 scenario texts,") {
+		t.Fatalf("export: exit %d, out %q, err %q", code, out, stderr)
+	}
+	code, out, stderr := runProgrammeCLI(t, nil, "evidence", "verify", bundle)
+	want := "note: scenario text not available for sha256 " + r.ScenarioSHA256 + ": 1 run(s) (" + r.RunID + ")"
+	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "intact: ") {
+		t.Errorf("verify: exit %d, out %q, err %q; want intact and %q", code, out, stderr, want)
+	}
+}
