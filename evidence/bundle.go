@@ -201,6 +201,8 @@ func Export(dir string, c Contents, key ed25519.PrivateKey) (*Manifest, error) {
 			if !ok {
 				continue
 			}
+			// Written as held, even a text that no longer hashes to its digest (a history
+			// file edited by hand): Verify names it, as the bundle records a broken chain.
 			if err := write(scenarioPath(sha), func(w io.Writer) error { _, err := w.Write(text); return err }); err != nil {
 				return nil, fmt.Errorf("export evidence to %s: %w", dir, err)
 			}

@@ -20,7 +20,8 @@ func digest(b []byte) string {
 }
 
 // exportWithTexts exports runs of two scenario versions, of which the history holds only
-// the first's text.
+// the first's text, and a run recording no digest (one `drill recover` stored for a killed
+// drill: its journal has none).
 func exportWithTexts(t *testing.T) (dir string, kept []byte, missing string) {
 	t.Helper()
 	kept = []byte("version: 1\nname: sc\nfaults: [{run: \"${TOKEN}\"}]\n")
@@ -30,7 +31,7 @@ func exportWithTexts(t *testing.T) (dir string, kept []byte, missing string) {
 		return &result.Result{Schema: result.Schema, RunID: id, Scenario: "sc", ScenarioSHA256: sha, StartedAt: at}
 	}
 	cited := []*result.Result{r("r1", digest(kept))}
-	period := []*result.Result{r("r1", digest(kept)), r("r2", digest(kept)), r("r3", missing)}
+	period := []*result.Result{r("r1", digest(kept)), r("r2", digest(kept)), r("r3", missing), r("r4", "")}
 	texts := map[string][]byte{digest(kept): kept}
 	dir = filepath.Join(t.TempDir(), "b")
 	_, err := Export(dir, Contents{
@@ -80,8 +81,17 @@ func TestExportWritesEachScenarioTextOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.OK() || len(c.Notes) != 1 || !strings.Contains(c.Notes[0], missing) || !strings.Contains(c.Notes[0], "r3") {
-		t.Errorf("verify: problems %q, notes %q; want intact, one note naming %s and r3", c.Problems, c.Notes, missing)
+	want := []string{
+		"scenario text not available for sha256 " + missing + ": 1 run(s) (r3)",
+		"scenario text not available: 1 run(s) record no scenarioSha256 (r4)",
+	}
+	if !c.OK() || len(c.Notes) != len(want) {
+		t.Fatalf("verify: problems %q, notes %q; want intact and %d notes", c.Problems, c.Notes, len(want))
+	}
+	for _, w := range want {
+		if !strings.HasPrefix(c.Notes[0], w) && !strings.HasPrefix(c.Notes[1], w) {
+			t.Errorf("notes %q lack %q", c.Notes, w)
+		}
 	}
 }
 
