@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/drillhq/drill/result"
 )
@@ -135,5 +138,57 @@ func TestEvidenceNotesRunsWithoutScenarioText(t *testing.T) {
 	want := "note: scenario text not available for sha256 " + r.ScenarioSHA256 + ": 1 run(s) (" + r.RunID + ")"
 	if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "intact: ") {
 		t.Errorf("verify: exit %d, out %q, err %q; want intact and %q", code, out, stderr, want)
+	}
+}
+
+// The hash chain does not link the scenario texts (each is named by its digest, which the
+// chained run records): a text edited inside the history file is exported as held, and
+// verify names it.
+func TestEvidenceTextEditedInHistoryIsNamed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "history.db")
+	scn := filepath.Join(dir, "edited.yaml")
+	body := []byte(`version: 1
+name: edited
+system: ci
+objectives: { rto: 5s }
+probes:
+  - { name: up, type: command, interval: 50ms, with: { run: "true" } }
+faults:
+  - { name: f, type: command, with: { run: "true", revert: "true" } }
+limits: { timeout: 10s, observe: 200ms }
+`)
+	if err := os.WriteFile(scn, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DRILL_HISTORY": db}
+	if code, stdout, stderr := runProgrammeCLI(t, env, "run", "-q", scn); code != 0 {
+		t.Fatalf("drill run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	sum := sha256.Sum256(body)
+	sha := hex.EncodeToString(sum[:])
+	bdb, err := bolt.Open(db, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte("scenario-texts"))
+		if b == nil || b.Get([]byte(sha)) == nil {
+			return fmt.Errorf("no text stored under %s", sha)
+		}
+		return b.Put([]byte(sha), bytes.Replace(body, []byte(`rto: 5s`), []byte(`rto: 9s`), 1))
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(dir, "bundle")
+	if code, out, stderr := runProgrammeCLI(t, env, "evidence", "export", "--out", bundle); code != 0 {
+		t.Fatalf("export: exit %d, out %q, err %q", code, out, stderr)
+	}
+	code, out, _ := runProgrammeCLI(t, nil, "evidence", "verify", bundle)
+	if want := "scenario text does not match its name: scenarios/" + sha + ".yaml"; code != 1 || !strings.Contains(out, want) {
+		t.Errorf("verify: exit %d, out %q; want 1 and %q", code, out, want)
 	}
 }
