@@ -192,3 +192,44 @@ limits: { timeout: 10s, observe: 200ms }
 		t.Errorf("verify: exit %d, out %q; want 1 and %q", code, out, want)
 	}
 }
+
+// A scenario file that holds a secret's value written out (beside its ${VAR}) is run and
+// its result kept, but not its text, which nothing redacts: the run says so on stderr, and
+// verify notes the run. Not parallel: scenarios expand ${VAR} from the process environment.
+func TestScenarioTextHoldingASecretIsNotKept(t *testing.T) {
+	const token = "literal-tok-5f1c2a9e"
+	t.Setenv("DRILL_LITERAL_TOKEN", token)
+	dir := t.TempDir()
+	scn := filepath.Join(dir, "literal.yaml")
+	body := `version: 1
+name: literal
+system: ci
+objectives: { rto: 5s }
+probes:
+  - { name: up, type: command, interval: 50ms, with: { run: "true" } }
+faults:
+  # the token used to be ` + token + `
+  - { name: f, type: command, with: { run: "test -n '${DRILL_LITERAL_TOKEN}'", revert: "true" } }
+limits: { timeout: 10s, observe: 200ms }
+`
+	if err := os.WriteFile(scn, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "history.db")
+	env := map[string]string{"DRILL_HISTORY": db}
+	code, stdout, stderr := runProgrammeCLI(t, env, "run", "-q", scn)
+	if code != 0 || !strings.Contains(stderr, "warning: "+scn+" holds, written out, the value of a secret") || strings.Contains(stderr, token) {
+		t.Fatalf("drill run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	raw, err := os.ReadFile(db)
+	if err != nil || bytes.Contains(raw, []byte(token)) {
+		t.Fatalf("history file holds the secret value (%v)", err)
+	}
+	bundle := filepath.Join(dir, "bundle")
+	if code, out, stderr := runProgrammeCLI(t, env, "evidence", "export", "--out", bundle); code != 0 || !strings.Contains(out, "(1 runs, 0 scenario texts,") {
+		t.Fatalf("export: exit %d, out %q, err %q", code, out, stderr)
+	}
+	if code, out, _ := runProgrammeCLI(t, nil, "evidence", "verify", bundle); code != 0 || !strings.Contains(out, "note: scenario text not available for sha256 ") {
+		t.Errorf("verify: exit %d, out %q; want intact with a note", code, out)
+	}
+}

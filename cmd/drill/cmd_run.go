@@ -168,6 +168,11 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	var sink history.Sink
 	if !f.dryRun && !f.noHistory {
+		for _, s := range ss {
+			if s.Source == nil {
+				fmt.Fprintf(a.stderr, "drill: warning: %s holds, written out, the value of a secret it takes from the environment: its text is not kept in history, and evidence bundles will lack it\n", s.File)
+			}
+		}
 		p, err := historyPath(a, f.history)
 		if err != nil {
 			return err
