@@ -8,6 +8,11 @@
 //	runs/<run id>.json                    the drill.result/v1 document of each run in the period
 //	                                      (every run the report's figures count) and of each
 //	                                      run the report cites from before it (a last pass)
+//	scenarios/<sha256>.yaml               the scenario file each of those runs executed, byte
+//	                                      for byte as written (${VAR} unexpanded), named by the
+//	                                      scenarioSha256 the runs record; once per distinct
+//	                                      text, and absent for a text the history does not
+//	                                      hold (imported runs): Verify notes those runs
 //	signoffs.json                         sign-offs of those runs, by run id
 //	findings.json                         the report's findings
 //	history-verify.json                   the history hash chain check at export time
@@ -82,7 +87,10 @@ type Contents struct {
 	// PeriodRuns, when set, calls fn with every run the report's figures count (the period,
 	// the --system filter), one at a time: the report draws only a few of them, so the bundle
 	// is where an auditor finds the rest, and holding 100k runs in memory is not an option.
-	PeriodRuns   func(fn func(*result.Result) error) error
+	PeriodRuns func(fn func(*result.Result) error) error
+	// ScenarioText, when set, returns the scenario text stored under a run's scenarioSha256;
+	// ok is false when there is none.
+	ScenarioText func(sha string) (text []byte, ok bool, err error)
 	SignOffs     map[string][]history.SignOff
 	Verification history.Verification
 	System       string
@@ -139,10 +147,13 @@ func Export(dir string, c Contents, key ed25519.PrivateKey) (*Manifest, error) {
 			signOffs[r.RunID] = so
 		}
 	}
-	// Written as they come, not queued: a period can hold 100k runs.
+	// Written as they come, not queued: a period can hold 100k runs. Only the digests of
+	// their scenarios are kept, and the few distinct texts written after.
 	written := map[string]bool{}
+	shas := map[string]bool{}
 	for _, r := range c.Runs {
 		written[r.RunID] = true
+		shas[r.ScenarioSHA256] = true
 	}
 	if c.PeriodRuns != nil {
 		err := c.PeriodRuns(func(r *result.Result) error {
@@ -150,6 +161,7 @@ func Export(dir string, c Contents, key ed25519.PrivateKey) (*Manifest, error) {
 				return nil
 			}
 			written[r.RunID] = true
+			shas[r.ScenarioSHA256] = true
 			if so := c.SignOffs[r.RunID]; len(so) > 0 {
 				signOffs[r.RunID] = so
 			}
@@ -174,6 +186,26 @@ func Export(dir string, c Contents, key ed25519.PrivateKey) (*Manifest, error) {
 	for _, st := range steps {
 		if err := write(st.name, st.render); err != nil {
 			return nil, fmt.Errorf("export evidence to %s: %w", dir, err)
+		}
+	}
+	if c.ScenarioText != nil {
+		for sha := range shas {
+			// A digest is hex in every run drill wrote; anything else names no file.
+			if !isSHA256(sha) {
+				continue
+			}
+			text, ok, err := c.ScenarioText(sha)
+			if err != nil {
+				return nil, fmt.Errorf("export evidence to %s: %w", dir, err)
+			}
+			if !ok {
+				continue
+			}
+			// Written as held, even a text that no longer hashes to its digest (a history
+			// file edited by hand): Verify names it, as the bundle records a broken chain.
+			if err := write(scenarioPath(sha), func(w io.Writer) error { _, err := w.Write(text); return err }); err != nil {
+				return nil, fmt.Errorf("export evidence to %s: %w", dir, err)
+			}
 		}
 	}
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
@@ -216,6 +248,15 @@ func emptyDir(dir string) error {
 
 var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]`)
 
+// scenarioDir holds the scenario texts, each named by its SHA-256.
+const scenarioDir = "scenarios/"
+
+func scenarioPath(sha string) string { return scenarioDir + sha + ".yaml" }
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func isSHA256(s string) bool { return sha256Hex.MatchString(s) }
+
 // safeName keeps a run id usable as a file name whatever a foreign store holds.
 func safeName(id string) string {
 	s := unsafeChars.ReplaceAllString(id, "_")
@@ -229,6 +270,9 @@ func safeName(id string) string {
 type Check struct {
 	Files    int      `json:"files"`
 	Problems []string `json:"problems"` // every difference found, one line each
+	// Notes are what an auditor should know but is no tampering: runs whose scenario text
+	// the bundle does not hold (imported into the history without it).
+	Notes []string `json:"notes"`
 	// Signature is "valid", "invalid" (wrong, or not made with the trusted key) or "absent".
 	Signature   string `json:"signature"`
 	KeySHA256   string `json:"keySha256,omitempty"` // fingerprint of the signing key
@@ -244,7 +288,7 @@ func (c Check) OK() bool {
 // signature. trusted, when set, is the public key the signature must be made with; without it
 // the key shipped in the bundle is used and its fingerprint reported, for the reader to compare.
 func Verify(dir string, trusted ed25519.PublicKey) (Check, error) {
-	c := Check{Problems: []string{}, Signature: "absent"}
+	c := Check{Problems: []string{}, Notes: []string{}, Signature: "absent"}
 	doc, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
 		return c, fmt.Errorf("verify evidence %s: %w", dir, err)
@@ -262,6 +306,8 @@ func Verify(dir string, trusted ed25519.PublicKey) (Check, error) {
 	}
 	c.HistoryHead = m.HistoryHead
 	listed := map[string]bool{ManifestFile: true, SignatureFile: true, PublicKeyFile: true}
+	texts := map[string]bool{} // scenario texts present in the bundle, by digest
+	runsBySHA := map[string]*runsOfText{}
 	for _, f := range m.Files {
 		c.Files++
 		clean := path.Clean(f.Path)
@@ -279,10 +325,36 @@ func Verify(dir string, trusted ed25519.PublicKey) (Check, error) {
 			return c, fmt.Errorf("verify evidence %s: %w", dir, err)
 		}
 		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != f.SHA256 {
+		got := hex.EncodeToString(sum[:])
+		if got != f.SHA256 {
 			c.Problems = append(c.Problems, fmt.Sprintf("changed: %s (sha256 %s in the manifest, %s now; %d bytes then, %d now)", clean, f.SHA256, got, f.Bytes, len(data)))
 		}
+		switch folder, name := path.Split(clean); {
+		case folder == scenarioDir && strings.HasSuffix(name, ".yaml"):
+			// Checked against its name too: a manifest rewritten along with the text (an
+			// unsigned bundle) must not pass off another scenario as the one the runs record.
+			sha := strings.TrimSuffix(name, ".yaml")
+			if got != sha {
+				c.Problems = append(c.Problems, fmt.Sprintf("scenario text does not match its name: %s hashes to %s", clean, got))
+			} else {
+				texts[sha] = true
+			}
+		case folder == "runs/" && strings.HasSuffix(name, ".json"):
+			var r struct {
+				RunID          string `json:"runId"`
+				ScenarioSHA256 string `json:"scenarioSha256"`
+			}
+			if json.Unmarshal(data, &r) == nil {
+				runsBySHA[r.ScenarioSHA256] = runsBySHA[r.ScenarioSHA256].add(r.RunID)
+			}
+		}
 	}
+	for sha, runs := range runsBySHA {
+		if !texts[sha] {
+			c.Notes = append(c.Notes, runs.note(sha))
+		}
+	}
+	sort.Strings(c.Notes)
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -301,6 +373,35 @@ func Verify(dir string, trusted ed25519.PublicKey) (Check, error) {
 	}
 	sort.Strings(c.Problems)
 	return c, nil
+}
+
+// runsOfText counts the runs that executed one scenario text and names the first few, so a
+// note about 10k imported runs stays one line.
+type runsOfText struct {
+	n   int
+	ids []string
+}
+
+func (r *runsOfText) add(id string) *runsOfText {
+	if r == nil {
+		r = &runsOfText{}
+	}
+	r.n++
+	if len(r.ids) < 3 {
+		r.ids = append(r.ids, id)
+	}
+	return r
+}
+
+func (r *runsOfText) note(sha string) string {
+	ids := strings.Join(r.ids, ", ")
+	if r.n > len(r.ids) {
+		ids += fmt.Sprintf(" and %d more", r.n-len(r.ids))
+	}
+	if sha == "" {
+		return fmt.Sprintf("scenario text not available: %d run(s) record no scenarioSha256 (%s)", r.n, ids)
+	}
+	return fmt.Sprintf("scenario text not available for sha256 %s: %d run(s) (%s); the history held no text for it (runs imported from JSON, or stored before drill kept texts, or a text holding a secret value)", sha, r.n, ids)
 }
 
 func checkSignature(dir string, manifest []byte, trusted ed25519.PublicKey) (status, fingerprint string, err error) {

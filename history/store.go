@@ -14,6 +14,7 @@
 //	meta            "layout" -> "1"
 //	summary         scenario -> newest run, newest proven pass (summary.go)
 //	rows            timeKey(startedAt) + runId -> the run's Row (rows.go)
+//	scenario-texts  scenarioSha256 -> the scenario file's bytes (scenariotext.go)
 //
 // Sign-offs, findings and the hash chain over every record are described in evidence.go.
 //
@@ -44,6 +45,9 @@ import (
 // ends. Store and FileSink implement it.
 type Sink interface {
 	Append(ctx context.Context, r *result.Result) error
+	// AppendWithScenario is Append that also keeps the scenario's text, which must hash to
+	// r.ScenarioSHA256; nil text stores the run alone.
+	AppendWithScenario(ctx context.Context, r *result.Result, text []byte) error
 }
 
 // Lister reads results back, newest first. Store implements it; so can a remote source.
@@ -233,7 +237,7 @@ func openError(path string, err error) error {
 }
 
 func initBuckets(tx *bolt.Tx) error {
-	for _, name := range [][]byte{bucketRuns, bucketTime, bucketSystem, bucketScenario, bucketMeta} {
+	for _, name := range [][]byte{bucketRuns, bucketTime, bucketSystem, bucketScenario, bucketMeta, bucketScenarioText} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
@@ -287,7 +291,15 @@ func (s *Store) Close() error {
 
 // Append stores r. Appending the same run again is a no-op, so a retry after an unclear error
 // is safe; a different document under an existing run id is refused with ErrConflict.
-func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
+func (s *Store) Append(ctx context.Context, r *result.Result) error {
+	return s.AppendWithScenario(ctx, r, nil)
+}
+
+// AppendWithScenario stores r as Append does and, in the same transaction, the scenario text
+// it ran under its SHA-256, once per distinct text. A text that does not hash to
+// r.ScenarioSHA256 is refused before anything is written: the store must never show a run
+// with a text it did not execute.
+func (s *Store) AppendWithScenario(ctx context.Context, r *result.Result, text []byte) (err error) {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("append run to history: %w", err)
 	}
@@ -300,14 +312,19 @@ func (s *Store) Append(ctx context.Context, r *result.Result) (err error) {
 	if s.db == nil {
 		return fmt.Errorf("append run %s to history: store %s is open read-only", r.RunID, s.path)
 	}
+	if err := checkScenarioText(r, text); err != nil {
+		return fmt.Errorf("append run %s to history: %w", r.RunID, err)
+	}
 	doc, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("append run %s to history: encode: %w", r.RunID, err)
 	}
 	defer recoverCorrupt("append run "+r.RunID+" to history", s.path, &err)
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		_, err := appendTx(tx, r, doc, time.Now())
-		return err
+		if _, err := appendTx(tx, r, doc, time.Now()); err != nil {
+			return err
+		}
+		return putScenarioText(tx, r.ScenarioSHA256, text)
 	})
 	if err != nil {
 		return fmt.Errorf("append run %s to history %s: %w", r.RunID, s.path, err)
@@ -528,11 +545,15 @@ func FileSink(path string) Sink { return fileSink(path) }
 type fileSink string
 
 func (p fileSink) Append(ctx context.Context, r *result.Result) error {
+	return p.AppendWithScenario(ctx, r, nil)
+}
+
+func (p fileSink) AppendWithScenario(ctx context.Context, r *result.Result, text []byte) error {
 	s, err := Open(string(p))
 	if err != nil {
 		return err
 	}
-	if err := s.Append(ctx, r); err != nil {
+	if err := s.AppendWithScenario(ctx, r, text); err != nil {
 		s.Close()
 		return err
 	}

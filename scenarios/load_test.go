@@ -89,10 +89,15 @@ func TestDesignExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
 	zero := time.Duration(0)
 	want := &Scenario{
 		File:        file,
 		SHA256:      sc.SHA256,
+		Source:      src, // the file as written, ${VAR} unexpanded
 		Version:     1,
 		Name:        "etcd-minority-member-loss",
 		Description: "One member is SIGKILLed; writes must continue and no acknowledged write may be lost.",

@@ -35,6 +35,11 @@ type Scenario struct {
 	// (a Scenario built in code) still scrubs URL credentials and query strings. It is never
 	// marshalled: the set is the secrets themselves.
 	Secrets *redact.Secrets `json:"-" yaml:"-"`
+	// Source is the file's bytes as written, the text SHA256 digests: ${VAR} references stay
+	// unexpanded. The history keeps it so an evidence bundle can show what a run executed. Nil
+	// when the text holds a value expansion took as a secret (see Secrets): nothing that keeps
+	// the text redacts it, and redacting would break its digest. Never marshalled.
+	Source []byte `json:"-" yaml:"-"`
 }
 
 // Objectives are the targets the drill is judged against.

@@ -129,3 +129,38 @@ func TestPublicVarsAreNotRedacted(t *testing.T) {
 		t.Errorf("Secrets.Apply = %q, want %q", got, want)
 	}
 }
+
+// TestSourceKeepsReferencesNotValues: the source the history keeps is the file as written,
+// and is dropped when the file holds a secret value literally (it would be kept unredacted).
+func TestSourceKeepsReferencesNotValues(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"API_TOKEN": "tok-0123456789", "PORT": "18080"}
+	lookup := func(n string) (string, bool) { v, ok := env[n]; return v, ok }
+	withRecovery := func(run string) string {
+		return minimalYAML + "recovery: [{name: fix, type: command, with: {run: \"" + run + "\"}}]\n"
+	}
+	tests := []struct {
+		name, src string
+		kept      bool
+	}{
+		{"no variables", minimalYAML, true},
+		{"a secret by reference", withRecovery("curl -H 'Authorization: Bearer ${API_TOKEN}' http://127.0.0.1:${PORT}/"), true},
+		{"a URL query written in the file", withRecovery("curl http://127.0.0.1:${PORT}/x?token=${API_TOKEN}"), true},
+		{"the secret value written literally", withRecovery("curl -H 'Authorization: Bearer ${API_TOKEN}' # was tok-0123456789"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sc, err := Parse("s.yaml", []byte(tt.src), testCatalog(), WithLookupEnv(lookup))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !tt.kept && sc.Source != nil:
+				t.Errorf("Source kept although it holds the secret value:\n%s", sc.Source)
+			case tt.kept && string(sc.Source) != tt.src:
+				t.Errorf("Source = %q, want the file as written %q", sc.Source, tt.src)
+			}
+		})
+	}
+}

@@ -24,13 +24,17 @@ func newEvidenceCmd(a *app) *cobra.Command {
 		Use:   "evidence",
 		Short: "Export a verifiable evidence bundle for auditors, and check one",
 		Long: `An evidence bundle is a directory holding the compliance report (HTML, Markdown, JSON),
-the drill.result/v1 document of every run it cites, their sign-offs, the findings, the
-history hash-chain check, and manifest.json listing every file with its SHA-256.
+the drill.result/v1 document of every run of the period and every run it cites, the
+scenario file each of them executed (scenarios/SHA256.yaml, as written, named by the run's
+scenarioSha256), their sign-offs, the findings, the history hash-chain check, and
+manifest.json listing every file with its SHA-256.
 With --sign-key the manifest is signed (ed25519): manifest.sig and manifest.pub.
 
 'drill evidence verify DIR' recomputes every hash and checks the signature; it names each
-file that changed, is missing or was added. Give the verifier the public key you trust
-(--pub-key): the key inside the bundle only proves the bundle is consistent with itself.
+file that changed, is missing or was added, and each scenario text that does not hash to
+its name. Runs whose scenario text the history did not hold (imported from JSON) are
+noted, not failed. Give the verifier the public key you trust (--pub-key): the key
+inside the bundle only proves the bundle is consistent with itself.
 
 Keys are PEM, as OpenSSL writes them for ed25519 (private: PKCS #8 "PRIVATE KEY";
 public: PKIX "PUBLIC KEY"). 'drill evidence keygen' makes a pair, or use
@@ -132,7 +136,9 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 			periodRuns := func(fn func(*result.Result) error) error {
 				return store.Each(ctx, history.Filter{Since: p.Since, Until: p.Until, System: system}, fn)
 			}
-			m, err := evidence.Export(out, evidence.Contents{Report: rep, Runs: cited, PeriodRuns: periodRuns, SignOffs: in.SignOffs, Verification: ver, System: system, CreatedAt: now}, key)
+			scenarioText := func(sha string) ([]byte, bool, error) { return store.ScenarioText(ctx, sha) }
+			m, err := evidence.Export(out, evidence.Contents{Report: rep, Runs: cited, PeriodRuns: periodRuns, ScenarioText: scenarioText,
+				SignOffs: in.SignOffs, Verification: ver, System: system, CreatedAt: now}, key)
 			if err != nil {
 				return fail(err)
 			}
@@ -140,7 +146,8 @@ func newEvidenceExportCmd(a *app) *cobra.Command {
 			if key != nil {
 				signed = "signed with key " + evidence.Fingerprint(key.Public().(ed25519.PublicKey))[:16]
 			}
-			fmt.Fprintf(a.stdout, "wrote %s: %d files (%d runs, %d findings), %s\n", out, len(m.Files), runFiles(m), len(rep.Findings), signed)
+			fmt.Fprintf(a.stdout, "wrote %s: %d files (%d runs, %d scenario texts, %d findings), %s\n", out, len(m.Files),
+				countFiles(m, "runs/"), countFiles(m, "scenarios/"), len(rep.Findings), signed)
 			return nil
 		},
 	}
@@ -194,6 +201,9 @@ Exit code: 0 everything matches, 1 something changed or the signature is invalid
 			}
 			for _, p := range c.Problems {
 				fmt.Fprintln(a.stdout, p)
+			}
+			for _, n := range c.Notes {
+				fmt.Fprintln(a.stdout, "note: "+n)
 			}
 			switch c.Signature {
 			case "absent":
@@ -275,11 +285,11 @@ func (s systemRows) Rows(ctx context.Context, f history.Filter, fn func(history.
 	return s.RowSource.Rows(ctx, f, fn)
 }
 
-// runFiles counts the run documents in a bundle.
-func runFiles(m *evidence.Manifest) int {
+// countFiles counts the files of a bundle in one folder (runs/, scenarios/).
+func countFiles(m *evidence.Manifest, folder string) int {
 	n := 0
 	for _, f := range m.Files {
-		if strings.HasPrefix(f.Path, "runs/") {
+		if strings.HasPrefix(f.Path, folder) {
 			n++
 		}
 	}

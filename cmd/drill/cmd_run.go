@@ -170,6 +170,11 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 	}
 	var sink history.Sink
 	if !f.dryRun && !f.noHistory {
+		for _, s := range ss {
+			if s.Source == nil {
+				fmt.Fprintf(a.stderr, "drill: warning: %s holds, written out, the value of a secret it takes from the environment: its text is not kept in history, and evidence bundles will lack it\n", s.File)
+			}
+		}
 		p, err := historyPath(a, f.history)
 		if err != nil {
 			return err
@@ -222,14 +227,15 @@ func runScenarios(cmd *cobra.Command, a *app, f runFlags, paths []string) error 
 			}
 		}
 		// res is already redacted (runner.Run's last act): every sink below takes this value,
-		// never the scenario, so none of them can print a secret.
+		// never the scenario, so none of them can print a secret. The history also keeps the
+		// scenario's Source, which Parse leaves nil when it holds a secret value.
 		res := runner.Run(cmd.Context(), s, opts)
 		if jw != nil {
 			guard.end(jw, res)
 		}
 		results = append(results, res)
 		if sink != nil {
-			if err := sink.Append(context.WithoutCancel(cmd.Context()), res); err != nil {
+			if err := sink.AppendWithScenario(context.WithoutCancel(cmd.Context()), res, s.Source); err != nil {
 				fmt.Fprintf(a.stderr, "drill: warning: result %s not saved to history: %v (it is still in --json output)\n", res.RunID, err)
 			}
 		}
