@@ -160,12 +160,7 @@ func ensureRows(tx *bolt.Tx) error {
 	}
 	runs := tx.Bucket(bucketRuns)
 	return tx.Bucket(bucketTime).ForEach(func(k, _ []byte) error {
-		id := string(k[8:])
-		doc := runs.Get([]byte(id))
-		if doc == nil {
-			return fmt.Errorf("rebuild row index: index names run %s but no record exists", id)
-		}
-		r, err := decode(id, doc)
+		r, err := indexedRun(runs, k)
 		if err != nil {
 			return fmt.Errorf("rebuild row index: %w", err)
 		}
@@ -221,12 +216,7 @@ func (s *Store) Rows(ctx context.Context, f Filter, fn func(Row) error) (err err
 					return fmt.Errorf("decode row of run %s: %w", k[8:], err)
 				}
 			} else {
-				id := string(k[8:])
-				doc := runs.Get([]byte(id))
-				if doc == nil {
-					return fmt.Errorf("index names run %s but no record exists", id)
-				}
-				r, err := decode(id, doc)
+				r, err := indexedRun(runs, k)
 				if err != nil {
 					return err
 				}

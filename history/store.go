@@ -466,12 +466,7 @@ func (s *Store) Each(ctx context.Context, f Filter, fn func(*result.Result) erro
 			if !f.Since.IsZero() && bytes.Compare(k[:8], since) < 0 {
 				break
 			}
-			id := string(k[8:])
-			doc := runs.Get([]byte(id))
-			if doc == nil {
-				return fmt.Errorf("index names run %s but no record exists", id)
-			}
-			r, err := decode(id, doc)
+			r, err := indexedRun(runs, k)
 			if err != nil {
 				return err
 			}
@@ -495,6 +490,16 @@ func (s *Store) Each(ctx context.Context, f Filter, fn func(*result.Result) erro
 		return fmt.Errorf("list history %s: %w", s.path, err)
 	}
 	return nil
+}
+
+// indexedRun decodes the run a time-index key (timeKey + run id) names.
+func indexedRun(runs *bolt.Bucket, key []byte) (*result.Result, error) {
+	id := string(key[8:])
+	doc := runs.Get([]byte(id))
+	if doc == nil {
+		return nil, fmt.Errorf("index names run %s but no record exists", id)
+	}
+	return decode(id, doc)
 }
 
 // narrowestIndex is the time-ordered index that serves f with the fewest keys: the scenario's,

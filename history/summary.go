@@ -146,12 +146,7 @@ func ensureSummary(tx *bolt.Tx) error {
 	runs := tx.Bucket(bucketRuns)
 	// Walk the time index, not the runs bucket, so the count matches what summaryCurrent checks.
 	return tx.Bucket(bucketTime).ForEach(func(k, _ []byte) error {
-		id := string(k[8:])
-		doc := runs.Get([]byte(id))
-		if doc == nil {
-			return fmt.Errorf("rebuild summary: index names run %s but no record exists", id)
-		}
-		r, err := decode(id, doc)
+		r, err := indexedRun(runs, k)
 		if err != nil {
 			return fmt.Errorf("rebuild summary: %w", err)
 		}
