@@ -234,12 +234,7 @@ func BuildFrom(ctx context.Context, in Input, src history.RowSource) (*Report, e
 	for _, row := range named {
 		citedRows = append(citedRows, row)
 	}
-	slices.SortFunc(citedRows, func(a, b history.Row) int {
-		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.RunID, b.RunID)
-	})
+	slices.SortFunc(citedRows, oldestFirst)
 	for _, row := range citedRows {
 		c, err := full(row.RunID)
 		if err != nil {
@@ -441,12 +436,7 @@ func (f *scenarioFold) scenario(e suite.Entry, d suite.Item, inPeriod func(time.
 	for _, r := range listed {
 		rows = append(rows, r)
 	}
-	slices.SortFunc(rows, func(a, b history.Row) int {
-		if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.RunID, b.RunID)
-	})
+	slices.SortFunc(rows, oldestFirst)
 	f.listed = rows
 	for _, r := range rows {
 		row := rowOf(r)
@@ -705,4 +695,13 @@ func (s *sliceSource) Rows(ctx context.Context, f history.Filter, fn func(histor
 func (s *sliceSource) Get(_ context.Context, id string) (*result.Result, bool, error) {
 	r, ok := s.byID[id]
 	return r, ok, nil
+}
+
+// oldestFirst orders rows by start, then run id, so runs started in the same instant keep one
+// order in every output.
+func oldestFirst(a, b history.Row) int {
+	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.RunID, b.RunID)
 }
