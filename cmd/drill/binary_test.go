@@ -9,12 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/internal/testenv"
 	"github.com/drillhq/drill/result"
 )
@@ -42,8 +44,27 @@ func (b *builtBinaries) remove() {
 	}
 }
 
+// buildDirPrefix names build directories with the pid of the test binary that made them, so
+// a later run can tell one whose owner is gone: TestMain's clean-up does not run when `go test`
+// kills a test binary on -timeout.
+const buildDirPrefix = "drill-bin-"
+
+// reapStaleBuilds removes the build directories under tmp whose test binary has died.
+func reapStaleBuilds(tmp string) {
+	dirs, _ := filepath.Glob(filepath.Join(tmp, buildDirPrefix+"*"))
+	for _, d := range dirs {
+		pidText, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), buildDirPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid == os.Getpid() || labdir.ProcessExists(pid) {
+			continue
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
 func buildBinaries() (string, error) {
-	dir, err := os.MkdirTemp("", "drill-bin-")
+	reapStaleBuilds(os.TempDir())
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", buildDirPrefix, os.Getpid()))
 	if err != nil {
 		return "", err
 	}
@@ -59,6 +80,38 @@ func buildBinaries() (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// TestReapStaleBuilds: a build directory of a dead test binary goes; one of a live process, one
+// of this process and one not named by a pid stay.
+func TestReapStaleBuilds(t *testing.T) {
+	t.Parallel()
+	tmp := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Skipf("cannot run true: %v", err)
+	}
+	if labdir.ProcessExists(dead.Process.Pid) {
+		t.Skip("pid reused at once")
+	}
+	names := map[string]bool{ // name -> should remain
+		fmt.Sprintf("%s%d-123", buildDirPrefix, dead.Process.Pid): false,
+		fmt.Sprintf("%s%d-456", buildDirPrefix, os.Getpid()):      true,
+		fmt.Sprintf("%s%d-789", buildDirPrefix, os.Getppid()):     true,
+		buildDirPrefix + "123456789":                              true, // the old naming: no pid
+	}
+	for name := range names {
+		if err := os.MkdirAll(filepath.Join(tmp, name, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reapStaleBuilds(tmp)
+	for name, remain := range names {
+		_, err := os.Stat(filepath.Join(tmp, name))
+		if exists := err == nil; exists != remain {
+			t.Errorf("%s exists %v, want %v", name, exists, remain)
+		}
+	}
 }
 
 func freeAddr(t *testing.T) string {
