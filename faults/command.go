@@ -75,7 +75,7 @@ func validateTimeout(d scenarios.Duration) error {
 // CommandFaultType is the `command` fault: inject by running a shell command, revert by running
 // another. The command is opaque, so the fault reports no targets and has no dry-run plan.
 func CommandFaultType() runner.FaultType {
-	return runner.NewFaultType("command", "run a shell command to inject a fault, and another to revert it",
+	return runner.NewFaultType("command", "Run a shell command to inject a fault, and another to revert it",
 		func() *CommandFaultConfig {
 			return &CommandFaultConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},
@@ -119,7 +119,7 @@ func shellQuote(s string) string {
 
 // CommandStepType is the `command` step for prepare, recovery and rollback.
 func CommandStepType() runner.StepType {
-	return runner.NewStepType("command", "run a shell command",
+	return runner.NewStepType("command", "Run a shell command",
 		func() *CommandStepConfig {
 			return &CommandStepConfig{Timeout: scenarios.Duration(DefaultCommandTimeout)}
 		},

@@ -28,7 +28,7 @@ func (c *CommandConfig) Validate() error {
 // CommandType is the `command` probe: healthy when a shell command exits 0. The command's whole
 // process group is killed when the sample's timeout ends, so a hung command cannot pile up.
 func CommandType() runner.ProbeType {
-	return runner.NewProbeType("command", "shell command; healthy on exit 0",
+	return runner.NewProbeType("command", "Shell command; healthy on exit 0",
 		func() *CommandConfig { return &CommandConfig{} },
 		func(cfg *CommandConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			return &commandProbe{run: cfg.Run, timeout: spec.Timeout, redact: env.Redact}, nil

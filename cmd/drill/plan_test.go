@@ -24,9 +24,9 @@ func TestPrintPlanFaultLines(t *testing.T) {
 		want  string
 	}{
 		{"command", 0, result.Fault{Targets: []string{}},
-			"       f (command): run a shell command to inject a fault, and another to revert it"},
+			"       f (command): Run a shell command to inject a fault, and another to revert it"},
 		{"command later", 5 * time.Second, result.Fault{Targets: []string{}},
-			"       f (command) after 5s: run a shell command to inject a fault, and another to revert it"},
+			"       f (command) after 5s: Run a shell command to inject a fault, and another to revert it"},
 		{"resolved", 0, result.Fault{Targets: []string{"m1", "m2"}},
 			"       f (command) targets: m1, m2"},
 		{"resolved later", 5 * time.Second, result.Fault{Targets: []string{"m1"}},

@@ -34,7 +34,7 @@ func (c *KillMemberConfig) Validate() error {
 // KillMemberType is the etcd-kill-member fault (lab only). Its revert resumes a frozen member,
 // restarts a dead one, and replaces a wiped one, unless a recovery step already brought it back.
 func KillMemberType() runner.FaultType {
-	return runner.NewFaultType("etcd-kill-member", "kill (SIGKILL/SIGTERM) or freeze (SIGSTOP) one member: the leader, a follower, any, or by name (lab only)",
+	return runner.NewFaultType("etcd-kill-member", "Kill (SIGKILL/SIGTERM) or freeze (SIGSTOP) one member: the leader, a follower, any, or by name (lab only)",
 		func() *KillMemberConfig { return &KillMemberConfig{Member: SelectFollower, Signal: "SIGKILL"} },
 		func(c *KillMemberConfig, env *runner.Env) (runner.Fault, error) {
 			lab, err := etcdenv.LabFrom(env, "etcd-kill-member")

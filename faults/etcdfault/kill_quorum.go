@@ -29,7 +29,7 @@ func (*KillQuorumConfig) Enums() map[string][]string { return signalEnums() }
 // cluster can no longer commit. Its revert restarts them together (or, if their data was wiped,
 // restores the newest snapshot), unless a recovery step already brought the cluster back.
 func KillQuorumType() runner.FaultType {
-	return runner.NewFaultType("etcd-kill-quorum", "kill or freeze a majority of members: the cluster loses quorum (lab only)",
+	return runner.NewFaultType("etcd-kill-quorum", "Kill or freeze a majority of members: the cluster loses quorum (lab only)",
 		func() *KillQuorumConfig { return &KillQuorumConfig{Signal: "SIGKILL"} },
 		func(c *KillQuorumConfig, env *runner.Env) (runner.Fault, error) {
 			lab, err := etcdenv.LabFrom(env, "etcd-kill-quorum")

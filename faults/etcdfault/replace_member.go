@@ -13,7 +13,7 @@ import (
 // data is lost. It stops the member if needed, removes it from the cluster, wipes its data dir,
 // adds it back (etcd assigns a new member ID) and starts it empty to catch up from the leader.
 func ReplaceMemberType() runner.StepType {
-	return runner.NewStepType("etcd-replace-member", "remove a member, wipe it and add it back as a new member with clean state (lab only)",
+	return runner.NewStepType("etcd-replace-member", "Remove a member, wipe it and add it back as a new member with clean state (lab only)",
 		func() *MemberConfig { return &MemberConfig{} },
 		func(c *MemberConfig, env *runner.Env) (runner.Step, error) {
 			ref, lab, err := newMemberStep(c, env, "etcd-replace-member")

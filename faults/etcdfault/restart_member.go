@@ -18,7 +18,7 @@ type MemberConfig struct {
 // dead one again from its data dir, and wait until it has rejoined (answers, knows a leader).
 // Several members (a quorum fault's targets) are started together.
 func RestartMemberType() runner.StepType {
-	return runner.NewStepType("etcd-restart-member", "resume a frozen member or restart a dead one from its data dir (lab only)",
+	return runner.NewStepType("etcd-restart-member", "Resume a frozen member or restart a dead one from its data dir (lab only)",
 		func() *MemberConfig { return &MemberConfig{} },
 		func(c *MemberConfig, env *runner.Env) (runner.Step, error) {
 			ref, lab, err := newMemberStep(c, env, "etcd-restart-member")

@@ -45,7 +45,7 @@ func (c *RestoreClusterConfig) Validate() error {
 // Everything written after the snapshot's data was cut is lost: that is the RPO the drill
 // measures.
 func RestoreClusterType() runner.StepType {
-	return runner.NewStepType("etcd-restore-cluster", "restore every member from one snapshot (latest, newest-revision, a file or a dir) as a new cluster (lab only)",
+	return runner.NewStepType("etcd-restore-cluster", "Restore every member from one snapshot (latest, newest-revision, a file or a dir) as a new cluster (lab only)",
 		func() *RestoreClusterConfig { return &RestoreClusterConfig{From: FromLatest} },
 		func(c *RestoreClusterConfig, env *runner.Env) (runner.Step, error) {
 			lab, err := etcdenv.LabFrom(env, "etcd-restore-cluster")

@@ -22,7 +22,7 @@ type SnapshotSaveConfig struct {
 // file. The Snapshot RPC is served from the member's own data, so it works without quorum: the
 // emergency backup an operator takes from a survivor. Works against external endpoints too.
 func SnapshotSaveType() runner.StepType {
-	return runner.NewStepType("etcd-snapshot-save", "save a snapshot from one live member (works without quorum)",
+	return runner.NewStepType("etcd-snapshot-save", "Save a snapshot from one live member (works without quorum)",
 		func() *SnapshotSaveConfig { return &SnapshotSaveConfig{} },
 		func(c *SnapshotSaveConfig, env *runner.Env) (runner.Step, error) {
 			cl, err := etcdenv.ClusterFrom(env)

@@ -14,7 +14,7 @@ import (
 func PromoteType() runner.StepType {
 	// No `with:`: the lab knows which member is the primary and which standbys stream.
 	return runner.NewStepType[struct{}]("postgres-promote",
-		"promote the most advanced standby (highest replay LSN) and record its LSN against the old primary's (lab only)",
+		"Promote the most advanced standby (highest replay LSN) and record its LSN against the old primary's (lab only)",
 		nil,
 		func(_ *struct{}, env *runner.Env) (runner.Step, error) {
 			lab, err := labFrom(env, "postgres-promote")

@@ -15,7 +15,7 @@ import (
 func StallReplicationType() runner.FaultType {
 	// No `with:`: the lab knows which member is the primary and which standbys stream.
 	return runner.NewFaultType[struct{}]("postgres-stall-replication",
-		"freeze (SIGSTOP) the primary's WAL senders: standbys fall behind, synchronous commits wait; revert resumes (lab only)",
+		"Freeze (SIGSTOP) the primary's WAL senders: standbys fall behind, synchronous commits wait; revert resumes (lab only)",
 		nil,
 		func(_ *struct{}, env *runner.Env) (runner.Fault, error) {
 			lab, err := labFrom(env, "postgres-stall-replication")

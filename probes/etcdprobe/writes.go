@@ -50,7 +50,7 @@ const readBackTimeout = time.Minute
 // writes as lost, recovered or unexpected and compute the RPO. Its samples also give the
 // client-side RTO: the first acknowledged write invoked after t0.
 func WritesType() runner.ProbeType {
-	return runner.NewProbeType("etcd-writes", "sequenced writes with read-back: lost acknowledged writes and RPO (role data)",
+	return runner.NewProbeType("etcd-writes", "Sequenced writes with read-back: lost acknowledged writes and RPO (role data)",
 		func() *WritesConfig { return &WritesConfig{Prefix: "drill/writes/", ValueSize: 64} },
 		func(c *WritesConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			cl, err := etcdenv.ClusterFrom(env)

@@ -47,7 +47,7 @@ const cleanupTimeout = 30 * time.Second
 // unexpected and computes the RPO, exactly as for etcd-writes. Its samples also give the
 // client-side RTO: the first acknowledged insert invoked after t0.
 func WritesType() runner.ProbeType {
-	return runner.NewProbeType("sql-writes", "sequenced SQL inserts with read-back: lost acknowledged writes and RPO (role data)",
+	return runner.NewProbeType("sql-writes", "Sequenced SQL inserts with read-back: lost acknowledged writes and RPO (role data)",
 		func() *WritesConfig { return &WritesConfig{Table: "drill_writes"} },
 		func(cfg *WritesConfig, spec scenarios.ProbeSpec, env *runner.Env) (runner.Probe, error) {
 			dsn, err := resolveDSN(cfg.DSN, env)
