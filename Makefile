@@ -56,7 +56,7 @@ test: build etcd moto ## run every test (installs what the integration tests nee
 
 # The packages whose tests start an AWS emulator; in cmd/drill only its AWS tests.
 AWS_PKGS  := ./localstack/... ./faults/awsfault/ ./probes/awsprobe/ ./resultstore/
-AWS_CMD_TESTS := ^(TestRunAWSDrillThroughCLI|TestLibraryAgainstEmulator|TestResultsVerbs)$$
+AWS_CMD_TESTS := ^(TestRunAWSDrillThroughCLI|TestLibraryAgainstEmulator|TestResultsVerbs|TestBinarySIGKILLAWSThenRecover)$$
 
 test-localstack: build localstack ## run the AWS integration tests against LocalStack's community runtime on the host
 	DRILL_TEST_EMULATOR=localstack AWS_EC2_METADATA_DISABLED=true $(GO) test -count=1 $(AWS_PKGS)
