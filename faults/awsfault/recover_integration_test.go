@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/drillhq/drill/localstack/lstest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/drillhq/drill/backends/awsenv"
 	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/journal"
+	"github.com/drillhq/drill/localstack/lstest"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
