@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/drillhq/drill/etcdlab"
+	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
 )
@@ -73,13 +74,10 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 	} else if len(reaped) > 0 {
 		log.Info("removed etcd labs left by drills that died", "dirs", strings.Join(reaped, ","))
 	}
-	dir, err := os.MkdirTemp(root, "drill-lab-"+env.Scenario.Name+"-")
+	// Up creates and owns the directory.
+	dir, err := labdir.FreshName(root, "drill-lab-"+env.Scenario.Name+"-")
 	if err != nil {
-		return nil, fmt.Errorf("create lab dir: %w", err)
-	}
-	// MkdirTemp made it; Up wants to create or own it, so hand it an empty dir it may delete.
-	if err := os.Remove(dir); err != nil {
-		return nil, fmt.Errorf("create lab dir: %w", err)
+		return nil, err
 	}
 	// Journaled before anything exists: a drill killed from here on, even before its first
 	// fault, leaves a record `drill recover` removes the lab from.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/runner"
 	"github.com/drillhq/drill/scenarios"
@@ -77,14 +78,11 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	} else if len(reaped) > 0 {
 		log.Info("removed postgres labs left by drills that died", "dirs", strings.Join(reaped, ","))
 	}
-	dir, err := os.MkdirTemp(root, "drill-pglab-"+dirSafe(env.Scenario.Name)+"-")
+	// Start creates and owns the directory itself (MkdirTemp's 0700 would keep out the servers'
+	// user).
+	dir, err := labdir.FreshName(root, "drill-pglab-"+dirSafe(env.Scenario.Name)+"-")
 	if err != nil {
-		return nil, fmt.Errorf("create postgres lab dir: %w", err)
-	}
-	// MkdirTemp made it (mode 0700, which the servers' user may not enter); Start creates and
-	// owns the directory itself.
-	if err := os.Remove(dir); err != nil {
-		return nil, fmt.Errorf("create postgres lab dir: %w", err)
+		return nil, fmt.Errorf("postgres lab: %w", err)
 	}
 	// Journaled before anything exists: a drill killed from here on, even before its first
 	// fault, leaves a record `drill recover` removes the lab from.

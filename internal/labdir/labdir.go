@@ -146,3 +146,17 @@ func RemoveUnstarted(dir string, made []string) error {
 	}
 	return nil
 }
+
+// FreshName returns a new, unused directory name under root (the system's temporary directory
+// when root is ""), starting with prefix. The directory does not exist: a lab manager creates
+// and owns it, with the mode its servers need.
+func FreshName(root, prefix string) (string, error) {
+	dir, err := os.MkdirTemp(root, prefix)
+	if err != nil {
+		return "", fmt.Errorf("create lab dir: %w", err)
+	}
+	if err := os.Remove(dir); err != nil {
+		return "", fmt.Errorf("create lab dir: %w", err)
+	}
+	return dir, nil
+}

@@ -222,3 +222,25 @@ func TestRemoveUnstarted(t *testing.T) {
 		})
 	}
 }
+
+func TestFreshName(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	a, err := FreshName(root, "drill-lab-x-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FreshName(root, "drill-lab-x-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a == b || filepath.Dir(a) != root || !strings.HasPrefix(filepath.Base(a), "drill-lab-x-") {
+		t.Errorf("FreshName = %s, %s; want two different names under %s starting drill-lab-x-", a, b, root)
+	}
+	if _, err := os.Stat(a); !os.IsNotExist(err) {
+		t.Errorf("%s exists (%v): the lab manager must create it", a, err)
+	}
+	if _, err := FreshName(filepath.Join(root, "missing"), "x-"); err == nil {
+		t.Error("FreshName under a missing root: no error")
+	}
+}
