@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -114,4 +115,56 @@ func corruptHistory(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestRunKeepsTheResultWhenHistoryBreaksDuringTheDrill: a store that was sound when checked and
+// is corrupt by the time the result is appended (here the fault itself overwrites it, as a
+// failing disk or another program might) costs one warning line, never a panic: the result is
+// still in --json and --junit, and the exit code is the drill's.
+func TestRunKeepsTheResultWhenHistoryBreaksDuringTheDrill(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.db")
+	st, err := history.Open(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	broken := corruptHistory(t)
+	scn := filepath.Join(dir, "s.yaml")
+	body := fmt.Sprintf(`version: 1
+name: history-breaks
+system: test
+objectives: { rto: 5s }
+probes:
+  - { name: up, type: command, interval: 50ms, with: { run: "true" } }
+faults:
+  - { name: break-history, type: command, with: { run: "cp %s %s", revert: "true" } }
+limits: { timeout: 10s, observe: 200ms }
+`, broken, hist)
+	if err := os.WriteFile(scn, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jsonPath, junitPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
+	code, _, stderr := runCLI(t, "run", "-q", "--history", hist, "--json", jsonPath, "--junit", junitPath, scn)
+	if code != result.ExitPass {
+		t.Errorf("exit %d, want the drill's own 0\nstderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "panic") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 ||
+		!strings.Contains(stderr, "not saved to history") || !strings.Contains(stderr, "--json") {
+		t.Errorf("want one warning line that the result is not in history but in --json, got:\n%s", stderr)
+	}
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res result.Result
+	if err := json.Unmarshal(data, &res); err != nil || res.Scenario != "history-breaks" || res.Verdict != result.VerdictPass {
+		t.Errorf("--json: %v, scenario %q verdict %q", err, res.Scenario, res.Verdict)
+	}
+	if x, err := os.ReadFile(junitPath); err != nil || !strings.Contains(string(x), "history-breaks") {
+		t.Errorf("--junit: %v\n%s", err, x)
+	}
 }
