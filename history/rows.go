@@ -3,7 +3,6 @@ package history
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -105,7 +104,7 @@ func (row Row) match(f Filter) bool {
 		(f.Since.IsZero() || !row.StartedAt.Before(f.Since)) && (f.Until.IsZero() || row.StartedAt.Before(f.Until))
 }
 
-// putRow adds r's row to the index in tx and counts it.
+// putRow adds r's row to the index in tx (rowIndex.put counts it).
 func putRow(tx *bolt.Tx, r *result.Result, key []byte) error {
 	doc, err := json.Marshal(RowOf(r))
 	if err != nil {
@@ -116,56 +115,7 @@ func putRow(tx *bolt.Tx, r *result.Result, key []byte) error {
 	// filled before they split instead of half: the report reads every row page, and half-empty
 	// pages double what it maps.
 	b.FillPercent = 0.9
-	if err := b.Put(key, doc); err != nil {
-		return err
-	}
-	meta := tx.Bucket(bucketMeta)
-	n, _ := countOf(meta, rowsRunsKey)
-	return meta.Put(rowsRunsKey, binary.BigEndian.AppendUint64(nil, n+1))
-}
-
-func countOf(meta *bolt.Bucket, key []byte) (uint64, bool) {
-	v := meta.Get(key)
-	if len(v) != 8 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(v), true
-}
-
-// rowsCurrent reports whether the row index covers exactly the stored runs.
-func rowsCurrent(tx *bolt.Tx) bool {
-	meta, idx, rows := tx.Bucket(bucketMeta), tx.Bucket(bucketTime), tx.Bucket(bucketRows)
-	if meta == nil || idx == nil || rows == nil {
-		return false
-	}
-	n, ok := countOf(meta, rowsRunsKey)
-	return ok && n == uint64(idx.Stats().KeyN) && n == uint64(rows.Stats().KeyN)
-}
-
-// ensureRows rebuilds the row index from every run when it is missing or out of date.
-func ensureRows(tx *bolt.Tx) error {
-	if rowsCurrent(tx) {
-		return nil
-	}
-	if tx.Bucket(bucketRows) != nil {
-		if err := tx.DeleteBucket(bucketRows); err != nil {
-			return fmt.Errorf("rebuild row index: %w", err)
-		}
-	}
-	if _, err := tx.CreateBucket(bucketRows); err != nil {
-		return fmt.Errorf("rebuild row index: %w", err)
-	}
-	if err := tx.Bucket(bucketMeta).Put(rowsRunsKey, binary.BigEndian.AppendUint64(nil, 0)); err != nil {
-		return fmt.Errorf("rebuild row index: %w", err)
-	}
-	runs := tx.Bucket(bucketRuns)
-	return tx.Bucket(bucketTime).ForEach(func(k, _ []byte) error {
-		r, err := indexedRun(runs, k)
-		if err != nil {
-			return fmt.Errorf("rebuild row index: %w", err)
-		}
-		return putRow(tx, r, bytes.Clone(k))
-	})
+	return b.Put(key, doc)
 }
 
 // Rows implements RowSource. It reads the row index, or decodes every run when the index is
@@ -176,7 +126,7 @@ func (s *Store) Rows(ctx context.Context, f Filter, fn func(Row) error) (err err
 	}
 	defer recoverCorrupt("read history rows", s.path, &err)
 	err = s.db.View(func(tx *bolt.Tx) error {
-		current := rowsCurrent(tx)
+		current := rowIndex.current(tx)
 		rows, runs := tx.Bucket(bucketRows), tx.Bucket(bucketRuns)
 		if runs == nil {
 			return nil

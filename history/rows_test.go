@@ -102,7 +102,7 @@ func TestRowsMatchTheRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := ro.db.View(func(tx *bolt.Tx) error {
-		if rowsCurrent(tx) {
+		if rowIndex.current(tx) {
 			t.Error("rows current without the index")
 		}
 		return nil
@@ -117,7 +117,7 @@ func TestRowsMatchTheRuns(t *testing.T) {
 	}
 	defer s.Close()
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		if !rowsCurrent(tx) {
+		if !rowIndex.current(tx) {
 			t.Error("Open did not rebuild the row index")
 		}
 		return nil

@@ -257,10 +257,10 @@ func initBuckets(tx *bolt.Tx) error {
 	if err := ensurePending(tx); err != nil {
 		return err
 	}
-	if err := ensureSummary(tx); err != nil {
+	if err := summaryIndex.ensure(tx); err != nil {
 		return err
 	}
-	return ensureRows(tx)
+	return rowIndex.ensure(tx)
 }
 
 func checkLayout(tx *bolt.Tx) error {
@@ -363,10 +363,10 @@ func appendTx(tx *bolt.Tx, r *result.Result, doc []byte, now time.Time) (added b
 	if err := recordFindings(tx, r); err != nil {
 		return false, err
 	}
-	if err := summarise(tx, r); err != nil {
+	if err := summaryIndex.put(tx, key, r); err != nil {
 		return false, err
 	}
-	if err := putRow(tx, r, key); err != nil {
+	if err := rowIndex.put(tx, key, r); err != nil {
 		return false, err
 	}
 	return true, nil

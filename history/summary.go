@@ -2,7 +2,6 @@ package history
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -83,7 +82,7 @@ func summaryKey(scenario string) []byte {
 	return []byte(scenario)
 }
 
-// summarise adds r to the summary in tx and counts it.
+// summarise adds r to the summary in tx (summaryIndex.put counts it).
 func summarise(tx *bolt.Tx, r *result.Result) error {
 	b := tx.Bucket(bucketSummary)
 	if !r.DryRun { // due dates ignore dry runs; older drills may have stored some
@@ -103,55 +102,7 @@ func summarise(tx *bolt.Tx, r *result.Result) error {
 			return err
 		}
 	}
-	meta := tx.Bucket(bucketMeta)
-	n, _ := summaryCount(meta)
-	return meta.Put(summaryRunsKey, binary.BigEndian.AppendUint64(nil, n+1))
-}
-
-func summaryCount(meta *bolt.Bucket) (uint64, bool) {
-	v := meta.Get(summaryRunsKey)
-	if len(v) != 8 {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(v), true
-}
-
-// summaryCurrent reports whether the summary covers exactly the stored runs.
-func summaryCurrent(tx *bolt.Tx) bool {
-	meta, idx := tx.Bucket(bucketMeta), tx.Bucket(bucketTime)
-	if meta == nil || idx == nil || tx.Bucket(bucketSummary) == nil {
-		return false
-	}
-	n, ok := summaryCount(meta)
-	// Stats walks the index's pages, not the run documents: milliseconds for 50k runs.
-	return ok && n == uint64(idx.Stats().KeyN)
-}
-
-// ensureSummary rebuilds the summary from every run when it is missing or out of date.
-func ensureSummary(tx *bolt.Tx) error {
-	if summaryCurrent(tx) {
-		return nil
-	}
-	if tx.Bucket(bucketSummary) != nil {
-		if err := tx.DeleteBucket(bucketSummary); err != nil {
-			return fmt.Errorf("rebuild summary: %w", err)
-		}
-	}
-	if _, err := tx.CreateBucket(bucketSummary); err != nil {
-		return fmt.Errorf("rebuild summary: %w", err)
-	}
-	if err := tx.Bucket(bucketMeta).Put(summaryRunsKey, binary.BigEndian.AppendUint64(nil, 0)); err != nil {
-		return fmt.Errorf("rebuild summary: %w", err)
-	}
-	runs := tx.Bucket(bucketRuns)
-	// Walk the time index, not the runs bucket, so the count matches what summaryCurrent checks.
-	return tx.Bucket(bucketTime).ForEach(func(k, _ []byte) error {
-		r, err := indexedRun(runs, k)
-		if err != nil {
-			return fmt.Errorf("rebuild summary: %w", err)
-		}
-		return summarise(tx, r)
-	})
+	return nil
 }
 
 // Summary implements Summarizer.
@@ -164,7 +115,7 @@ func (s *Store) Summary(ctx context.Context, now time.Time) (runs []*result.Resu
 	}
 	defer recoverCorrupt("read history summary", s.path, &err)
 	err = s.db.View(func(tx *bolt.Tx) error {
-		if ok = summaryCurrent(tx); !ok {
+		if ok = summaryIndex.current(tx); !ok {
 			return nil
 		}
 		return tx.Bucket(bucketSummary).ForEach(func(k, v []byte) error {
