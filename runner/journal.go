@@ -69,13 +69,16 @@ func (e *Env) JournalResource(ctx context.Context, typ string, targets []string,
 // or kept on purpose (note says which, e.g. --keep-lab), so a later `drill recover` leaves it
 // alone. Call it from the connector's cleanup with the cleanup's ctx (or from Connect when
 // setting up failed and left nothing). A resource never marked removed stays in the journal:
-// `drill run` then refuses its system until `drill recover` has removed it.
-func (e *Env) ResourceRemoved(ctx context.Context, typ, note string) error {
+// `drill run` then refuses its system until `drill recover` has removed it. Failing to record
+// it is only a warning: the resource is gone, and recover of a gone resource is a no-op.
+func (e *Env) ResourceRemoved(ctx context.Context, typ, note string) {
 	sc, _ := ctx.Value(resourceScopeKey{}).(*resourceScope)
 	if sc == nil || sc.r.opts.Journal == nil {
-		return nil
+		return
 	}
-	return sc.r.opts.Journal.Removed(context.WithoutCancel(ctx), typ, note)
+	if err := sc.r.opts.Journal.Removed(context.WithoutCancel(ctx), typ, note); err != nil && e.Log != nil {
+		e.Log.Warn(typ+" removed but not recorded in the journal; drill recover will find nothing to do", "err", err)
+	}
 }
 
 type faultScopeKey struct{}

@@ -103,13 +103,13 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 	if err != nil {
 		// Up cleans up after itself; only a directory still there is left for recover.
 		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
-			labRemoved(ctx, env, log, "the lab failed to start and was cleaned up")
+			env.ResourceRemoved(ctx, LabResource, "the lab failed to start and was cleaned up")
 		}
 		return nil, fmt.Errorf("start etcd lab: %w", err)
 	}
 	if err := env.JournalResource(ctx, LabResource, append([]string{dir}, lab.Endpoints()...), labRecordOf(dir, k.opts.KeepLab, owner, lab)); err != nil {
 		if derr := lab.Down(context.WithoutCancel(ctx)); derr == nil {
-			labRemoved(ctx, env, log, "removed: its members could not be journaled")
+			env.ResourceRemoved(ctx, LabResource, "removed: its members could not be journaled")
 		}
 		return nil, err
 	}
@@ -120,21 +120,13 @@ func (k *Connector) Connect(ctx context.Context, env *runner.Env) (func(context.
 		cerr := c.close()
 		if k.opts.KeepLab {
 			log.Warn("etcd lab kept (--keep-lab); remove it with `drill lab down --dir "+lab.Dir()+"`", "endpoints", strings.Join(c.Endpoints, ","))
-			labRemoved(ctx, env, log, "kept (--keep-lab): `drill lab down --dir "+lab.Dir()+"` removes it")
+			env.ResourceRemoved(ctx, LabResource, "kept (--keep-lab): `drill lab down --dir "+lab.Dir()+"` removes it")
 			return errors.Join(cerr, lab.Detach())
 		}
 		if err := lab.Down(ctx); err != nil {
 			return errors.Join(cerr, err) // still journaled: drill recover finishes the job
 		}
-		labRemoved(ctx, env, log, "removed by the drill")
+		env.ResourceRemoved(ctx, LabResource, "removed by the drill")
 		return cerr
 	}, nil
-}
-
-// labRemoved closes the lab's journal record. Failing to is only a warning: the lab is gone,
-// and recover on a gone lab is a no-op.
-func labRemoved(ctx context.Context, env *runner.Env, log *slog.Logger, note string) {
-	if err := env.ResourceRemoved(ctx, LabResource, note); err != nil {
-		log.Warn("etcd lab removed but not recorded in the journal; drill recover will find nothing to do", "err", err)
-	}
 }

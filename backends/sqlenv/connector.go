@@ -104,13 +104,13 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 	if err != nil {
 		// Start cleans up after itself; only a directory still there is left for recover.
 		if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
-			postgresLabRemoved(ctx, env, log, "the lab failed to start and was cleaned up")
+			env.ResourceRemoved(ctx, PostgresLabResource, "the lab failed to start and was cleaned up")
 		}
 		return nil, fmt.Errorf("start postgres lab: %w", err)
 	}
 	if err := env.JournalResource(ctx, PostgresLabResource, postgresLabTargets(lab), postgresLabRecord(dir, c.opts.KeepLab, owner, lab)); err != nil {
 		if rerr := lab.Remove(context.WithoutCancel(ctx)); rerr == nil {
-			postgresLabRemoved(ctx, env, log, "removed: its servers could not be journaled")
+			env.ResourceRemoved(ctx, PostgresLabResource, "removed: its servers could not be journaled")
 		}
 		return nil, err
 	}
@@ -121,13 +121,13 @@ func (c *PostgresConnector) connect(ctx context.Context, env *runner.Env, cfg *P
 		if c.opts.KeepLab {
 			lab.Detach()
 			log.Warn("postgres lab kept (--keep-lab); remove it with `drill lab down --postgres --dir "+lab.Dir()+"`", "dsn", lab.DSN())
-			postgresLabRemoved(ctx, env, log, "kept (--keep-lab): `drill lab down --postgres --dir "+lab.Dir()+"` removes it")
+			env.ResourceRemoved(ctx, PostgresLabResource, "kept (--keep-lab): `drill lab down --postgres --dir "+lab.Dir()+"` removes it")
 			return nil
 		}
 		if err := lab.Remove(ctx); err != nil {
 			return err // still journaled: drill recover finishes the job
 		}
-		postgresLabRemoved(ctx, env, log, "removed by the drill")
+		env.ResourceRemoved(ctx, PostgresLabResource, "removed by the drill")
 		return nil
 	}, nil
 }

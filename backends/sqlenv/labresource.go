@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 
 	"github.com/drillhq/drill/internal/labdir"
 	"github.com/drillhq/drill/pglab"
@@ -88,12 +87,4 @@ func recoverPostgresLab(ctx context.Context, env *runner.Env, rec *PostgresLabRe
 		},
 		RemoveUnstarted: func() error { return pglab.RemoveUnstarted(rec.Dir) },
 	}.Recover(ctx, env.Log)
-}
-
-// postgresLabRemoved closes the lab's journal record. Failing to is only a warning: the lab is
-// gone, and recover on a gone lab is a no-op.
-func postgresLabRemoved(ctx context.Context, env *runner.Env, log *slog.Logger, note string) {
-	if err := env.ResourceRemoved(ctx, PostgresLabResource, note); err != nil {
-		log.Warn("postgres lab removed but not recorded in the journal; drill recover will find nothing to do", "err", err)
-	}
 }
