@@ -15,6 +15,7 @@ import (
 	"github.com/drillhq/drill/etcdlab"
 	"github.com/drillhq/drill/etcdlab/labtest"
 	"github.com/drillhq/drill/faults/etcdfault"
+	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/probes/etcdprobe"
 	"github.com/drillhq/drill/result"
@@ -93,17 +94,7 @@ func TestFollowerLossDrill(t *testing.T) {
 	if res.Verdict != result.VerdictPass {
 		t.Fatalf("verdict %s (%s); events: %+v", res.Verdict, res.Reason, res.Events)
 	}
-	// The lab was journaled and, once removed, marked so: nothing is left for drill recover.
-	run, err := journal.Read(w.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if i := slices.IndexFunc(run.Faults, func(f journal.Fault) bool { return f.Resource }); i < 0 || run.Faults[i].Type != etcdenv.LabResource || run.Faults[i].Note != "removed by the drill" {
-		t.Errorf("journaled lab: %+v, want %s marked removed by the drill", run.Faults, etcdenv.LabResource)
-	}
-	if removed, err := w.Finish(); err != nil || !removed {
-		t.Errorf("journal kept after a clean drill (pending %v): %v", run.Pending(), err)
-	}
+	recovertest.AssertLabRemoved(t, w, etcdenv.LabResource)
 	if len(res.Faults) != 1 || len(res.Faults[0].Targets) != 1 {
 		t.Fatalf("fault targets: %+v", res.Faults)
 	}

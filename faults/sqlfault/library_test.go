@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/drillhq/drill/backends/sqlenv"
+	"github.com/drillhq/drill/internal/recovertest"
 	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/pglab"
 	"github.com/drillhq/drill/pglab/pglabtest"
@@ -96,17 +97,7 @@ func TestShippedDrillsRun(t *testing.T) {
 			if left := pglab.ProcessesUnder(root); len(left) > 0 {
 				t.Errorf("postgres processes left behind: %v", left)
 			}
-			// The lab was journaled and, once removed, marked so: nothing is left for recover.
-			run, err := journal.Read(w.Path())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i := slices.IndexFunc(run.Faults, func(f journal.Fault) bool { return f.Resource }); i < 0 || run.Faults[i].Type != sqlenv.PostgresLabResource || run.Faults[i].Note != "removed by the drill" {
-				t.Errorf("journaled lab: %+v, want %s marked removed by the drill", run.Faults, sqlenv.PostgresLabResource)
-			}
-			if removed, err := w.Finish(); err != nil || !removed {
-				t.Errorf("journal kept after a clean drill (pending %v): %v", run.Pending(), err)
-			}
+			recovertest.AssertLabRemoved(t, w, sqlenv.PostgresLabResource)
 			if left, _ := filepath.Glob(filepath.Join(root, "*")); len(left) != 0 {
 				t.Errorf("lab files left behind: %v", left)
 			}

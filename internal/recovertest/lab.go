@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
+	"github.com/drillhq/drill/journal"
 	"github.com/drillhq/drill/runner"
 )
 
@@ -53,5 +55,22 @@ func LabRecordCases(t *testing.T, typ runner.ResourceType, made []string, record
 				t.Errorf("lab dir gone %v, want %v", gone, tc.wantGone)
 			}
 		})
+	}
+}
+
+// AssertLabRemoved checks the journal w of a clean drill with a lab of type typ: the lab was
+// journaled and marked removed by the drill, and nothing is left for `drill recover` (the
+// journal finishes and is deleted).
+func AssertLabRemoved(t *testing.T, w *journal.Writer, typ string) {
+	t.Helper()
+	run, err := journal.Read(w.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(run.Faults, func(f journal.Fault) bool { return f.Resource }); i < 0 || run.Faults[i].Type != typ || run.Faults[i].Note != "removed by the drill" {
+		t.Errorf("journaled lab: %+v, want %s marked removed by the drill", run.Faults, typ)
+	}
+	if removed, err := w.Finish(); err != nil || !removed {
+		t.Errorf("journal kept after a clean drill (pending %v): %v", run.Pending(), err)
 	}
 }
