@@ -20,21 +20,28 @@ func injectMarkerScenario(t *testing.T) (scenario, marker string) {
 	t.Helper()
 	dir := t.TempDir()
 	marker = filepath.Join(dir, "injected")
-	scenario = filepath.Join(dir, "s.yaml")
+	return commandFaultScenario(t, dir, "precheck", "touch "+marker), marker
+}
+
+// commandFaultScenario writes dir/s.yaml: a scenario named name on system test whose one
+// command fault runs run (and reverts with true), with a probe that always passes.
+func commandFaultScenario(t *testing.T, dir, name, run string) string {
+	t.Helper()
+	scenario := filepath.Join(dir, "s.yaml")
 	body := fmt.Sprintf(`version: 1
-name: precheck
+name: %s
 system: test
 objectives: { rto: 5s }
 probes:
   - { name: up, type: command, interval: 50ms, with: { run: "true" } }
 faults:
-  - { name: mark, type: command, with: { run: "touch %s", revert: "true" } }
+  - { name: mark, type: command, with: { run: "%s", revert: "true" } }
 limits: { timeout: 10s, observe: 200ms }
-`, marker)
+`, name, run)
 	if err := os.WriteFile(scenario, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return scenario, marker
+	return scenario
 }
 
 func assertNotInjected(t *testing.T, marker string) {
@@ -132,21 +139,7 @@ func TestRunKeepsTheResultWhenHistoryBreaksDuringTheDrill(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	broken := corruptHistory(t)
-	scn := filepath.Join(dir, "s.yaml")
-	body := fmt.Sprintf(`version: 1
-name: history-breaks
-system: test
-objectives: { rto: 5s }
-probes:
-  - { name: up, type: command, interval: 50ms, with: { run: "true" } }
-faults:
-  - { name: break-history, type: command, with: { run: "cp %s %s", revert: "true" } }
-limits: { timeout: 10s, observe: 200ms }
-`, broken, hist)
-	if err := os.WriteFile(scn, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	scn := commandFaultScenario(t, dir, "history-breaks", "cp "+corruptHistory(t)+" "+hist)
 	jsonPath, junitPath := filepath.Join(dir, "r.json"), filepath.Join(dir, "r.xml")
 	code, _, stderr := runCLI(t, "run", "-q", "--history", hist, "--json", jsonPath, "--junit", junitPath, scn)
 	if code != result.ExitPass {
