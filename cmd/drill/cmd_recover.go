@@ -153,28 +153,25 @@ func listLeftovers(a *app, dir string, runs []journal.Run) error {
 
 // revertText says what `drill recover` would do with a pending fault.
 func revertText(reg *runner.Registry, fl journal.Fault) string {
+	if fl.Type == "-" {
+		return "-"
+	}
+	var known, recoverable, noRevert bool
 	if fl.Resource {
 		// A resource (a lab) lives in its own name space: a fault type of the same name says
 		// nothing about how it is removed.
-		switch rt, ok := reg.Resource(fl.Type); {
-		case !ok:
-			return "by hand (type not in this build)"
-		case rt.Recover == nil:
-			return "by hand"
-		case fl.Record == nil:
-			return "none needed (killed before the change)"
-		}
-		return "automatic"
+		rt, ok := reg.Resource(fl.Type)
+		known, recoverable = ok, rt.Recover != nil
+	} else {
+		ft, ok := reg.Fault(fl.Type)
+		known, recoverable, noRevert = ok, ft.Recover != nil, ft.NoRevert
 	}
-	t, ok := reg.Fault(fl.Type)
 	switch {
-	case fl.Type == "-":
-		return "-"
-	case !ok:
+	case !known:
 		return "by hand (type not in this build)"
-	case t.NoRevert:
+	case noRevert:
 		return "none needed (type has no revert)"
-	case t.Recover == nil:
+	case !recoverable:
 		return "by hand"
 	case fl.Record == nil:
 		return "none needed (killed before the change)"
