@@ -25,7 +25,7 @@ func WriteHTML(w io.Writer, rep *Report) error {
 	t, err := template.New("report").Funcs(template.FuncMap{
 		"millis":         Millis,
 		"count":          english.Count,
-		"isAre":          isAre,
+		"agree":          english.Agree,
 		"millisOr":       func(ms *int64, missing string) string { return MillisPtr(ms, missing) },
 		"date":           Date,
 		"datetime":       DateTime,

@@ -104,7 +104,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 			}
 			p("\n")
 			if sc.RunsNotListed > 0 {
-				p("%s in the period %s counted above but not listed; `%s` prints every one.\n\n", english.Count(sc.RunsNotListed, "earlier run", "earlier runs"), isAre(sc.RunsNotListed), scenarioRunList(rep, sc.Name))
+				p("%s in the period %s counted above but not listed; `%s` prints every one.\n\n", english.Count(sc.RunsNotListed, "earlier run", "earlier runs"), english.Agree(sc.RunsNotListed, "is", "are"), scenarioRunList(rep, sc.Name))
 			}
 		}
 	}
@@ -112,7 +112,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 	if len(rep.Runs) > 0 {
 		p("## Run timelines\n\nOne timeline per run the report cites: for each scenario its newest run, its newest failures and sign-offs in the period, and its last passing drill. ")
 		if rep.RunsWithoutTimeline > 0 {
-			p("The other %s in the period %s counted in every figure above but not shown; `%s` prints them all as drill.result/v1 JSON. ", english.Count(rep.RunsWithoutTimeline, "run", "runs"), isAre(rep.RunsWithoutTimeline), rep.RunList)
+			p("The other %s in the period %s counted in every figure above but not shown; `%s` prints them all as drill.result/v1 JSON. ", english.Count(rep.RunsWithoutTimeline, "run", "runs"), english.Agree(rep.RunsWithoutTimeline, "is", "are"), rep.RunList)
 		}
 		p("Times are relative to t0, the start of the first fault's injection.\n\n")
 		for _, r := range rep.Runs {
@@ -139,7 +139,7 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 		p("Every run in the period has been signed off.\n\n")
 	} else {
 		ids, more := awaitingShown(rep)
-		p("%s in the period %s sign-off (`drill signoff RUN_ID --by NAME`)", english.Count(len(rep.AwaitingSignOff), "run", "runs"), map[bool]string{true: "awaits", false: "await"}[len(rep.AwaitingSignOff) == 1])
+		p("%s in the period %s sign-off (`drill signoff RUN_ID --by NAME`)", english.Count(len(rep.AwaitingSignOff), "run", "runs"), english.Agree(len(rep.AwaitingSignOff), "awaits", "await"))
 		if more > 0 {
 			p("; the newest %d are listed, the JSON report lists every one (`awaitingSignOff`)", len(ids))
 		}
@@ -270,12 +270,4 @@ func capitalize(s string) string {
 	}
 	r, size := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[size:]
-}
-
-// isAre is the verb that agrees with a count.
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
-	}
-	return "are"
 }

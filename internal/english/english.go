@@ -6,8 +6,13 @@ import "strconv"
 
 // Count is n followed by one (n == 1) or many: Count(1, "run", "runs") is "1 run".
 func Count(n int, one, many string) string {
+	return strconv.Itoa(n) + " " + Agree(n, one, many)
+}
+
+// Agree is the word that agrees with a count of n: Agree(1, "is", "are") is "is".
+func Agree(n int, one, many string) string {
 	if n == 1 {
-		return "1 " + one
+		return one
 	}
-	return strconv.Itoa(n) + " " + many
+	return many
 }

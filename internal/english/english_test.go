@@ -15,3 +15,12 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestAgree(t *testing.T) {
+	t.Parallel()
+	for n, want := range map[int]string{0: "are", 1: "is", 2: "are"} {
+		if got := Agree(n, "is", "are"); got != want {
+			t.Errorf("Agree(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
